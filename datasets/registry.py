@@ -1,0 +1,186 @@
+"""Load the dataset declarations (one YAML file each) into frozen dataclasses, checked at load time.
+
+Why: a declaration is the single source of truth; validation, DuckDB views, the data dictionary and
+the open-data catalogs are derived from it, so a typo here must fail loudly at start-up, not later.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+
+# Declaration types are Frictionless Table Schema types; each has one DuckDB storage type.
+DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMPTZ",
+    "geojson": "VARCHAR",
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class DeclarationError(ValueError):
+    """A dataset declaration is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    public: bool = True
+    unit: str | None = None
+    allowed: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row-level rule over typed columns (an SQL boolean); a row failing it is rejected with `reason`."""
+
+    name: str
+    sql: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    title: str
+    description: str
+    publisher: str
+    contact: str
+    licence_name: str
+    licence_url: str
+    update_cadence: str
+    accrual_periodicity: str
+    keywords: tuple[str, ...]
+    theme: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    source_formats: tuple[str, ...]
+    sort_by: tuple[str, ...] = ()
+    time_column: str | None = None
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def public_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.public)
+
+
+@dataclass(frozen=True)
+class City:
+    key: str
+    name: str
+    timezone: str
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+
+
+def _column(raw: dict, where: str) -> Column:
+    unknown = set(raw) - set(Column.__dataclass_fields__)
+    if unknown:
+        raise DeclarationError(f"{where}: unknown column keys {sorted(unknown)}")
+    if not _NAME.match(str(raw.get("name", ""))):
+        raise DeclarationError(f"{where}: column name {raw.get('name')!r} must be lower_snake_case")
+    if raw.get("type") not in DUCKDB_TYPES:
+        raise DeclarationError(f"{where}: column {raw['name']} has type {raw.get('type')!r}; allowed {sorted(DUCKDB_TYPES)}")
+    if not raw.get("description"):
+        raise DeclarationError(f"{where}: column {raw['name']} needs a description")
+    allowed = raw.get("allowed")
+    return Column(**{**raw, "allowed": tuple(allowed) if allowed is not None else None})
+
+
+def _dataset(path: Path) -> Dataset:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    where = path.name
+    required = ["name", "title", "description", "publisher", "contact", "licence", "update_cadence",
+                "accrual_periodicity", "primary_key", "columns", "source_formats"]
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise DeclarationError(f"{where}: missing {missing}")
+    if raw["name"] != path.stem:
+        raise DeclarationError(f"{where}: name {raw['name']!r} must match the file name")
+    columns = tuple(_column(c, where) for c in raw["columns"])
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise DeclarationError(f"{where}: duplicate column names")
+    for key in raw["primary_key"] + raw.get("sort_by", []) + ([raw["time_column"]] if raw.get("time_column") else []):
+        if key not in names:
+            raise DeclarationError(f"{where}: {key!r} is not a declared column")
+    for key in raw["primary_key"]:
+        col = columns[names.index(key)]
+        if not col.required:
+            raise DeclarationError(f"{where}: primary key column {key} must be required")
+    return Dataset(
+        name=raw["name"],
+        title=raw["title"],
+        description=" ".join(raw["description"].split()),
+        publisher=raw["publisher"],
+        contact=raw["contact"],
+        licence_name=raw["licence"]["name"],
+        licence_url=raw["licence"]["url"],
+        update_cadence=raw["update_cadence"],
+        accrual_periodicity=raw["accrual_periodicity"],
+        keywords=tuple(raw.get("keywords", ())),
+        theme=raw.get("theme", ""),
+        primary_key=tuple(raw["primary_key"]),
+        columns=columns,
+        source_formats=tuple(raw["source_formats"]),
+        sort_by=tuple(raw.get("sort_by", ())),
+        time_column=raw.get("time_column"),
+        checks=tuple(Check(**c) for c in raw.get("checks", ())),
+    )
+
+
+@cache
+def datasets() -> dict[str, Dataset]:
+    """Every declared dataset by name, in file-name order."""
+    return {p.stem: _dataset(p) for p in sorted(HERE.glob("*.yaml")) if p.stem != "cities"}
+
+
+def get(name: str) -> Dataset:
+    try:
+        return datasets()[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(datasets())}") from None
+
+
+@cache
+def cities() -> dict[str, City]:
+    raw = yaml.safe_load((HERE / "cities.yaml").read_text(encoding="utf-8"))
+    return {key: City(key=key, name=v["name"], timezone=v["timezone"], **v["bbox"]) for key, v in raw.items()}
+
+
+def city(key: str) -> City:
+    try:
+        return cities()[key]
+    except KeyError:
+        raise KeyError(f"unknown city profile {key!r}; known: {', '.join(cities())}") from None

@@ -1,0 +1,212 @@
+"""One load: file -> raw text table -> typed rows and rejects -> upsert -> new version + run log.
+
+Every input record is accounted for: rows_in = inserted + updated + unchanged + rejected. A file
+that cannot be read at all (empty, binary, unknown header) raises InputError before anything is
+written, so the published data stays as it was.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+import config
+import datasets
+from etl import formats as formats_mod
+from etl import lake, runlog, upsert, validate
+from etl.errors import InputError
+from etl.sources import read_raw
+from etl.sql import ident
+
+
+@dataclass
+class LoadResult:
+    dataset: str
+    source: str
+    format: str | None = None
+    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+    version: int | None = None
+    outcome: str = "failed"  # published | no_change | failed
+    rows_in: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    notes: dict = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def connect(city: datasets.City) -> duckdb.DuckDBPyConnection:
+    """A private DuckDB for one load: the city's time zone for naive local times, bounded memory."""
+    work = config.data_dir() / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": config.get("etl_memory"), "temp_directory": str(work / "duckdb")})
+    con.execute("SET TimeZone = ?", [city.timezone])
+    validate.register_functions(con)
+    return con
+
+
+class _Progress:
+    """Stage progress on stderr when it is a terminal; silent otherwise (cron, CI, pipes)."""
+
+    STAGES = ("read", "validate", "merge", "publish")
+
+    def __init__(self, label: str):
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(self.STAGES), desc=label, unit="stage", file=sys.stderr, leave=False)
+
+    def step(self, name: str) -> None:
+        if self.bar:
+            self.bar.set_postfix_str(name)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def load_file(dataset: str, path: str | Path, format_name: str | None = None, city: str | None = None) -> LoadResult:
+    """Load `path` into `dataset`; logs the run whatever happens, and returns what it did."""
+    path = Path(path)
+    result = LoadResult(dataset=dataset, source=str(path))
+    started = time.monotonic()
+    try:
+        ds = datasets.get(dataset)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    progress = _Progress(f"{dataset} <- {path.name}")
+    try:
+        fmt = formats_mod.detect(dataset, path, format_name)
+        result.format = fmt.name
+        city_profile = datasets.city(city or fmt.city or config.get("city"))
+        with lake.writer_lock(dataset):
+            con = connect(city_profile)
+            try:
+                _run(con, ds, fmt, path, city_profile, result, progress)
+            finally:
+                con.close()
+    except InputError as exc:
+        result.error = str(exc)
+        raise
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        progress.close()
+        result.seconds = round(time.monotonic() - started, 3)
+        runlog.append(result.to_dict())
+    return result
+
+
+def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:
+    header, malformed = read_raw(con, fmt.reader, path, "raw", config.data_dir() / "tmp")
+    progress.step("read")
+    present = {h.lower() for h in header}
+    wanted = {c.source for c in fmt.columns if c.source} | set(fmt.may_have)
+    for name in sorted(n for n in wanted if n.lower() not in present):
+        # Optional source columns absent from this file: SQL expressions may still name them.
+        con.execute(f"ALTER TABLE raw ADD COLUMN {ident(name)} VARCHAR")
+    plan = validate.plan(ds, fmt, header, city, config.get_int("max_future_days"), "raw")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.sql}")
+    good_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    result.rows_in = good_rows + len(malformed)
+    result.notes = _notes(con, plan)
+    progress.step("validate")
+
+    keys = ", ".join(ident(k) for k in ds.primary_key)
+    # Several rows for one key: the last in the file wins. In a change log (keep_last) the earlier
+    # ones were updates; elsewhere they are rejected as duplicates, naming the line that won.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _line DESC) AS _rank,
+               count(*) OVER (PARTITION BY {keys}) AS _n, max(_line) OVER (PARTITION BY {keys}) AS _winner
+        FROM checked WHERE _reason = ''"""
+    )
+    if fmt.duplicates == "keep_last":
+        con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ranked WHERE _rank = 1")
+        dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason WHERE false"
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * EXCLUDE (_n), 1 AS _n FROM ranked WHERE _rank = 1")
+        dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason "
+                       "FROM ranked WHERE _rank > 1")
+    _write_rejects(con, ds.name, result, malformed, dup_rejects)
+    current = lake.manifest(ds.name)
+    counts, files = upsert.upsert(con, ds, "batch", plan.provided, current)
+    result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+    progress.step("merge")
+    if files is None:
+        result.outcome = "no_change"
+        result.version = current.version if current else None
+        progress.step("publish")
+        return
+    load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
+    m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None)
+    result.version, result.outcome = m.version, "published"
+    progress.step("publish")
+
+
+def _notes(con, plan: validate.Plan) -> dict:
+    if not plan.note_columns:
+        return {}
+    sums = ", ".join(f"count(*) FILTER (WHERE {c})" for c in plan.note_columns)
+    values = con.execute(f"SELECT {sums} FROM checked").fetchone()
+    notes = {}
+    for col, n in zip(plan.note_columns, values):
+        if n:
+            kind, name = col.strip('"').split(":", 1)
+            label = "placeholder values read as empty" if kind == "placeholder" else "double-encoded values repaired"
+            notes[f"{name}: {label}"] = n
+    return notes
+
+
+def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str) -> None:
+    """Quarantine every rejected record with its line, reason and raw values, as Parquet."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _malformed(line BIGINT, reason VARCHAR, raw VARCHAR)")
+    if malformed:
+        con.executemany("INSERT INTO _malformed VALUES (?, ?, ?)", [[m["line"], m["reason"], m["raw"]] for m in malformed])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE rejects AS
+        WITH bad AS (
+            SELECT _line AS line, _reason AS reason FROM checked WHERE _reason <> ''
+            UNION ALL {dup_rejects})
+        SELECT bad.line, bad.reason, CAST(to_json(r) AS VARCHAR) AS raw
+        FROM bad JOIN (SELECT * EXCLUDE (_line), _line FROM raw) r ON r._line = bad.line
+        UNION ALL SELECT line, reason, raw FROM _malformed
+        ORDER BY line"""
+    )
+    result.rejected = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+    if result.rejected:
+        out = lake.rejects_path(dataset, result.run_id)
+        tmp = out.with_suffix(".tmp")
+        con.execute(
+            f"COPY (SELECT ? AS run_id, ? AS source, line, reason, raw FROM rejects) TO '{tmp}' (FORMAT parquet)",
+            [result.run_id, result.source],
+        )
+        tmp.rename(out)
+
+
+def rejects(dataset: str, run_id: str) -> list[dict]:
+    path = lake.rejects_path(dataset, run_id)
+    if not path.exists():
+        return []
+    con = duckdb.connect()
+    try:
+        cur = con.execute("SELECT line, reason, raw FROM read_parquet(?) ORDER BY line", [str(path)])
+        return [{"line": line, "reason": reason, "raw": json.loads(raw) if raw and raw.startswith("{") else raw}
+                for line, reason, raw in cur.fetchall()]
+    finally:
+        con.close()

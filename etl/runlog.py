@@ -1,0 +1,49 @@
+"""The run log: one JSON line per load, failed ones included, which the portal shows as pipeline health.
+
+Why a JSON-lines file: appends of one short line with O_APPEND do not interleave between
+processes, it survives a crashed loader, and `tail` reads it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import config
+
+
+def path() -> Path:
+    return config.data_dir() / "runs.jsonl"
+
+
+def append(record: dict) -> None:
+    p = path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode()
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def records(dataset: str | None = None) -> list[dict]:
+    """Every logged load (oldest first), optionally of one dataset; a torn last line is skipped."""
+    try:
+        lines = path().read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if dataset is None or rec.get("dataset") == dataset:
+            out.append(rec)
+    return out
+
+
+def last(dataset: str) -> dict | None:
+    recs = records(dataset)
+    return recs[-1] if recs else None

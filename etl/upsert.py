@@ -1,0 +1,170 @@
+"""Merge a batch of valid rows into the current version by primary key and publish the result.
+
+Classification: a key not in the lake is inserted; a key whose merged row equals the stored one
+is unchanged; otherwise updated. Columns a source does not provide keep their stored values, so a
+geometry file and an attributes file can both feed snow_segments. Only data files holding an
+updated key are rewritten (copy-on-write at file granularity); inserted rows go to new files, so a
+small batch costs a small write (docs/decisions/0001-lake-storage.md).
+"""
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+
+import config
+from datasets import Dataset
+from etl import lake
+from etl.sql import ident, lit
+
+ROW_GROUP = 122_880
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _typed_select(ds: Dataset, source: str, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"CAST({prefix}{ident(c.name)} AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
+
+
+def _order(ds: Dataset) -> str:
+    cols = ds.sort_by or ds.primary_key
+    return ", ".join(ident(c) for c in (*cols, *ds.primary_key))
+
+
+def write_files(con: duckdb.DuckDBPyConnection, ds: Dataset, select_sql: str) -> list[lake.DataFile]:
+    """Write the rows of `select_sql`, sorted, into new Parquet files of at most PULSE_FILE_ROWS rows."""
+    file_rows = max(ROW_GROUP, config.get_int("file_rows"))
+    groups_per_file = max(1, file_rows // ROW_GROUP)
+    base = lake.dataset_dir(ds.name)
+    staging = base / "data" / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    try:
+        con.execute(
+            f"COPY ({select_sql} ORDER BY {_order(ds)}) TO {lit(str(staging))} "
+            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP}, ROW_GROUPS_PER_FILE {groups_per_file}, "
+            f"PER_THREAD_OUTPUT false, FILENAME_PATTERN 'part_{{i}}')"
+        )
+        written = sorted(staging.glob("*.parquet"), key=lambda p: int(p.stem.split("_")[-1]))
+        out = []
+        for path in written:
+            final = lake.new_data_path(ds.name)
+            path.rename(final)
+            out.append(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _describe(con, ds, out)
+
+
+def _describe(con, ds: Dataset, paths) -> list[lake.DataFile]:
+    if not paths:
+        return []
+    key = ident(ds.primary_key[0])
+    rows = con.execute(
+        f"SELECT filename, count(*), CAST(min({key}) AS VARCHAR), CAST(max({key}) AS VARCHAR) "
+        f"FROM read_parquet(?, filename=true) GROUP BY filename",
+        [[str(p) for p in paths]],
+    ).fetchall()
+    base = lake.dataset_dir(ds.name)
+    stats = {r[0]: r for r in rows}
+    out = []
+    for p in paths:
+        r = stats.get(str(p))
+        if r is None:  # an empty file: no rows to keep
+            p.unlink(missing_ok=True)
+            continue
+        out.append(lake.DataFile(path=str(p.relative_to(base)), rows=r[1], key_min=r[2], key_max=r[3]))
+    return out
+
+
+def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tuple[str, ...],
+           current: lake.Manifest | None) -> tuple[UpsertCounts, list[lake.DataFile] | None]:
+    """Classify `batch` (one row per key, with `_n` = source rows folded into it) against `current`.
+
+    Returns the counts and the new version's file list, or None when nothing changed.
+    """
+    keys = ", ".join(ident(k) for k in ds.primary_key)
+    counts = UpsertCounts()
+    if current is None or not current.files:
+        n = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM {batch}").fetchone()
+        counts.inserted, counts.updated = n[0], n[1] - n[0]
+        if n[0] == 0:
+            return counts, None
+        return counts, write_files(con, ds, f"SELECT {_typed_select(ds, batch)} FROM {batch}")
+
+    base = lake.dataset_dir(ds.name)
+    candidates = _candidate_files(con, ds, batch, current)
+    join = " AND ".join(f"e.{ident(k)} = b.{ident(k)}" for k in ds.primary_key)
+    if candidates:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _existing AS
+            SELECT e.* FROM read_parquet(?, filename=true, union_by_name=true) e SEMI JOIN {batch} b ON {join}""",
+            [[str(base / f.path) for f in candidates]],
+        )
+    else:
+        cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _existing AS SELECT {cols}, CAST(NULL AS VARCHAR) AS filename LIMIT 0")
+    merged_cols = ", ".join(
+        (f"b.{ident(c.name)}" if c.name in provided else f"e.{ident(c.name)}") + f" AS {ident(c.name)}"
+        for c in ds.columns
+    )
+    same = " AND ".join(
+        f"b.{ident(c.name)} IS NOT DISTINCT FROM e.{ident(c.name)}" for c in ds.columns if c.name in provided
+    ) or "TRUE"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _merged AS
+        SELECT {merged_cols}, b._n AS _n, e.filename AS _file,
+               CASE WHEN e.filename IS NULL THEN 'inserted' WHEN {same} THEN 'unchanged' ELSE 'updated' END AS _outcome
+        FROM {batch} b LEFT JOIN _existing e ON {join}"""
+    )
+    for outcome, keys_n, rows_n in con.execute(
+        "SELECT _outcome, count(*), sum(_n) FROM _merged GROUP BY _outcome"
+    ).fetchall():
+        if outcome == "inserted":
+            counts.inserted += keys_n
+            counts.updated += rows_n - keys_n  # later rows of a change log update the first
+        elif outcome == "updated":
+            counts.updated += rows_n
+        else:
+            counts.unchanged += rows_n
+    if counts.inserted == 0 and counts.updated == 0 or not con.execute(
+        "SELECT count(*) FROM _merged WHERE _outcome <> 'unchanged'"
+    ).fetchone()[0]:
+        return counts, None
+
+    affected = [r[0] for r in con.execute("SELECT DISTINCT _file FROM _merged WHERE _outcome = 'updated'").fetchall()]
+    files: list[lake.DataFile] = []
+    for f in current.files:
+        path = str(base / f.path)
+        if path not in affected:
+            files.append(f)
+            continue
+        files += write_files(
+            con, ds,
+            f"""SELECT {_typed_select(ds, 'o', 'o')} FROM read_parquet({lit(path)}) o
+                ANTI JOIN (SELECT {keys} FROM _merged WHERE _file = {lit(path)} AND _outcome = 'updated') u USING ({keys})
+                UNION ALL BY NAME
+                SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _file = {lit(path)} AND _outcome = 'updated'""",
+        )
+    files += write_files(con, ds, f"SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _outcome = 'inserted'")
+    return counts, files
+
+
+def _candidate_files(con, ds: Dataset, batch: str, current: lake.Manifest) -> list[lake.DataFile]:
+    """Files whose key range can hold a key of the batch (all files for a composite key)."""
+    if len(ds.primary_key) != 1 or any(f.key_min is None for f in current.files):
+        return list(current.files)
+    key = ident(ds.primary_key[0])
+    con.execute("CREATE OR REPLACE TEMP TABLE _ranges(i INTEGER, kmin VARCHAR, kmax VARCHAR)")
+    con.executemany("INSERT INTO _ranges VALUES (?, ?, ?)", [[i, f.key_min, f.key_max] for i, f in enumerate(current.files)])
+    hit = {r[0] for r in con.execute(
+        f"SELECT DISTINCT r.i FROM _ranges r JOIN {batch} b ON CAST(b.{key} AS VARCHAR) BETWEEN r.kmin AND r.kmax"
+    ).fetchall()}
+    return [f for i, f in enumerate(current.files) if i in hit]
