@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: a tiny lake per test, the real sample files, the CLI as a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("PULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def lake_dir(tmp_path, monkeypatch) -> Path:
+    """An empty lake in tmp_path, set as PULSE_DATA_DIR for this test and its subprocesses."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("PULSE_DATA_DIR", str(data))
+    monkeypatch.delenv("PULSE_CITY", raising=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The real public sample files; skipped when absent unless PULSE_REQUIRE_SHARED=1 (CI)."""
+    if not (SHARED / "MANIFEST.md").exists():
+        if os.environ.get("PULSE_REQUIRE_SHARED") == "1":
+            pytest.fail(f"PULSE_REQUIRE_SHARED=1 but the real sample files are missing at {SHARED}")
+        pytest.skip(f"real sample files not found at {SHARED} (set PULSE_REQUIRE_SHARED=1 to make this fail)")
+    return SHARED
+
+
+def run_etl(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run `python -m etl ...` for real, in the project root, with this test's environment."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "etl", *args],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"etl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def last_json(proc: subprocess.CompletedProcess) -> dict:
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def etl_cli():
+    return run_etl

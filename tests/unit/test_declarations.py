@@ -1,0 +1,61 @@
+"""Dataset declarations are the single source of truth: they must be complete and consistent."""
+import pytest
+
+import datasets
+from datasets.registry import DeclarationError, _column
+from etl import formats
+
+ALL = list(datasets.datasets().values())
+
+
+def test_the_issue_datasets_are_declared():
+    assert {"service_requests", "snow_segments", "snow_storms", "plow_activity",
+            "volunteer_opportunities", "volunteer_signups"} <= set(datasets.datasets())
+
+
+@pytest.mark.parametrize("ds", ALL, ids=lambda d: d.name)
+def test_every_column_is_described_and_typed(ds):
+    for col in ds.columns:
+        assert col.description.strip(), col.name
+        assert col.type in datasets.registry.DUCKDB_TYPES
+
+
+@pytest.mark.parametrize("ds", ALL, ids=lambda d: d.name)
+def test_catalog_fields_are_present(ds):
+    assert ds.publisher and ds.licence_name and ds.licence_url.startswith("https://")
+    assert ds.update_cadence and ds.primary_key and ds.source_formats
+    assert "plain" in ds.source_formats
+
+
+@pytest.mark.parametrize("ds", ALL, ids=lambda d: d.name)
+def test_source_formats_named_by_a_dataset_exist_and_load_it(ds):
+    for name in ds.source_formats:
+        if name == "plain":
+            continue
+        assert name in formats.formats(), f"{ds.name} names unknown format {name}"
+        variants = [f for f in formats.formats().values() if f.name.startswith(name) and f.dataset == ds.name]
+        assert variants, f"no {name}* format loads {ds.name}"
+
+
+def test_personal_fields_are_not_public():
+    assert not datasets.get("service_requests").column("reporter_phone").public
+    assert not datasets.get("volunteer_signups").column("volunteer_id").public
+    assert not datasets.get("volunteer_opportunities").column("contact_email").public
+
+
+def test_snow_kpi_is_computable_from_the_declarations():
+    """'% of priority-1 segments serviced within N hours of a storm's start' needs these columns."""
+    assert {"segment_id", "route_priority"} <= set(datasets.get("snow_segments").column_names)
+    assert {"storm_id", "started"} <= set(datasets.get("snow_storms").column_names)
+    assert {"segment_id", "storm_id", "last_serviced", "passes", "observed_at"} <= set(datasets.get("plow_activity").column_names)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"name": "x", "type": "text", "description": "d"}, "type"),
+    ({"name": "X", "type": "string", "description": "d"}, "lower_snake_case"),
+    ({"name": "x", "type": "string"}, "description"),
+    ({"name": "x", "type": "string", "description": "d", "colour": "red"}, "unknown column keys"),
+])
+def test_a_malformed_column_is_refused_at_load_time(bad, message):
+    with pytest.raises(DeclarationError, match=message):
+        _column(bad, "test.yaml")
