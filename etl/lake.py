@@ -87,10 +87,14 @@ def current_version(dataset: str) -> int | None:
 
 def manifest(dataset: str, version: int | None = None) -> Manifest | None:
     """The manifest of `version` (default: current); None if the dataset has no versions."""
+    current = current_version(dataset)
     if version is None:
-        version = current_version(dataset)
-        if version is None:
+        if current is None:
             return None
+        version = current
+    if current is None or version > current or version < 1:
+        # A manifest beyond CURRENT belongs to a load that died before publishing: not a version.
+        raise KeyError(f"{dataset} has no version {version}")
     path = dataset_dir(dataset) / "versions" / f"{version:08d}.json"
     try:
         return Manifest.from_json(path.read_text())
@@ -101,9 +105,10 @@ def manifest(dataset: str, version: int | None = None) -> Manifest | None:
 def versions(dataset: str) -> list[Manifest]:
     """Every published version, oldest first."""
     folder = dataset_dir(dataset) / "versions"
-    if not folder.exists():
+    current = current_version(dataset)
+    if current is None or not folder.exists():
         return []
-    return [Manifest.from_json(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    return [Manifest.from_json(p.read_text()) for p in sorted(folder.glob("*.json")) if int(p.stem) <= current]
 
 
 def file_paths(dataset: str, m: Manifest) -> list[str]:
@@ -136,6 +141,17 @@ def _write_atomically(path: Path, text: str) -> None:
     _fsync_file(path.parent)
 
 
+def _crash_point(name: str) -> None:
+    """Test hook: with PULSE_TEST_PAUSE_AT=name, stop here (signalled by a marker file) until killed.
+
+    The SIGKILL tests use it to kill a real loader at an exact step of publishing.
+    """
+    if os.environ.get("PULSE_TEST_PAUSE_AT") == name:
+        (config.data_dir() / f"paused-at-{name}").write_text(str(os.getpid()))
+        while True:
+            time.sleep(1)
+
+
 def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: int | None) -> Manifest:
     """Make a new version current: fsync its files, write its manifest, then swap CURRENT.
 
@@ -148,6 +164,7 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
     version = (parent or 0) + 1
     for f in files:
         _fsync_file(base / f.path)
+    _crash_point("files-written")
     m = Manifest(
         dataset=dataset,
         version=version,
@@ -158,6 +175,7 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
     )
     (base / "versions").mkdir(parents=True, exist_ok=True)
     _write_atomically(base / "versions" / f"{version:08d}.json", m.to_json())
+    _crash_point("manifest-written")
     _write_atomically(base / "CURRENT", f"{version}\n")
     return m
 

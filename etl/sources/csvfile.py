@@ -37,7 +37,12 @@ def sniff_encoding(sample: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    # Invalid UTF-8. If the sample also holds valid multi-byte sequences it is UTF-8 with a few bad
+    # bytes (those records are rejected); with none, it is a single-byte encoding: Latin-1.
+    text = sample.decode("utf-8", errors="replace")
+    has_multibyte = any(ord(ch) > 127 and ch != "\ufffd" for ch in text)
+    return "utf-8" if has_multibyte else "latin-1"
 
 
 def read_header(path: Path) -> Dialect:

@@ -1,0 +1,32 @@
+"""Small builders for test input files in the datasets' own (plain) schema."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+SR_HEADER = ["request_id", "created", "closed", "status", "agency", "complaint_type", "borough", "latitude", "longitude"]
+
+
+def sr_row(i: int, status: str = "Open", closed: str = "", **over) -> dict:
+    row = {
+        "request_id": str(1000 + i),
+        "created": f"2025-03-{1 + i % 28:02d}T08:00:00-05:00",
+        "closed": closed,
+        "status": status,
+        "agency": "DSNY",
+        "complaint_type": "Missed Collection",
+        "borough": "BROOKLYN",
+        "latitude": "40.65",
+        "longitude": "-73.95",
+    }
+    row.update(over)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], header: list[str] | None = None, encoding: str = "utf-8") -> Path:
+    header = header or list(rows[0])
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
