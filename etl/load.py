@@ -143,7 +143,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * EXCLUDE (_n), 1 AS _n FROM ranked WHERE _rank = 1")
         dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason "
                        "FROM ranked WHERE _rank > 1")
-    _write_rejects(con, ds.name, result, malformed, dup_rejects)
+    _write_rejects(con, ds.name, result, malformed, dup_rejects, header)
     current = lake.manifest(ds.name)
     counts, files = upsert.upsert(con, ds, "batch", plan.provided, current)
     result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
@@ -173,7 +173,7 @@ def _notes(con, plan: validate.Plan) -> dict:
     return notes
 
 
-def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str) -> None:
+def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str, header: tuple[str, ...]) -> None:
     """Quarantine every rejected record with its line, reason and raw values, as Parquet."""
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed(line BIGINT, reason VARCHAR, raw VARCHAR)")
     if malformed:
@@ -184,7 +184,7 @@ def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict],
             SELECT _line AS line, _reason AS reason FROM checked WHERE _reason <> ''
             UNION ALL {dup_rejects})
         SELECT bad.line, bad.reason, CAST(to_json(r) AS VARCHAR) AS raw
-        FROM bad JOIN (SELECT * EXCLUDE (_line), _line FROM raw) r ON r._line = bad.line
+        FROM bad JOIN (SELECT {', '.join(ident(h) for h in header)}, _line FROM raw) r ON r._line = bad.line
         UNION ALL SELECT line, reason, raw FROM _malformed
         ORDER BY line"""
     )
@@ -199,6 +199,15 @@ def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict],
         tmp.rename(out)
 
 
+def _raw_values(raw: str | None):
+    """A rejected record's raw values as a dict (the `_line` helper dropped), or the raw text."""
+    if not raw or not raw.startswith("{"):
+        return raw
+    values = json.loads(raw)
+    values.pop("_line", None)
+    return values
+
+
 def rejects(dataset: str, run_id: str) -> list[dict]:
     path = lake.rejects_path(dataset, run_id)
     if not path.exists():
@@ -206,7 +215,7 @@ def rejects(dataset: str, run_id: str) -> list[dict]:
     con = duckdb.connect()
     try:
         cur = con.execute("SELECT line, reason, raw FROM read_parquet(?) ORDER BY line", [str(path)])
-        return [{"line": line, "reason": reason, "raw": json.loads(raw) if raw and raw.startswith("{") else raw}
+        return [{"line": line, "reason": reason, "raw": _raw_values(raw)}
                 for line, reason, raw in cur.fetchall()]
     finally:
         con.close()

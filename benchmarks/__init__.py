@@ -1,0 +1,1 @@
+"""`make bench`: each benchmark measures Pulse against baselines in the same run and reports ratios."""

@@ -1,0 +1,36 @@
+"""`python -m benchmarks [--rows N] [--only NAME]`: run the benchmarks, print and save the results.
+
+Results land in benchmarks/out/results.json; docs/benchmarks.md quotes them with this command.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from datetime import datetime, timezone
+
+from benchmarks import ingest, storage
+from benchmarks.ingest import OUT
+
+BENCHES = {"ingest": lambda a: ingest.run(rows=a.rows), "storage": lambda a: storage.run(rows=a.storage_rows)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("--rows", type=int, default=1_000_000, help="311 rows for the ingest benchmark")
+    p.add_argument("--storage-rows", type=int, default=5_000_000, help="table size for the storage benchmark")
+    p.add_argument("--only", choices=sorted(BENCHES), action="append")
+    args = p.parse_args()
+    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform()}
+    for name in args.only or BENCHES:
+        print(f"running {name} ...", flush=True)
+        results[name] = BENCHES[name](args)
+        print(json.dumps(results[name], indent=1), flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"results-{'-'.join(args.only or BENCHES)}-{args.rows}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()

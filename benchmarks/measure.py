@@ -1,0 +1,43 @@
+"""Run a contender as its own process and measure its wall time and peak RSS.
+
+Why a subprocess each: peak RSS is per process, and a cold process is what a scheduled load or a
+fresh worker really is. The child reports its own ru_maxrss as its last line of stderr.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_TRAILER = "\nimport resource as _r, sys as _s\nprint('__RSS_KB__', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss, file=_s.stderr)\n"
+
+
+@dataclass
+class Run:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    stdout: str
+
+
+def run_python(name: str, code: str, env: dict | None = None) -> Run:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code + _TRAILER], cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed: {proc.stderr[-2000:]}")
+    rss_kb = int(proc.stderr.strip().splitlines()[-1].split()[-1])
+    return Run(name=name, seconds=seconds, peak_rss_mb=rss_kb / 1024, stdout=proc.stdout)
+
+
+def best_of(n: int, name: str, code: str, env: dict | None = None) -> Run:
+    """The fastest of n runs (least disturbed by other work on the machine), with the largest RSS seen."""
+    runs = [run_python(name, code, env) for _ in range(n)]
+    fastest = min(runs, key=lambda r: r.seconds)
+    fastest.peak_rss_mb = max(r.peak_rss_mb for r in runs)
+    return fastest
