@@ -50,6 +50,7 @@ class Format:
     placeholders: tuple[str, ...] = ()
     duplicates: str = "reject"  # or 'keep_last' for change logs
     may_have: tuple[str, ...] = ()  # source columns SQL expressions name that a file may lack
+    reads: tuple[str, ...] = ()  # further source columns SQL expressions name (kept when reading)
 
 
 def _column_map(target: str, raw, where: str) -> ColumnMap:
@@ -91,6 +92,7 @@ def _load(path: Path) -> Format:
         placeholders=tuple(str(p) for p in raw.get("placeholders", ())),
         duplicates=raw.get("duplicates", "reject"),
         may_have=tuple(raw.get("may_have", ())),
+        reads=tuple(raw.get("reads", ())),
     )
 
 

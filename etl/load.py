@@ -113,36 +113,43 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
 
 
 def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:
-    header, malformed = read_raw(con, fmt.reader, path, "raw", config.data_dir() / "tmp")
+    wanted = {c.source for c in fmt.columns if c.source} | set(fmt.may_have) | set(fmt.reads)
+    header, malformed = read_raw(con, fmt.reader, path, "raw", config.data_dir() / "tmp", keep=wanted)
     progress.step("read")
     present = {h.lower() for h in header}
-    wanted = {c.source for c in fmt.columns if c.source} | set(fmt.may_have)
-    for name in sorted(n for n in wanted if n.lower() not in present):
-        # Optional source columns absent from this file: SQL expressions may still name them.
-        con.execute(f"ALTER TABLE raw ADD COLUMN {ident(name)} VARCHAR")
-    plan = validate.plan(ds, fmt, header, city, config.get_int("max_future_days"), "raw")
+    absent = sorted(n for n in wanted if n.lower() not in present)
+    # Optional source columns absent from this file: SQL expressions may still name them.
+    source = "raw" if not absent else "(SELECT *, " + ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(n)}" for n in absent) + " FROM raw)"
+    plan = validate.plan(ds, fmt, header, city, config.get_int("max_future_days"), source)
     con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.sql}")
-    good_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    good_rows = con.execute("SELECT count(*) FROM checked").fetchone()[0]
     result.rows_in = good_rows + len(malformed)
-    result.notes = _notes(con, plan)
+    result.notes = _notes(con)
     progress.step("validate")
 
     keys = ", ".join(ident(k) for k in ds.primary_key)
     # Several rows for one key: the last in the file wins. In a change log (keep_last) the earlier
     # ones were updates; elsewhere they are rejected as duplicates, naming the line that won.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE ranked AS
-        SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _line DESC) AS _rank,
-               count(*) OVER (PARTITION BY {keys}) AS _n, max(_line) OVER (PARTITION BY {keys}) AS _winner
-        FROM checked WHERE _reason = ''"""
-    )
-    if fmt.duplicates == "keep_last":
-        con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ranked WHERE _rank = 1")
-        dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason WHERE false"
+    # Most files have none, so a cheap aggregate decides whether the window pass is needed at all.
+    has_duplicates = con.execute(
+        f"SELECT count(*) FROM (SELECT {keys} FROM checked WHERE _reason = '' GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()[0]
+    dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason WHERE false"
+    if not has_duplicates:
+        con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT *, 1 AS _n FROM checked WHERE _reason = ''")
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * EXCLUDE (_n), 1 AS _n FROM ranked WHERE _rank = 1")
-        dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason "
-                       "FROM ranked WHERE _rank > 1")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE ranked AS
+            SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _line DESC) AS _rank,
+                   count(*) OVER (PARTITION BY {keys}) AS _n, max(_line) OVER (PARTITION BY {keys}) AS _winner
+            FROM checked WHERE _reason = ''"""
+        )
+        if fmt.duplicates == "keep_last":
+            con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_rank, _winner) FROM ranked WHERE _rank = 1")
+        else:
+            con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_n, _rank, _winner), 1 AS _n FROM ranked WHERE _rank = 1")
+            dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason "
+                           "FROM ranked WHERE _rank > 1")
     _write_rejects(con, ds.name, result, malformed, dup_rejects, header)
     current = lake.manifest(ds.name)
     counts, files = upsert.upsert(con, ds, "batch", plan.provided, current)
@@ -159,22 +166,26 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
     progress.step("publish")
 
 
-def _notes(con, plan: validate.Plan) -> dict:
-    if not plan.note_columns:
-        return {}
-    sums = ", ".join(f"count(*) FILTER (WHERE {c})" for c in plan.note_columns)
-    values = con.execute(f"SELECT {sums} FROM checked").fetchone()
+def _notes(con) -> dict:
+    """Counts of placeholders read as empty and of repaired text, per column."""
     notes = {}
-    for col, n in zip(plan.note_columns, values):
-        if n:
-            kind, name = col.strip('"').split(":", 1)
-            label = "placeholder values read as empty" if kind == "placeholder" else "double-encoded values repaired"
-            notes[f"{name}: {label}"] = n
+    for flag, n in con.execute(
+        "SELECT flag, count(*) FROM (SELECT unnest(string_split(_notes, ',')) AS flag FROM checked WHERE _notes <> '') "
+        "GROUP BY flag ORDER BY flag"
+    ).fetchall():
+        kind, name = flag.split(":", 1)
+        label = "placeholder values read as empty" if kind == "placeholder" else "double-encoded values repaired"
+        notes[f"{name}: {label}"] = n
     return notes
 
 
 def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str, header: tuple[str, ...]) -> None:
-    """Quarantine every rejected record with its line, reason and raw values, as Parquet."""
+    """Quarantine every rejected record with its line, reason and raw values, as Parquet.
+
+    The raw values are those of the source columns the format reads (a wide export's unused
+    columns are not kept in memory); the line number leads back to the whole record.
+    """
+    kept = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_line" and r[0] in header]
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed(line BIGINT, reason VARCHAR, raw VARCHAR)")
     if malformed:
         con.executemany("INSERT INTO _malformed VALUES (?, ?, ?)", [[m["line"], m["reason"], m["raw"]] for m in malformed])
@@ -184,7 +195,7 @@ def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict],
             SELECT _line AS line, _reason AS reason FROM checked WHERE _reason <> ''
             UNION ALL {dup_rejects})
         SELECT bad.line, bad.reason, CAST(to_json(r) AS VARCHAR) AS raw
-        FROM bad JOIN (SELECT {', '.join(ident(h) for h in header)}, _line FROM raw) r ON r._line = bad.line
+        FROM bad JOIN (SELECT {', '.join(ident(h) for h in kept)}, _line FROM raw) r ON r._line = bad.line
         UNION ALL SELECT line, reason, raw FROM _malformed
         ORDER BY line"""
     )

@@ -28,7 +28,6 @@ class Plan:
 
     provided: tuple[str, ...]
     sql: str
-    note_columns: tuple[str, ...]
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -181,8 +180,12 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
             s2.append(f"{value} AS {t}")
         s3.append(f"{_cast(t, c, col) if col else 'CAST(NULL AS ' + c.duckdb_type + ')'} AS {v}")
         reasons += _column_reasons(c, v, t, p, col, future_limit)
-    s2 += notes
     s3 += [*notes, *[ident(f"t:{c.name}") for c in ds.columns]]
+    if notes:
+        # One mostly-empty text column instead of a boolean per column: cheaper to materialise.
+        s3.append("concat_ws(',', " + ", ".join(f"CASE WHEN {n} THEN {lit(n.strip(chr(34)))} END" for n in notes) + ") AS _notes")
+    else:
+        s3.append("'' AS _notes")
     names = set(ds.column_names)
     if {"latitude", "longitude"} <= names and {"latitude", "longitude"} & set(provided):
         reasons.append(
@@ -192,11 +195,13 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
         )
     for check in ds.checks:
         reasons.append(f"CASE WHEN NOT coalesce(({check.sql}), true) THEN {lit(check.reason)} END")
+    # NOT MATERIALIZED: each step is a projection of the one before; materialising them would copy
+    # the whole file three times.
     sql = f"""
-    WITH s1 AS (SELECT {', '.join(s1)} FROM {raw_table}),
-         s2 AS (SELECT {', '.join(s2)} FROM s1),
-         s3 AS (SELECT {', '.join(s3)} FROM s2)
-    SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, {', '.join(notes) + ',' if notes else ''}
+    WITH s1 AS NOT MATERIALIZED (SELECT {', '.join(s1)} FROM {raw_table}),
+         s2 AS NOT MATERIALIZED (SELECT {', '.join(s2)} FROM s1),
+         s3 AS NOT MATERIALIZED (SELECT {', '.join(s3)} FROM s2)
+    SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, _notes,
            concat_ws('; ', {', '.join(reasons) if reasons else 'NULL'}) AS _reason
     FROM s3"""
-    return Plan(provided=provided, sql=sql, note_columns=tuple(notes))
+    return Plan(provided=provided, sql=sql)

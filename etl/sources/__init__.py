@@ -9,11 +9,13 @@ from etl.errors import InputError
 from etl.sources import csvfile, jsonfile
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, reader: str, path: Path, table: str, tmp_dir: Path) -> tuple[tuple[str, ...], list[dict]]:
-    """(header, malformed records) after creating `table`."""
+def read_raw(con: duckdb.DuckDBPyConnection, reader: str, path: Path, table: str, tmp_dir: Path,
+             keep: set[str] | None = None) -> tuple[tuple[str, ...], list[dict]]:
+    """(header, malformed records) after creating `table`; `keep` names the columns worth keeping."""
     if reader == "csv":
         dialect = csvfile.read_header(path)
-        return dialect.header, csvfile.read_csv(con, path, dialect, table, tmp_dir)
+        wanted = None if keep is None else {h for h in dialect.header if h.lower() in {k.lower() for k in keep}}
+        return dialect.header, csvfile.read_csv(con, path, dialect, table, tmp_dir, wanted)
     if reader in ("json", "geojson"):
         records, rejects = jsonfile.read_records(path, reader)
         if not records and not rejects:
