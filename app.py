@@ -5,11 +5,11 @@ their versions.
 """
 from __future__ import annotations
 
-import dash
 from dash import Dash, html
 
 import datasets
-from api.health import bp as health_bp, data_versions
+from api.health import bp as health_bp
+from api.health import data_versions
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">

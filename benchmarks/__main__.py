@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from benchmarks import ingest, storage
 from benchmarks.ingest import OUT
@@ -21,7 +21,7 @@ def main() -> None:
     p.add_argument("--storage-rows", type=int, default=5_000_000, help="table size for the storage benchmark")
     p.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = p.parse_args()
-    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform()}
+    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform()}
     for name in args.only or BENCHES:
         print(f"running {name} ...", flush=True)
         results[name] = BENCHES[name](args)

@@ -21,7 +21,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import config
@@ -57,7 +57,7 @@ class Manifest:
         return json.dumps(body, indent=1, default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> "Manifest":
+    def from_json(cls, text: str) -> Manifest:
         body = json.loads(text)
         return cls(
             dataset=body["dataset"],
@@ -168,7 +168,7 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
     m = Manifest(
         dataset=dataset,
         version=version,
-        published_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        published_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         rows=sum(f.rows for f in files),
         files=tuple(files),
         load=load,

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -30,7 +30,7 @@ class LoadResult:
     dataset: str
     source: str
     format: str | None = None
-    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+    run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
     version: int | None = None
     outcome: str = "failed"  # published | no_change | failed
     rows_in: int = 0
@@ -39,7 +39,7 @@ class LoadResult:
     unchanged: int = 0
     rejected: int = 0
     seconds: float = 0.0
-    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     notes: dict = field(default_factory=dict)
     error: str | None = None
 

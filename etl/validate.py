@@ -9,7 +9,7 @@ placeholders ('Unspecified', 9999) become empty with a counted note.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import ftfy
@@ -154,7 +154,7 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
         c.name for c in ds.columns
         if c.name in by_target and (raw_names[c.name] is not None or (by_target[c.name].source is None and by_target[c.name].sql))
     )
-    future_limit = (datetime.now(timezone.utc) + timedelta(days=max_future_days)).isoformat()
+    future_limit = (datetime.now(UTC) + timedelta(days=max_future_days)).isoformat()
     s1, s2, s3, reasons, notes = ["_line"], ["_line"], ["_line"], [], []
     for c in ds.columns:
         col = by_target.get(c.name) if c.name in provided else None

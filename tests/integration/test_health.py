@@ -3,8 +3,8 @@ from tests.helpers import sr_row, write_csv
 
 
 def test_healthz_reports_versions(lake_dir, tmp_path):
-    from etl.load import load_file
     from app import server
+    from etl.load import load_file
 
     client = server.test_client()
     assert client.get("/healthz").json["datasets"]["service_requests"] is None
