@@ -7,7 +7,7 @@ PULSE_DEMO_SCALE ?= small
 PULSE_HOST ?= 127.0.0.1
 PULSE_PORT ?= 8050
 
-.PHONY: install dev demo run test bench lint clean
+.PHONY: install dev system-deps demo run test bench lint clean
 
 install: $(VENV)/.installed ## runtime dependencies, pinned, into .venv
 $(VENV)/.installed: requirements.txt
@@ -20,6 +20,12 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+system-deps: ## headless Chromium and Redis from Debian's packages, for the browser and cache tests
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver redis-server >/dev/null; \
+	else echo "system-deps: install chromium, chromium-driver and redis-server with your package manager" >&2; fi
+
 demo: install ## (re)build the deterministic demo lake
 	$(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 
@@ -27,7 +33,7 @@ run: install ## build the demo lake if there is none, then serve http://$(PULSE_
 	test -f $(PULSE_DATA_DIR)/lake/service_requests/CURRENT || $(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 	$(BIN)/gunicorn app:server --workers 2 --bind $(PULSE_HOST):$(PULSE_PORT) --timeout 60
 
-test: dev ## the whole suite
+test: dev system-deps ## the whole suite
 	$(BIN)/python -m pytest
 
 bench: dev ## benchmarks; results go to benchmarks/out and docs/benchmarks.md

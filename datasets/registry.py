@@ -43,6 +43,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    future_ok: bool = False  # a planned time (a due date) may lie ahead; event times may not
 
     @property
     def duckdb_type(self) -> str:

@@ -138,9 +138,9 @@ def _column_reasons(c, v: str, t: str, p: str | None, col: ColumnMap | None, fut
         out.append(f"CASE WHEN {v} > {lit(c.maximum)} THEN '{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is above the maximum {c.maximum:g}')} END")
     if c.pattern is not None:
         out.append(f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(c.pattern)}) THEN '{name}: ' || {_quoted(v)} || {lit(' does not match ' + c.pattern)} END")
-    if c.type == "datetime":
+    if c.type == "datetime" and not c.future_ok:
         out.append(f"CASE WHEN {v} > TIMESTAMPTZ {lit(future_limit)} THEN '{name}: ' || CAST({v} AS VARCHAR) || ' is in the future' END")
-    if c.type == "date":
+    if c.type == "date" or (c.type == "datetime" and c.future_ok):
         out.append(f"CASE WHEN {v} > DATE {lit(future_limit[:10])} + INTERVAL 3660 DAY THEN '{name}: ' || CAST({v} AS VARCHAR) || ' is more than ten years ahead' END")
     return out
 

@@ -149,3 +149,11 @@ def _value(column, request_id):
     return duckdb.connect().execute(
         f"SELECT {column} FROM read_parquet(?) WHERE request_id = ?", [lake.file_paths("service_requests", m), request_id]
     ).fetchone()[0]
+
+
+def test_a_due_date_ahead_is_a_plan_not_an_error(published, tmp_path):
+    """A due (expected) time may lie in the future; only event times may not (helper's finding)."""
+    r = load_file("service_requests", write_csv(tmp_path / "due.csv", [sr_row(95, due="2030-01-01T00:00:00Z"),
+                                                                     sr_row(96, due="2099-01-01T00:00:00Z")]))
+    assert (r.inserted, r.rejected) == (1, 1)
+    assert "more than ten years ahead" in rejects("service_requests", r.run_id)[0]["reason"]
