@@ -17,7 +17,9 @@ OUT = Path(__file__).resolve().parent / "out"
 DUCKDB_COPY = """
 import time, duckdb
 t = time.perf_counter()
-duckdb.connect().execute("COPY (SELECT * FROM read_csv('{csv}')) TO '{out}' (FORMAT parquet)")
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute("COPY (SELECT * FROM read_csv('{csv}')) TO '{out}' (FORMAT parquet)")
 print(time.perf_counter() - t)
 """
 
@@ -54,7 +56,7 @@ def run(rows: int = 1_000_000, repeats: int = 2) -> dict:
     work.mkdir(parents=True)
     results = {"rows": rows, "csv_mb": round(csv.stat().st_size / 2**20, 1)}
     copy = best_of(repeats, "duckdb_copy", DUCKDB_COPY.format(csv=csv, out=work / "copy.parquet"))
-    copy_s = float(copy.stdout.strip())
+    copy_s = float(copy.stdout.strip().splitlines()[-1])
     pandas_run = best_of(1 if rows > 5_000_000 else repeats, "pandas", PANDAS.format(csv=csv, out=work / "pandas.parquet")) \
         if rows <= 5_000_000 else None
     pulse_runs = []
@@ -67,7 +69,7 @@ def run(rows: int = 1_000_000, repeats: int = 2) -> dict:
     pulse_s = report["seconds"]
     results["duckdb_copy"] = {"seconds": round(copy_s, 3), "rows_per_s": round(rows / copy_s), "peak_rss_mb": round(copy.peak_rss_mb)}
     if pandas_run:
-        pandas_s = float(pandas_run.stdout.strip())
+        pandas_s = float(pandas_run.stdout.strip().splitlines()[-1])
         results["pandas"] = {"seconds": round(pandas_s, 3), "rows_per_s": round(rows / pandas_s), "peak_rss_mb": round(pandas_run.peak_rss_mb)}
     results["pulse"] = {
         "seconds": round(pulse_s, 3), "rows_per_s": round(rows / pulse_s), "peak_rss_mb": round(max(r.peak_rss_mb for r in pulse_runs)),
@@ -75,6 +77,6 @@ def run(rows: int = 1_000_000, repeats: int = 2) -> dict:
     }
     results["pulse_vs_duckdb_copy"] = round(copy_s / pulse_s, 2)
     if pandas_run:
-        results["pulse_vs_pandas"] = round(float(pandas_run.stdout.strip()) / pulse_s, 2)
+        results["pulse_vs_pandas"] = round(pandas_s / pulse_s, 2)
     shutil.rmtree(work, ignore_errors=True)
     return results

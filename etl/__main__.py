@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+import config
 import datasets
 from etl import lake, runlog
 from etl.errors import InputError, LakeBusy
@@ -119,8 +120,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="build the deterministic demo lake for every dataset")
-    d.add_argument("--scale", default="small", help="small, medium, large or a 311 row count (default small)")
-    d.add_argument("--seed", type=int, default=311)
+    d.add_argument("--scale", default=config.get("demo_scale"), help="small, medium, large or a 311 row count (default: PULSE_DEMO_SCALE)")
+    d.add_argument("--seed", type=int, default=config.get_int("demo_seed"), help="generator seed (default: PULSE_DEMO_SEED)")
     d.set_defaults(func=cmd_demo)
 
     ld = sub.add_parser("load", help="load a file into a dataset, publishing a new version if anything changed")

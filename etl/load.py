@@ -21,7 +21,7 @@ import datasets
 from etl import formats as formats_mod
 from etl import lake, runlog, upsert, validate
 from etl.errors import InputError
-from etl.sources import read_raw
+from etl.sources import csvfile, read_raw
 from etl.sql import ident
 
 
@@ -52,6 +52,7 @@ def connect(city: datasets.City) -> duckdb.DuckDBPyConnection:
     work = config.data_dir() / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": config.get("etl_memory"), "temp_directory": str(work / "duckdb")})
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = ?", [city.timezone])
     validate.register_functions(con)
     return con
@@ -113,15 +114,8 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
 
 
 def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:
-    wanted = {c.source for c in fmt.columns if c.source} | set(fmt.may_have) | set(fmt.reads)
-    header, malformed = read_raw(con, fmt.reader, path, "raw", config.data_dir() / "tmp", keep=wanted)
+    plan, malformed = _validate(con, ds, fmt, path, city)
     progress.step("read")
-    present = {h.lower() for h in header}
-    absent = sorted(n for n in wanted if n.lower() not in present)
-    # Optional source columns absent from this file: SQL expressions may still name them.
-    source = "raw" if not absent else "(SELECT *, " + ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(n)}" for n in absent) + " FROM raw)"
-    plan = validate.plan(ds, fmt, header, city, config.get_int("max_future_days"), source)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.sql}")
     good_rows = con.execute("SELECT count(*) FROM checked").fetchone()[0]
     result.rows_in = good_rows + len(malformed)
     result.notes = _notes(con)
@@ -134,7 +128,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
     has_duplicates = con.execute(
         f"SELECT count(*) FROM (SELECT {keys} FROM checked WHERE _reason = '' GROUP BY ALL HAVING count(*) > 1)"
     ).fetchone()[0]
-    dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason WHERE false"
+    dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
     if not has_duplicates:
         con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT *, 1 AS _n FROM checked WHERE _reason = ''")
     else:
@@ -148,9 +142,11 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
             con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_rank, _winner) FROM ranked WHERE _rank = 1")
         else:
             con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_n, _rank, _winner), 1 AS _n FROM ranked WHERE _rank = 1")
-            dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason "
-                           "FROM ranked WHERE _rank > 1")
-    _write_rejects(con, ds.name, result, malformed, dup_rejects, header)
+            # The superseded row's values as read (typed), since only rejected rows keep their raw text.
+            values = ", ".join(f"{ident(c)} := {ident(c)}" for c in ds.column_names)
+            dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason, "
+                           f"CAST(to_json(struct_pack({values})) AS VARCHAR) AS raw FROM ranked WHERE _rank > 1")
+    _write_rejects(con, ds.name, result, malformed, dup_rejects)
     current = lake.manifest(ds.name)
     counts, files = upsert.upsert(con, ds, "batch", plan.provided, current)
     result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
@@ -166,6 +162,43 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
     progress.step("publish")
 
 
+def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]]:
+    """Create `checked`: every parsed record typed and judged, with `_line`, `_reason` and `_raw`.
+
+    A CSV is parsed, validated and stored in one parallel pass straight from DuckDB's reader; a
+    format whose SQL uses a window (which reorders rows) and the JSON and Parquet readers go through
+    an intermediate text table instead. Returns the plan and the malformed records.
+    """
+    wanted = {c.source for c in fmt.columns if c.source} | set(fmt.may_have) | set(fmt.reads)
+    wanted_lower = {w.lower() for w in wanted}
+    max_future = config.get_int("max_future_days")
+    tmp = config.data_dir() / "tmp"
+
+    def source(relation: str, header: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        kept = tuple(h for h in header if h.lower() in wanted_lower)
+        present = {h.lower() for h in header}
+        # Optional source columns absent from this file: SQL expressions may still name them.
+        absent = [f"CAST(NULL AS VARCHAR) AS {ident(n)}" for n in sorted(wanted) if n.lower() not in present]
+        cols = ", ".join([*(ident(h) for h in kept), *absent, "_line"])
+        return f"(SELECT {cols} FROM {relation})", kept
+
+    if fmt.reader == "csv" and not any(c.sql and " OVER " in c.sql.upper() for c in fmt.columns):
+        dialect = csvfile.read_header(path)
+
+        def select(scan: str) -> str:
+            relation, kept = source(f"(SELECT *, NULL::BIGINT AS _line FROM {scan})", dialect.header)
+            return validate.plan(ds, fmt, dialect.header, city, max_future, relation, kept).sql
+
+        plan = validate.plan(ds, fmt, dialect.header, city, max_future, "raw", ())
+        malformed = csvfile.read_csv(con, path, dialect, "checked", tmp, select)
+        return plan, malformed
+    header, malformed = read_raw(con, fmt.reader, path, "raw", tmp, keep=wanted)
+    relation, kept = source("raw", header)
+    plan = validate.plan(ds, fmt, header, city, max_future, relation, kept)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.sql}")
+    return plan, malformed
+
+
 def _notes(con) -> dict:
     """Counts of placeholders read as empty and of repaired text, per column."""
     notes = {}
@@ -179,23 +212,19 @@ def _notes(con) -> dict:
     return notes
 
 
-def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str, header: tuple[str, ...]) -> None:
+def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str) -> None:
     """Quarantine every rejected record with its line, reason and raw values, as Parquet.
 
     The raw values are those of the source columns the format reads (a wide export's unused
-    columns are not kept in memory); the line number leads back to the whole record.
+    columns are never held in memory); the line number leads back to the whole record.
     """
-    kept = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_line" and r[0] in header]
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed(line BIGINT, reason VARCHAR, raw VARCHAR)")
     if malformed:
         con.executemany("INSERT INTO _malformed VALUES (?, ?, ?)", [[m["line"], m["reason"], m["raw"]] for m in malformed])
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE rejects AS
-        WITH bad AS (
-            SELECT _line AS line, _reason AS reason FROM checked WHERE _reason <> ''
-            UNION ALL {dup_rejects})
-        SELECT bad.line, bad.reason, CAST(to_json(r) AS VARCHAR) AS raw
-        FROM bad JOIN (SELECT {', '.join(ident(h) for h in kept)}, _line FROM raw) r ON r._line = bad.line
+        SELECT _line AS line, _reason AS reason, _raw AS raw FROM checked WHERE _reason <> ''
+        UNION ALL {dup_rejects}
         UNION ALL SELECT line, reason, raw FROM _malformed
         ORDER BY line"""
     )

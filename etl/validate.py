@@ -63,11 +63,8 @@ def resolve(fmt: Format, header: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def _text_expr(col: ColumnMap, raw_name: str | None) -> str:
-    if col.sql is not None:
-        base = col.sql
-    else:
-        base = ident(raw_name)
-    expr = f"NULLIF(trim(CAST(({base}) AS VARCHAR)), '')"
+    base = f"CAST(({col.sql}) AS VARCHAR)" if col.sql is not None else ident(raw_name)
+    expr = f"NULLIF(trim({base}), '')"
     if col.case == "upper":
         expr = f"upper({expr})"
     elif col.case == "lower":
@@ -82,7 +79,9 @@ def _placeholder_cond(e: str, col: ColumnMap, fmt: Format) -> str | None:
     values = [*fmt.placeholders, *col.placeholders]
     conds = []
     if values:
-        conds.append(f"upper({e}) IN ({', '.join(lit(v.upper()) for v in values)})")
+        # The spellings a source uses, listed rather than upper()-ing every value (an allocation per cell).
+        spellings = sorted({form for v in values for form in (v, v.upper(), v.lower(), v.title())})
+        conds.append(f"{e} IN ({', '.join(lit(v) for v in spellings)})")
     conds += [f"{e} ILIKE {lit(p)}" for p in col.placeholders_like]
     return " OR ".join(conds) if conds else None
 
@@ -145,8 +144,10 @@ def _column_reasons(c, v: str, t: str, p: str | None, col: ColumnMap | None, fut
     return out
 
 
-def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_future_days: int, raw_table: str) -> Plan:
-    """Compile the SELECT that reads `raw_table` and yields typed columns, note flags and `_reason`."""
+def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_future_days: int, raw_table: str,
+         raw_columns: tuple[str, ...]) -> Plan:
+    """Compile the SELECT that reads `raw_table` and yields the typed columns, `_line`, `_notes`,
+    `_reason` (empty for a good row) and `_raw` (the source values of `raw_columns`, rejects only)."""
     raw_names = resolve(fmt, header)
     by_target = {c.target: c for c in fmt.columns}
     # A column is provided when its source column is in the file (or it is pure SQL with no source).
@@ -155,7 +156,9 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
         if c.name in by_target and (raw_names[c.name] is not None or (by_target[c.name].source is None and by_target[c.name].sql))
     )
     future_limit = (datetime.now(UTC) + timedelta(days=max_future_days)).isoformat()
-    s1, s2, s3, reasons, notes = ["_line"], ["_line"], ["_line"], [], []
+    carried = [ident(f"r:{name}") for name in raw_columns]
+    s1 = ["_line", *(f"{ident(name)} AS {ident('r:' + name)}" for name in raw_columns)]
+    s2, s3, reasons, notes = ["_line", *carried], ["_line", *carried], [], []
     for c in ds.columns:
         col = by_target.get(c.name) if c.name in provided else None
         e, t, v = ident(f"e:{c.name}"), ident(f"t:{c.name}"), ident(c.name)
@@ -167,9 +170,10 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
             cond = _placeholder_cond(e, col, fmt)
             value = e
             if c.type == "string":
-                value = f"(CASE WHEN contains({e}, 'Ã') OR contains({e}, 'Â') THEN fix_text({e}) ELSE {e} END)"
+                suspect = f"(contains({e}, 'Ã') OR contains({e}, 'Â'))"
+                value = f"(CASE WHEN {suspect} THEN fix_text({e}) ELSE {e} END)"
                 flag = ident(f"fixed:{c.name}")
-                s2.append(f"({e} IS DISTINCT FROM {value}) AS {flag}")
+                s2.append(f"(CASE WHEN {suspect} THEN fix_text({e}) <> {e} ELSE false END) AS {flag}")
                 notes.append(flag)
             if cond:
                 flag = ident(f"placeholder:{c.name}")
@@ -197,11 +201,13 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
         reasons.append(f"CASE WHEN NOT coalesce(({check.sql}), true) THEN {lit(check.reason)} END")
     # NOT MATERIALIZED: each step is a projection of the one before; materialising them would copy
     # the whole file three times.
+    raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r:' + n)}" for n in raw_columns) + ")" if raw_columns else "NULL"
     sql = f"""
     WITH s1 AS NOT MATERIALIZED (SELECT {', '.join(s1)} FROM {raw_table}),
          s2 AS NOT MATERIALIZED (SELECT {', '.join(s2)} FROM s1),
-         s3 AS NOT MATERIALIZED (SELECT {', '.join(s3)} FROM s2)
-    SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, _notes,
-           concat_ws('; ', {', '.join(reasons) if reasons else 'NULL'}) AS _reason
-    FROM s3"""
+         s3 AS NOT MATERIALIZED (SELECT {', '.join(s3)} FROM s2),
+         s4 AS NOT MATERIALIZED (SELECT *, concat_ws('; ', {', '.join(reasons) if reasons else 'NULL'}) AS _reason FROM s3)
+    SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, _notes, _reason,
+           CASE WHEN _reason <> '' THEN CAST({raw_json} AS VARCHAR) END AS _raw
+    FROM s4"""
     return Plan(provided=provided, sql=sql)

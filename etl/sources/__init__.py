@@ -14,8 +14,10 @@ def read_raw(con: duckdb.DuckDBPyConnection, reader: str, path: Path, table: str
     """(header, malformed records) after creating `table`; `keep` names the columns worth keeping."""
     if reader == "csv":
         dialect = csvfile.read_header(path)
-        wanted = None if keep is None else {h for h in dialect.header if h.lower() in {k.lower() for k in keep}}
-        return dialect.header, csvfile.read_csv(con, path, dialect, table, tmp_dir, wanted)
+        kept = [h for h in dialect.header if keep is None or h.lower() in {k.lower() for k in keep}] or [dialect.header[0]]
+        projection = ", ".join('"' + h.replace('"', '""') + '"' for h in kept)
+        return dialect.header, csvfile.read_csv(
+            con, path, dialect, table, tmp_dir, lambda scan: f"SELECT {projection}, NULL::BIGINT AS _line FROM {scan}")
     if reader in ("json", "geojson"):
         records, rejects = jsonfile.read_records(path, reader)
         if not records and not rejects:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from etl.errors import InputError
+from etl.sql import lit
 
 SAMPLE_BYTES = 1 << 16
 
@@ -67,18 +69,17 @@ def read_header(path: Path) -> Dialect:
 
 
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect, table: str, tmp_dir: Path,
-             keep: set[str] | None = None) -> list[dict]:
-    """Create `table` (VARCHAR columns named as the trimmed header, plus `_line`) and return the
+             select: Callable[[str], str]) -> list[dict]:
+    """Create `table` from `select(scan)`, where scan is this file's read_csv call, and return the
     malformed records as [{line, reason, raw}] dicts.
 
-    Only the columns in `keep` (default all) are materialised: the parser skips the rest, which
-    makes wide exports (41 columns, ~20 used) markedly cheaper to load.
-    `_line` is the record's line number with the header as line 1; for files whose quoted fields
-    span several lines it counts records, as DuckDB's reject report does.
+    `select` must yield a `_line` column (any value): `table` is a view that sets it to the record's
+    line number, with the header as line 1 (for files whose quoted fields span several lines it
+    counts records, as DuckDB's reject report does). Selecting straight from the scan lets DuckDB
+    parse, validate and store in one parallel pass, with no intermediate copy of the text.
     """
-    keep_cols = [h for h in dialect.header if keep is None or h in keep] or list(dialect.header[:1])
     try:
-        rejected = _scan(con, path, dialect, table, keep_cols)
+        rejected = _scan(con, path, dialect, table, select)
     except duckdb.InvalidInputException as exc:
         if "state machine" not in str(exc):
             raise InputError(f"{path.name}: unreadable as CSV: {str(exc).splitlines()[0]}") from None
@@ -86,7 +87,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect, table
         # silently cut records with too many fields. Normalise the endings into a copy instead.
         normalised = _normalise_line_endings(path, tmp_dir)
         try:
-            rejected = _scan(con, normalised, dialect, table, keep_cols)
+            rejected = _scan(con, normalised, dialect, table, select)
         except duckdb.Error as exc2:
             raise InputError(f"{path.name}: unreadable as CSV: {str(exc2).splitlines()[0]}") from None
         finally:
@@ -100,16 +101,16 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect, table
     ]
 
 
-def _scan(con, path: Path, dialect: Dialect, table: str, keep_cols: list[str]) -> list[tuple]:
-    columns = {name: "VARCHAR" for name in dialect.header}
+def scan_sql(path: Path, dialect: Dialect) -> str:
+    """The read_csv call for a file: every column text, dialect given, malformed records kept aside."""
+    columns = "{" + ", ".join(f"{lit(name)}: 'VARCHAR'" for name in dialect.header) + "}"
+    return (f"read_csv({lit(str(path))}, columns={columns}, header=true, auto_detect=false, delim={lit(dialect.delimiter)}, "
+            f"quote='\"', escape='\"', encoding={lit(dialect.encoding)}, store_rejects=true, strict_mode=true, parallel=true)")
+
+
+def _scan(con, path: Path, dialect: Dialect, table: str, select: Callable[[str], str]) -> list[tuple]:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-    projection = ", ".join('"' + c.replace('"', '""') + '"' for c in keep_cols)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {table}_t AS SELECT {projection} FROM read_csv(?, columns=?, header=true,
-        auto_detect=false, delim=?, quote='"', escape='"', encoding=?, store_rejects=true,
-        strict_mode=true, parallel=true)""",
-        [str(path), columns, dialect.delimiter, dialect.encoding],
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_t AS {select(scan_sql(path, dialect))}")
     return con.execute(
         "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
     ).fetchall()
@@ -152,4 +153,4 @@ def _number_lines(con, table: str, rejected_lines: list[int]) -> None:
         line = "rowid + 2 + (SELECT count(*) FROM _shift s WHERE s.k < t.rowid + 1)"
     else:
         line = "rowid + 2"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT *, {line} AS _line FROM {table}_t t")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * REPLACE ({line} AS _line) FROM {table}_t t")
