@@ -64,7 +64,8 @@ def resolve(fmt: Format, header: tuple[str, ...]) -> dict[str, str | None]:
 
 def _text_expr(col: ColumnMap, raw_name: str | None) -> str:
     base = f"CAST(({col.sql}) AS VARCHAR)" if col.sql is not None else ident(raw_name)
-    expr = f"NULLIF(trim({base}), '')"
+    # trim() copies every value; most need no trimming, and prefix/suffix tests are cheap.
+    expr = f"NULLIF(CASE WHEN {base} LIKE ' %' OR {base} LIKE '% ' THEN trim({base}) ELSE {base} END, '')"
     if col.case == "upper":
         expr = f"upper({expr})"
     elif col.case == "lower":
@@ -80,8 +81,10 @@ def _placeholder_cond(e: str, col: ColumnMap, fmt: Format) -> str | None:
     conds = []
     if values:
         # The spellings a source uses, listed rather than upper()-ing every value (an allocation per cell).
+        # A length test first: it is O(1) and rules out nearly every real value before the list.
         spellings = sorted({form for v in values for form in (v, v.upper(), v.lower(), v.title())})
-        conds.append(f"{e} IN ({', '.join(lit(v) for v in spellings)})")
+        lengths = sorted({len(v) for v in spellings})
+        conds.append(f"(length({e}) IN ({', '.join(map(str, lengths))}) AND {e} IN ({', '.join(lit(v) for v in spellings)}))")
     conds += [f"{e} ILIKE {lit(p)}" for p in col.placeholders_like]
     return " OR ".join(conds) if conds else None
 
@@ -117,30 +120,34 @@ def _quoted(t: str) -> str:
     return f"'''' || left({t}, 60) || ''''"
 
 
-def _column_reasons(c, v: str, t: str, p: str | None, col: ColumnMap | None, future_limit: str) -> list[str]:
+def _column_rules(c, v: str, t: str, p: str | None, col: ColumnMap | None, future_limit: str) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for one column: the row is rejected when a condition is true."""
     name = c.name
     out = []
     if col is not None:
-        out.append(f"CASE WHEN {t} IS NOT NULL AND {v} IS NULL THEN '{name}: cannot read ' || {_quoted(t)} || ' as {c.type}' END")
+        out.append((f"{t} IS NOT NULL AND {v} IS NULL", f"'{name}: cannot read ' || {_quoted(t)} || ' as {c.type}'"))
     if c.required:
         why = col.reason_if_null if col and col.reason_if_null else f"{name} is required"
         if p is not None:
-            out.append(f"CASE WHEN {v} IS NULL AND {p} THEN '{name} is required but the source has a placeholder' END")
-        out.append(f"CASE WHEN {v} IS NULL AND {t if col else 'NULL'} IS NULL {'AND NOT coalesce(' + p + ', false)' if p else ''} THEN {lit(why)} END")
+            out.append((f"{v} IS NULL AND {p}", f"'{name} is required but the source has a placeholder'"))
+        out.append((f"{v} IS NULL AND {t if col else 'NULL'} IS NULL {'AND NOT coalesce(' + p + ', false)' if p else ''}", lit(why)))
     if c.allowed is not None:
         allowed = ", ".join(lit(a) for a in c.allowed)
         shown = ", ".join(str(a) for a in c.allowed)
-        out.append(f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({allowed}) THEN '{name}: ' || {_quoted('CAST(' + v + ' AS VARCHAR)')} || {lit(' is not one of: ' + shown)} END")
+        out.append((f"{v} IS NOT NULL AND {v} NOT IN ({allowed})",
+                    f"'{name}: ' || {_quoted('CAST(' + v + ' AS VARCHAR)')} || {lit(' is not one of: ' + shown)}"))
     if c.minimum is not None:
-        out.append(f"CASE WHEN {v} < {lit(c.minimum)} THEN '{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is below the minimum {c.minimum:g}')} END")
+        out.append((f"{v} < {lit(c.minimum)}", f"'{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is below the minimum {c.minimum:g}')}"))
     if c.maximum is not None:
-        out.append(f"CASE WHEN {v} > {lit(c.maximum)} THEN '{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is above the maximum {c.maximum:g}')} END")
+        out.append((f"{v} > {lit(c.maximum)}", f"'{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is above the maximum {c.maximum:g}')}"))
     if c.pattern is not None:
-        out.append(f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(c.pattern)}) THEN '{name}: ' || {_quoted(v)} || {lit(' does not match ' + c.pattern)} END")
+        out.append((f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(c.pattern)})",
+                    f"'{name}: ' || {_quoted(v)} || {lit(' does not match ' + c.pattern)}"))
     if c.type == "datetime" and not c.future_ok:
-        out.append(f"CASE WHEN {v} > TIMESTAMPTZ {lit(future_limit)} THEN '{name}: ' || CAST({v} AS VARCHAR) || ' is in the future' END")
+        out.append((f"{v} > TIMESTAMPTZ {lit(future_limit)}", f"'{name}: ' || CAST({v} AS VARCHAR) || ' is in the future'"))
     if c.type == "date" or (c.type == "datetime" and c.future_ok):
-        out.append(f"CASE WHEN {v} > DATE {lit(future_limit[:10])} + INTERVAL 3660 DAY THEN '{name}: ' || CAST({v} AS VARCHAR) || ' is more than ten years ahead' END")
+        out.append((f"{v} > DATE {lit(future_limit[:10])} + INTERVAL 3660 DAY",
+                    f"'{name}: ' || CAST({v} AS VARCHAR) || ' is more than ten years ahead'"))
     return out
 
 
@@ -183,7 +190,7 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
                 value = f"(CASE WHEN {cond} THEN NULL ELSE {value} END)"
             s2.append(f"{value} AS {t}")
         s3.append(f"{_cast(t, c, col) if col else 'CAST(NULL AS ' + c.duckdb_type + ')'} AS {v}")
-        reasons += _column_reasons(c, v, t, p, col, future_limit)
+        reasons += _column_rules(c, v, t, p, col, future_limit)
     s3 += [*notes, *[ident(f"t:{c.name}") for c in ds.columns]]
     if notes:
         # One mostly-empty text column instead of a boolean per column: cheaper to materialise.
@@ -192,13 +199,16 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
         s3.append("'' AS _notes")
     names = set(ds.column_names)
     if {"latitude", "longitude"} <= names and {"latitude", "longitude"} & set(provided):
-        reasons.append(
-            f"CASE WHEN latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude BETWEEN {city.min_lat} AND {city.max_lat} "
-            f"AND longitude BETWEEN {city.min_lon} AND {city.max_lon}) THEN 'coordinates (' || latitude || ', ' || longitude || ') "
-            f"are outside the {city.name} bounds' END"
-        )
+        reasons.append((
+            f"latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude BETWEEN {city.min_lat} AND {city.max_lat} "
+            f"AND longitude BETWEEN {city.min_lon} AND {city.max_lon})",
+            f"'coordinates (' || latitude || ', ' || longitude || ') are outside the {city.name} bounds'",
+        ))
     for check in ds.checks:
-        reasons.append(f"CASE WHEN NOT coalesce(({check.sql}), true) THEN {lit(check.reason)} END")
+        reasons.append((f"NOT coalesce(({check.sql}), true)", lit(check.reason)))
+    # Cheap boolean tests decide whether a row is bad; the reason text is built for bad rows only.
+    bad = " OR ".join(f"coalesce({cond}, false)" for cond, _ in reasons) or "false"
+    why = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in reasons) or "NULL"
     # NOT MATERIALIZED: each step is a projection of the one before; materialising them would copy
     # the whole file three times.
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r:' + n)}" for n in raw_columns) + ")" if raw_columns else "NULL"
@@ -206,7 +216,7 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
     WITH s1 AS NOT MATERIALIZED (SELECT {', '.join(s1)} FROM {raw_table}),
          s2 AS NOT MATERIALIZED (SELECT {', '.join(s2)} FROM s1),
          s3 AS NOT MATERIALIZED (SELECT {', '.join(s3)} FROM s2),
-         s4 AS NOT MATERIALIZED (SELECT *, concat_ws('; ', {', '.join(reasons) if reasons else 'NULL'}) AS _reason FROM s3)
+         s4 AS NOT MATERIALIZED (SELECT *, CASE WHEN {bad} THEN concat_ws('; ', {why}) ELSE '' END AS _reason FROM s3)
     SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, _notes, _reason,
            CASE WHEN _reason <> '' THEN CAST({raw_json} AS VARCHAR) END AS _raw
     FROM s4"""
