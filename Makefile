@@ -10,14 +10,14 @@ PULSE_PORT ?= 8050
 .PHONY: install dev system-deps demo run test bench lint clean
 
 install: $(VENV)/.installed ## runtime dependencies, pinned, into .venv
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
 dev: $(VENV)/.dev-installed ## test, lint and benchmark extras
-$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 system-deps: ## headless Chromium and Redis from Debian's packages, for the browser and cache tests

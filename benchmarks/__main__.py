@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 from benchmarks import ingest, storage
 from benchmarks.ingest import OUT
 
-BENCHES = {"ingest": lambda a: ingest.run(rows=a.rows), "storage": lambda a: storage.run(rows=a.storage_rows)}
+BENCHES = {
+    "ingest": lambda a: ingest.run(rows=a.rows, repeats=1 if a.rows > 5_000_000 else 2),
+    "storage": lambda a: storage.run(rows=a.storage_rows),
+}
 
 
 def main() -> None:

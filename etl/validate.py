@@ -194,7 +194,8 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
     s3 += [*notes, *[ident(f"t:{c.name}") for c in ds.columns]]
     if notes:
         # One mostly-empty text column instead of a boolean per column: cheaper to materialise.
-        s3.append("concat_ws(',', " + ", ".join(f"CASE WHEN {n} THEN {lit(n.strip(chr(34)))} END" for n in notes) + ") AS _notes")
+        s3.append(f"CASE WHEN {' OR '.join(notes)} THEN concat_ws(',', "
+                  + ", ".join(f"CASE WHEN {n} THEN {lit(n.strip(chr(34)))} END" for n in notes) + ") ELSE '' END AS _notes")
     else:
         s3.append("'' AS _notes")
     names = set(ds.column_names)
