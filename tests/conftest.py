@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import config
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("PULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED = Path(config.get("shared_data"))  # PULSE_SHARED_DATA, default ../shared/data beside the checkout
 
 
 @pytest.fixture
