@@ -7,7 +7,6 @@ Pulse exports, so a download loads back.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -192,6 +191,3 @@ def describe() -> list[dict]:
     out += [{"name": "plain", "dataset": d, "reader": "csv|json|ndjson|parquet", "title": plain(d, "csv").title} for d in datasets.datasets()]
     return out
 
-
-def dumps(fmt: Format) -> str:
-    return json.dumps(fmt.__dict__, default=lambda o: o.__dict__, indent=1)
