@@ -10,6 +10,7 @@ from dash import Dash, html
 import datasets
 from api.health import bp as health_bp
 from api.health import data_versions
+from api.v1 import bp as api_v1_bp
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -44,6 +45,7 @@ def create_app() -> Dash:
     app.index_string = INDEX
     app.layout = placeholder_layout
     app.server.register_blueprint(health_bp)
+    app.server.register_blueprint(api_v1_bp)
     return app
 
 

@@ -1,0 +1,168 @@
+"""Read the lake through DuckDB: one connection per process, a view per dataset version.
+
+Why views named by version (`service_requests__v42`): a query is compiled against the versions
+current when it starts, so it reads exactly one version of each dataset and can report which, even
+if a load publishes meanwhile. Noticing a new version costs one small file read per dataset
+(`CURRENT`), done at most every `check_interval` seconds, so many gunicorn workers can poll while
+one ETL process writes, with no lock between them (docs/decisions/0001-lake-storage.md).
+Only public columns are exposed: personal fields never reach the web side.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+import datasets
+from etl import lake
+from etl.sql import lit
+
+
+class QueryError(ValueError):
+    """A query was asked for with a bad name or bad parameters; the message says which and why."""
+
+
+class QueryTimeout(Exception):
+    """A query ran past its time limit and was interrupted."""
+
+    def __init__(self, name: str, limit_ms: int):
+        super().__init__(f"query {name!r} was stopped after its time limit of {limit_ms} ms")
+        self.name, self.limit_ms = name, limit_ms
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a query returns: plain rows, never a cursor (datasette's Results)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple]
+    truncated: bool
+    versions: dict[str, int | None]
+    elapsed_ms: float = 0.0
+    name: str = ""
+
+    def dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.rows, columns=list(self.columns))
+
+
+@dataclass
+class _State:
+    versions: dict[str, int | None] = field(default_factory=dict)
+    published_at: dict[str, str | None] = field(default_factory=dict)
+    checked_at: float = 0.0
+
+
+class LakeReader:
+    """The process's window on the lake. Thread-safe: each query runs on its own cursor."""
+
+    def __init__(self, check_interval: float = 0.5, threads: int | None = None):
+        self.check_interval = check_interval
+        self._con = duckdb.connect()
+        self._con.execute("SET enable_progress_bar = false")
+        self._con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._lock = threading.Lock()
+        self._state = _State()
+        self._views: dict[str, str] = {}
+
+    def versions(self) -> dict[str, int | None]:
+        """Current version of every dataset, refreshing the views if one moved."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._state.checked_at >= self.check_interval or not self._state.versions:
+                self._refresh()
+                self._state.checked_at = now
+            return dict(self._state.versions)
+
+    def _refresh(self) -> None:
+        for name in datasets.datasets():
+            version = lake.current_version(name)
+            if version == self._state.versions.get(name) and name in self._state.versions:
+                continue
+            self._state.versions[name] = version
+            m = lake.manifest(name, version) if version is not None else None
+            self._state.published_at[name] = m.published_at if m else None
+            self._views[name] = self._create_view(name, m)
+
+    def published_at(self) -> dict[str, str | None]:
+        """When each dataset's current version was published (read once per version)."""
+        self.versions()
+        with self._lock:
+            return dict(self._state.published_at)
+
+    def _create_view(self, name: str, m: lake.Manifest | None) -> str:
+        ds = datasets.get(name)
+        cols = ", ".join(f'"{c.name}"' for c in ds.public_columns)
+        view = f"{name}__v{m.version if m else 0}"
+        files = lake.file_paths(name, m) if m else []
+        if files:
+            listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
+            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {cols} FROM read_parquet({listed})')
+        else:
+            typed = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in ds.public_columns)
+            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {typed} WHERE false')
+        old = self._views.get(name)
+        if old and old != view:
+            # Keep the previous version's view for queries already compiled against it.
+            stale = self._views.pop(f"{name}__previous", None)
+            if stale:
+                self._con.execute(f'DROP VIEW IF EXISTS "{stale}"')
+            self._views[f"{name}__previous"] = old
+        return view
+
+    def query(self, sql: str, params: list | dict | None = None, *, name: str = "sql",
+              time_limit_ms: int = 2000, max_rows: int = 10_000) -> Results:
+        """Run `sql` with {dataset} placeholders bound to the current version's view.
+
+        Values go in as bound parameters, never into the SQL text. At most `max_rows` rows come
+        back (cap + 1 are fetched to report truncation); past `time_limit_ms` the query is
+        interrupted and QueryTimeout raised.
+        """
+        versions = self.versions()
+        with self._lock:
+            views = {n: f'"{self._views[n]}"' for n in datasets.datasets()}
+            cursor = self._con.cursor()
+        used = {n: versions[n] for n in views if "{" + n + "}" in sql}
+        text = sql.format(**views)
+        timer = threading.Timer(time_limit_ms / 1000, cursor.interrupt)
+        started = time.perf_counter()
+        timer.start()
+        try:
+            cursor.execute(text, params or [])
+            rows = cursor.fetchmany(max_rows + 1)
+            columns = tuple(d[0] for d in cursor.description)
+        except duckdb.InterruptException:
+            raise QueryTimeout(name, time_limit_ms) from None
+        finally:
+            timer.cancel()
+            cursor.close()
+        return Results(columns=columns, rows=rows[:max_rows], truncated=len(rows) > max_rows, versions=used,
+                       elapsed_ms=round((time.perf_counter() - started) * 1000, 3), name=name)
+
+
+_reader: LakeReader | None = None
+_reader_lock = threading.Lock()
+
+
+def reader() -> LakeReader:
+    """The process-wide reader (one per gunicorn worker), created on first use."""
+    global _reader
+    with _reader_lock:
+        if _reader is None:
+            _reader = LakeReader()
+        return _reader
+
+
+def reset_reader() -> None:
+    """Forget the process reader (tests that switch PULSE_DATA_DIR)."""
+    global _reader
+    with _reader_lock:
+        _reader = None

@@ -1,0 +1,77 @@
+"""The query cache is shared across processes and keyed by data version: a hit after the first call,
+a miss after a new version (issue 3). Real flask-caching backends: filesystem and a real redis-server."""
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from portal import cache
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (make test installs it from Debian's packages)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["filesystem", "redis"])
+def backend(request, lake_dir, monkeypatch):
+    monkeypatch.setenv("PULSE_CACHE_TYPE", request.param)
+    if request.param == "redis":
+        monkeypatch.setenv("PULSE_REDIS_URL", request.getfixturevalue("redis_url"))
+        cache.backend().clear()
+    return request.param
+
+
+def test_hit_after_the_first_call(backend):
+    calls = []
+    compute = lambda: calls.append(1) or {"rows": [1, 2]}  # noqa: E731
+    assert cache.get_or_compute("q", {"a": 1}, {"service_requests": 1}, compute) == ({"rows": [1, 2]}, False)
+    assert cache.get_or_compute("q", {"a": 1}, {"service_requests": 1}, compute) == ({"rows": [1, 2]}, True)
+    assert len(calls) == 1
+
+
+def test_miss_after_a_new_version(backend):
+    cache.get_or_compute("q", {"a": 1}, {"service_requests": 1}, lambda: "v1")
+    assert cache.get_or_compute("q", {"a": 1}, {"service_requests": 2}, lambda: "v2") == ("v2", False)
+
+
+def test_different_parameters_are_different_entries(backend):
+    cache.get_or_compute("q", {"a": 1}, {"service_requests": 1}, lambda: "one")
+    assert cache.get_or_compute("q", {"a": 2}, {"service_requests": 1}, lambda: "two") == ("two", False)
+
+
+def test_the_cache_is_shared_between_processes(backend):
+    """A gunicorn worker is a process: what one computed, another reads."""
+    import os
+    import sys
+
+    cache.get_or_compute("shared", {}, {"v": 1}, lambda: "from parent")
+    code = "from portal import cache; print(cache.get_or_compute('shared', {}, {'v': 1}, lambda: 'from child')[1])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True)
+    assert out.stdout.strip() == "True"

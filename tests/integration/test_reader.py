@@ -1,0 +1,57 @@
+"""The lake reader: one version per query, new versions noticed without restart, personal columns
+hidden, and every query bounded by a time limit and a row cap (issue 3)."""
+import pytest
+
+from etl.load import load_file
+from portal.reader import LakeReader, QueryTimeout
+from tests.helpers import sr_row, write_csv
+
+
+@pytest.fixture
+def lake(lake_dir, tmp_path):
+    load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(i, reporter_phone="555-0100") for i in range(5)],
+                                            header=[*sr_row(0), "reporter_phone"]))
+    return LakeReader(check_interval=0)
+
+
+def test_a_query_reports_the_version_it_read(lake):
+    r = lake.query("SELECT count(*) AS n FROM {service_requests}")
+    assert r.rows == [(5,)] and r.columns == ("n",) and r.versions == {"service_requests": 1}
+
+
+def test_a_new_version_is_noticed_without_restarting(lake, tmp_path):
+    lake.query("SELECT count(*) FROM {service_requests}")
+    load_file("service_requests", write_csv(tmp_path / "b.csv", [sr_row(i) for i in range(5, 8)]))
+    r = lake.query("SELECT count(*) FROM {service_requests}")
+    assert r.rows == [(8,)] and r.versions == {"service_requests": 2}
+
+
+def test_personal_columns_never_reach_the_read_side(lake):
+    cols = lake.query("SELECT * FROM {service_requests} LIMIT 1").columns
+    assert "reporter_phone" not in cols and "request_id" in cols
+
+
+def test_a_dataset_never_loaded_reads_as_empty_with_its_columns(lake):
+    r = lake.query("SELECT * FROM {volunteer_signups}")
+    assert r.rows == [] and "event_date" in r.columns and r.versions == {"volunteer_signups": None}
+
+
+def test_rows_beyond_the_cap_are_reported_as_truncated(lake):
+    r = lake.query("SELECT range AS i FROM range(50)", max_rows=10)
+    assert len(r.rows) == 10 and r.truncated
+    assert not lake.query("SELECT range AS i FROM range(10)", max_rows=10).truncated
+
+
+def test_a_query_past_its_time_limit_is_really_stopped(lake):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(QueryTimeout, match="time limit of 200 ms"):
+        lake.query("SELECT count(*) FROM range(100000000000) a", time_limit_ms=200)
+    assert time.perf_counter() - started < 5, "interrupted, not run to completion"
+    assert lake.query("SELECT 1").rows == [(1,)], "the reader still works after an interrupt"
+
+
+def test_values_are_bound_not_formatted(lake):
+    r = lake.query("SELECT count(*) FROM {service_requests} WHERE borough = $b", {"b": "BROOKLYN'; DROP VIEW x; --"})
+    assert r.rows == [(0,)]
