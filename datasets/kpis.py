@@ -1,0 +1,150 @@
+"""Load the KPI declarations (datasets/kpis.yaml) into frozen dataclasses, checked at load time.
+
+Why: a KPI's target, direction and formula are published next to its score, so a typo must fail at
+start-up with the KPI and field named, not surface later as a wrong score on the front page.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from datasets.registry import Dataset, DeclarationError, datasets
+
+PATH = Path(__file__).resolve().parent / "kpis.yaml"
+PERIODS = ("day", "week", "month", "quarter")
+DIRECTIONS = ("higher_is_better", "lower_is_better")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_REQUIRED = ("id", "name", "description", "unit", "direction", "target", "periods", "agency", "dataset", "query", "formula")
+_OPTIONAL = ("target_note", "parameters", "columns")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    name: str
+    description: str
+    unit: str
+    direction: str
+    target: float | Mapping[str, float] = field(hash=False)  # one number, or one per period
+    periods: tuple[str, ...]
+    agency: str
+    dataset: str
+    query: str
+    formula: str
+    target_note: str = ""
+    parameters: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    columns: tuple[str, ...] = ()  # "dataset.column", every column the formula reads
+
+    def target_for(self, period: str) -> float:
+        """The target for one period; a period the KPI does not allow is an error, not a guess."""
+        if period not in self.periods:
+            raise ValueError(f"KPI {self.id!r} is not scored by {period!r}; allowed periods: {', '.join(self.periods)}")
+        return self.target[period] if isinstance(self.target, Mapping) else self.target
+
+
+def _fail(kpi_id: str, key: str, problem: str) -> DeclarationError:
+    return DeclarationError(f"KPI {kpi_id!r}: field {key!r} {problem}")
+
+
+def _number(value, kpi_id: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise _fail(kpi_id, key, f"must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _kpi(raw: dict, known: Mapping[str, Dataset]) -> Kpi:
+    if not isinstance(raw, dict):
+        raise DeclarationError(f"each KPI must be a mapping, got {raw!r}")
+    kpi_id = str(raw.get("id", "<no id>"))
+    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise _fail(kpi_id, unknown[0], f"is not a KPI field (unknown keys {unknown}); allowed: {', '.join(_REQUIRED + _OPTIONAL)}")
+    for key in _REQUIRED:
+        if raw.get(key) in (None, "", [], {}):
+            raise _fail(kpi_id, key, "is missing or empty")
+    for key in ("id", "query"):
+        if not _NAME.match(str(raw[key])):
+            raise _fail(kpi_id, key, f"must be lower_snake_case, got {raw[key]!r}")
+    if raw["direction"] not in DIRECTIONS:
+        raise _fail(kpi_id, "direction", f"must be one of {', '.join(DIRECTIONS)}, got {raw['direction']!r}")
+    periods = raw["periods"]
+    if not isinstance(periods, list) or any(p not in PERIODS for p in periods) or len(set(periods)) != len(periods):
+        raise _fail(kpi_id, "periods", f"must be a list of distinct periods from {', '.join(PERIODS)}, got {periods!r}")
+    if raw["dataset"] not in known:
+        raise _fail(kpi_id, "dataset", f"names unknown dataset {raw['dataset']!r}; known: {', '.join(known)}")
+
+    target = raw["target"]
+    if isinstance(target, dict):
+        if set(target) != set(periods):
+            raise _fail(kpi_id, "target", f"per-period targets must cover exactly the periods {periods}, got {sorted(target)}")
+        target = MappingProxyType({p: _number(v, kpi_id, f"target.{p}") for p, v in target.items()})
+    else:
+        target = _number(target, kpi_id, "target")
+
+    formula = " ".join(str(raw["formula"]).split())
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise _fail(kpi_id, "parameters", f"must be a mapping of name: number, got {parameters!r}")
+    for name, value in parameters.items():
+        _number(value, kpi_id, f"parameters.{name}")
+        if not re.search(rf"\b{re.escape(str(name))}\b", formula):
+            raise _fail(kpi_id, "formula", f"must name the parameter {name!r} it depends on")
+
+    columns = raw.get("columns") or []
+    for ref in columns:
+        ds_name, _, col = str(ref).rpartition(".")
+        ds_name = ds_name or raw["dataset"]
+        if ds_name not in known or col not in known[ds_name].column_names:
+            raise _fail(kpi_id, "columns", f"names {ref!r}, which is not a declared column")
+        if not re.search(rf"\b{re.escape(col)}\b", formula):
+            raise _fail(kpi_id, "formula", f"must name the column {col!r} listed in columns")
+
+    return Kpi(
+        id=raw["id"], name=raw["name"], description=" ".join(str(raw["description"]).split()), unit=str(raw["unit"]),
+        direction=raw["direction"], target=target, periods=tuple(periods), agency=raw["agency"], dataset=raw["dataset"],
+        query=raw["query"], formula=formula, target_note=" ".join(str(raw.get("target_note", "")).split()),
+        parameters=MappingProxyType({k: float(v) for k, v in parameters.items()}), columns=tuple(columns),
+    )
+
+
+def load(path: Path | str = PATH, known: Mapping[str, Dataset] | None = None) -> dict[str, Kpi]:
+    """Read and check one KPI file; `known` datasets default to the registry's."""
+    path = Path(path)
+    known = datasets() if known is None else known
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or set(raw) != {"kpis"} or not isinstance(raw["kpis"], list):
+        raise DeclarationError(f"{path.name}: must hold exactly one key, 'kpis', a list of KPIs")
+    out: dict[str, Kpi] = {}
+    queries: set[str] = set()
+    for entry in raw["kpis"]:
+        try:
+            kpi = _kpi(entry, known)
+        except DeclarationError as exc:
+            raise DeclarationError(f"{path.name}: {exc}") from None
+        if kpi.id in out:
+            raise DeclarationError(f"{path.name}: KPI {kpi.id!r}: field 'id' is declared twice")
+        if kpi.query in queries:
+            raise DeclarationError(f"{path.name}: KPI {kpi.id!r}: field 'query' {kpi.query!r} is used by another KPI")
+        out[kpi.id] = kpi
+        queries.add(kpi.query)
+    return out
+
+
+@cache
+def kpis() -> dict[str, Kpi]:
+    """Every declared KPI by id, in file order."""
+    return load()
+
+
+def get(kpi_id: str) -> Kpi:
+    try:
+        return kpis()[kpi_id]
+    except KeyError:
+        raise KeyError(f"unknown KPI {kpi_id!r}; known: {', '.join(kpis())}") from None
