@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request
 
-from api.errors import register
+from api.errors import ApiError, register
 from portal.reader import reader
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -32,3 +32,60 @@ def version():
     resp.headers["ETag"] = f'"{etag}"'
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+def _period_and_as_of():
+    from datetime import date
+
+    period = request.args.get("period", "month")
+    raw = request.args.get("as_of")
+    try:
+        as_of = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ApiError(400, f"as_of must be a date like 2026-11-20, not {raw!r}", parameter="as_of") from None
+    return period, as_of
+
+
+def _check_params(allowed: set[str]) -> None:
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}", parameter=unknown[0])
+
+
+def _scorecard(**kw):
+    from portal import kpi_values
+    from portal.reader import QueryError, QueryTimeout
+
+    try:
+        return kpi_values.scorecard(**kw)
+    except QueryError as exc:
+        raise ApiError(400, str(exc), parameter="period") from None
+    except QueryTimeout as exc:
+        raise ApiError(503, str(exc)) from None
+
+
+@bp.get("/kpis")
+def kpis():
+    """Every KPI's current value, target, score and status for a period (?period=day|week|month|quarter)."""
+    _check_params({"period", "as_of"})
+    period, as_of = _period_and_as_of()
+    return jsonify(_scorecard(period=period, as_of=as_of))
+
+
+@bp.get("/kpis/<kpi_id>")
+def kpi(kpi_id: str):
+    """One KPI with its history (?history=N earlier periods, default 12, at most 60)."""
+    from datasets import kpis as decls
+
+    _check_params({"period", "as_of", "history"})
+    if kpi_id not in decls.kpis():
+        raise ApiError(404, f"no KPI {kpi_id!r}; known: {', '.join(decls.kpis())}")
+    period, as_of = _period_and_as_of()
+    raw = request.args.get("history", "12")
+    if not raw.isdigit() or not 0 <= int(raw) <= 60:
+        raise ApiError(400, f"history must be a whole number from 0 to 60, not {raw!r}", parameter="history")
+    card = _scorecard(period=period, as_of=as_of, history=int(raw), only=kpi_id)
+    row = card["kpis"].get(kpi_id)
+    if row is None:
+        raise ApiError(400, f"{kpi_id} is not reported per {period}", parameter="period")
+    return jsonify({**row, "period": period, "as_of": card["as_of"], "versions": card["versions"]})

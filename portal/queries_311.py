@@ -1,0 +1,158 @@
+"""311 service-request queries: volume, time to close, on-time share, open backlog, descriptors, KPIs.
+
+Times are compared as instants (`created >= timezone($tz, local midnight)`), so the date filter can
+skip row groups of the created-sorted files; only grouping converts to local wall-clock time.
+Hours and days are exact: epoch_us differences, not interval arithmetic.
+"""
+from __future__ import annotations
+
+from portal.queries import AGENCY, END, PERIOD_END, PERIOD_START, SR_BOROUGH, START, Param, limit, named
+
+PERIOD = Param("period", "choice", default="day", choices=("day", "week", "month"),
+               help="Bucket size: local day, ISO week (Monday start) or calendar month.")
+COMPLAINT_TYPE = Param("complaint_type", "value", column=("service_requests", "complaint_type"),
+                       help="Only requests of this complaint type.")
+KPI_START = Param("start", "date", help="Accepted for symmetry with the other KPIs; the backlog is a level at `end`.")
+
+SR_VOLUME = """
+SELECT CAST(date_trunc($period, timezone($tz, created)) AS DATE) AS period_start,
+       channel,
+       count(*) AS requests
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($borough IS NULL OR borough = $borough)
+  AND ($agency IS NULL OR agency = $agency)
+  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
+GROUP BY period_start, channel
+ORDER BY period_start, channel
+"""
+
+SR_TIME_TO_CLOSE = """
+SELECT complaint_type,
+       count(*) AS closed_requests,
+       quantile_cont(hours, 0.5) AS median_hours,
+       quantile_cont(hours, 0.9) AS p90_hours
+FROM (
+    SELECT complaint_type, (epoch_us(closed) - epoch_us(created)) / 3.6e9 AS hours
+    FROM {service_requests}
+    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+      AND closed IS NOT NULL
+      AND ($borough IS NULL OR borough = $borough)
+      AND ($agency IS NULL OR agency = $agency)
+)
+GROUP BY complaint_type
+ORDER BY closed_requests DESC, complaint_type
+"""
+
+SR_WITHIN_TARGET = """
+SELECT agency,
+       CAST(date_trunc('month', timezone($tz, created)) AS DATE) AS month,
+       count(*) AS closed_with_due,
+       count(*) FILTER (WHERE closed <= due) AS closed_within_target,
+       100.0 * count(*) FILTER (WHERE closed <= due) / count(*) AS pct_within_target
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND closed IS NOT NULL AND due IS NOT NULL
+  AND ($borough IS NULL OR borough = $borough)
+  AND ($agency IS NULL OR agency = $agency)
+GROUP BY agency, month
+ORDER BY agency, month
+"""
+
+# Open at the end of local day D = created before the next local midnight E and closed empty or at or
+# after E. A running sum of +1 (local day created) and -1 (local day closed) over the whole history
+# counts exactly that; the zero events make every day of the range appear.
+SR_OPEN_BACKLOG = """
+WITH events AS (
+    SELECT CAST(timezone($tz, created) AS DATE) AS day, 1 AS delta
+    FROM {service_requests}
+    WHERE ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
+    UNION ALL
+    SELECT CAST(timezone($tz, closed) AS DATE) AS day, -1 AS delta
+    FROM {service_requests}
+    WHERE closed IS NOT NULL
+      AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
+    UNION ALL
+    SELECT CAST(d AS DATE) AS day, 0 AS delta
+    FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY) AS days(d)
+),
+running AS (
+    SELECT day, sum(sum(delta)) OVER (ORDER BY day) AS open_requests
+    FROM events
+    GROUP BY day
+)
+SELECT day, CAST(open_requests AS BIGINT) AS open_requests
+FROM running
+WHERE day >= $start AND day <= $end
+ORDER BY day
+"""
+
+SR_TOP_DESCRIPTORS = """
+SELECT descriptor, count(*) AS requests
+FROM {service_requests}
+WHERE complaint_type = $complaint_type
+  AND created >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($borough IS NULL OR borough = $borough)
+GROUP BY descriptor
+ORDER BY requests DESC, descriptor
+LIMIT $limit
+"""
+
+# ---- KPIs: one row, `value` plus the counts behind it; periods are half-open [start, end) -------------
+KPI_MEDIAN_DAYS_TO_CLOSE = """
+SELECT quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5) AS value,
+       count(*) AS denominator
+FROM {service_requests}
+WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND closed < timezone($tz, CAST($end AS TIMESTAMP))
+"""
+
+KPI_PCT_CLOSED_WITHIN_TARGET = """
+SELECT 100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0) AS value,
+       count(*) FILTER (WHERE closed <= due) AS numerator,
+       count(*) AS denominator
+FROM {service_requests}
+WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND closed < timezone($tz, CAST($end AS TIMESTAMP))
+  AND due IS NOT NULL
+"""
+
+KPI_OPEN_BACKLOG = """
+SELECT count(*) AS value
+FROM {service_requests}
+WHERE created < timezone($tz, CAST($end AS TIMESTAMP))
+  AND (closed IS NULL OR closed >= timezone($tz, CAST($end AS TIMESTAMP)))
+"""
+
+QUERIES = (
+    named("sr_volume", """311 requests created in the range per local day, ISO week or month and channel; the first
+          and last week or month may be partial (the bucket is labelled by its first day, which can precede start).""",
+          SR_VOLUME, START, END, PERIOD, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
+    named("sr_time_to_close", """Per complaint type, the requests created in the range and since closed:
+          how many, and the median and 90th-percentile hours from created to closed. Largest first.""",
+          SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY),
+    named("sr_within_target", """Per agency and local month of creation, the requests created in the range
+          that have a due time and are closed: how many, how many closed at or before due, and the percentage.""",
+          SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY),
+    named("sr_open_backlog", """Per local day of the range, the requests open at the end of that day (created
+          before the next local midnight, closed empty or at or after it), counted over the whole history.""",
+          SR_OPEN_BACKLOG, START, END, SR_BOROUGH, AGENCY),
+    named("sr_top_descriptors", "The most frequent descriptors of one complaint type among requests created in the range.",
+          SR_TOP_DESCRIPTORS, START, END,
+          Param("complaint_type", "value", required=True, column=("service_requests", "complaint_type"),
+                help="The complaint type whose descriptors are counted."),
+          SR_BOROUGH, limit()),
+    named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
+          in [start, end); `denominator` is how many. NULL value when none closed.""",
+          KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),
+    named("kpi_311_pct_closed_within_target", """KPI: among requests closed in [start, end) that have a due
+          time, 100 x closed <= due / all of them. NULL value when there are none.""",
+          KPI_PCT_CLOSED_WITHIN_TARGET, PERIOD_START, PERIOD_END),
+    named("kpi_311_open_backlog", """KPI: requests open at local midnight starting `end` (the end of the
+          period [start, end)): created before it, closed empty or at or after it.""",
+          KPI_OPEN_BACKLOG, KPI_START, PERIOD_END),
+)

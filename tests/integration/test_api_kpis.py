@@ -1,0 +1,87 @@
+"""GET /api/v1/kpis and /api/v1/kpis/<id>: values, targets, scores and history, each traceable to its
+formula, query and inputs (issue 3)."""
+from datetime import date
+
+import duckdb
+import pytest
+
+from etl import lake
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from etl import demo
+    from portal.reader import reset_reader
+
+    data = tmp_path_factory.mktemp("kpi") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PULSE_DATA_DIR", str(data))
+        mp.setenv("PULSE_CACHE_TYPE", "filesystem")
+        demo.build(scale=20_000, seed=5)
+        reset_reader()
+        from app import server
+
+        yield server.test_client()
+        reset_reader()
+
+
+AS_OF = "2026-10-15"
+
+
+def test_every_kpi_has_a_value_target_score_and_status(client):
+    body = client.get(f"/api/v1/kpis?period=month&as_of={AS_OF}").json
+    assert (body["period"], body["start"], body["end"]) == ("month", "2026-10-01", "2026-11-01")
+    assert set(body["kpis"]) >= {"sr_median_days_to_close", "sr_pct_closed_within_target", "sr_open_backlog",
+                                 "snow_p1_serviced_within_target", "volunteer_signups", "volunteer_hours"}
+    for row in body["kpis"].values():
+        assert {"actual", "target", "score", "status", "unit", "agency", "trace"} <= set(row)
+        assert row["status"]["word"] in {"on target", "near target", "off target", "no data"}
+        assert row["trace"]["formula"] and row["trace"]["query"]
+    scores = [r["score"] for r in body["kpis"].values() if r["score"] is not None]
+    assert body["overall"] == pytest.approx(sum(scores) / len(scores))
+    assert body["versions"]["service_requests"] == 1
+
+
+def test_the_median_days_to_close_matches_an_independent_computation(client):
+    body = client.get(f"/api/v1/kpis?period=month&as_of={AS_OF}").json
+    m = lake.manifest("service_requests")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    df = con.execute("SELECT created, closed FROM read_parquet(?) WHERE closed IS NOT NULL", [lake.file_paths("service_requests", m)]).df()
+    closed_local = df["closed"].dt.tz_convert("America/New_York")
+    in_month = df[(closed_local >= "2026-10-01") & (closed_local < "2026-11-01")]
+    expected = ((in_month["closed"] - in_month["created"]).dt.total_seconds() / 86400).median()
+    assert body["kpis"]["sr_median_days_to_close"]["actual"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_one_kpi_with_its_history_oldest_first(client):
+    body = client.get(f"/api/v1/kpis/volunteer_signups?period=month&history=3&as_of={AS_OF}").json
+    assert [h["start"] for h in body["history"]] == ["2026-07-01", "2026-08-01", "2026-09-01"]
+    assert body["target"] == 1200 and body["period"] == "month"
+
+
+def test_a_second_request_is_served_from_the_cache(client):
+    from portal import cache
+
+    client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
+    from portal.reader import reader
+
+    key = cache.key("scorecard", {"period": "week", "as_of": AS_OF, "history": 0, "only": None}, reader().versions())
+    assert cache.backend().get(key) is not None
+
+
+@pytest.mark.parametrize("url, status, needle", [
+    ("/api/v1/kpis?period=decade", 400, "period must be one of"),
+    ("/api/v1/kpis?as_of=yesterday", 400, "as_of must be a date"),
+    ("/api/v1/kpis?colour=red", 400, "unknown parameter 'colour'"),
+    ("/api/v1/kpis/nope", 404, "no KPI 'nope'"),
+    ("/api/v1/kpis/volunteer_signups?history=999", 400, "history must be"),
+])
+def test_bad_requests_are_4xx_with_a_message(client, url, status, needle):
+    resp = client.get(url)
+    assert resp.status_code == status and needle in resp.json["error"]
+
+
+def test_default_as_of_is_the_latest_data_not_an_empty_today(client):
+    body = client.get("/api/v1/kpis?period=day").json
+    assert date.fromisoformat(body["as_of"]) <= date(2026, 11, 20)
