@@ -251,3 +251,14 @@ def run(name: str, /, **params) -> Results:
         bound["tz"] = city_timezone()
     return reader().query(q.sql, bound, name=name, time_limit_ms=config.get_int("query_time_limit_ms"),
                           max_rows=config.get_int("query_max_rows"))
+
+
+def cached(name: str, /, **params) -> tuple[Results, bool]:
+    """(results, hit): `run` through the shared cache, keyed by the cleaned parameters and the
+    versions of the data read, so a new version is never served stale (portal/cache.py)."""
+    from portal import cache
+
+    cleaned = validate(name, params)
+    versions = reader().versions()
+    used = {n: versions[n] for n in get(name).datasets}
+    return cache.get_or_compute(name, cleaned, used, lambda: run(name, **params))

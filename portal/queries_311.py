@@ -28,6 +28,19 @@ GROUP BY period_start, channel
 ORDER BY period_start, channel
 """
 
+SR_VOLUME_BY_BOROUGH = """
+SELECT CAST(date_trunc($period, timezone($tz, created)) AS DATE) AS period_start,
+       borough,
+       count(*) AS requests
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($agency IS NULL OR agency = $agency)
+  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
+GROUP BY period_start, borough
+ORDER BY period_start, borough
+"""
+
 SR_TIME_TO_CLOSE = """
 SELECT complaint_type,
        count(*) AS closed_requests,
@@ -132,6 +145,9 @@ QUERIES = (
     named("sr_volume", """311 requests created in the range per local day, ISO week or month and channel; the first
           and last week or month may be partial (the bucket is labelled by its first day, which can precede start).""",
           SR_VOLUME, START, END, PERIOD, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
+    named("sr_volume_by_borough", """311 requests created in the range per local day, ISO week or month and
+          borough (empty borough: the source gave none).""",
+          SR_VOLUME_BY_BOROUGH, START, END, PERIOD, AGENCY, COMPLAINT_TYPE),
     named("sr_time_to_close", """Per complaint type, the requests created in the range and since closed:
           how many, and the median and 90th-percentile hours from created to closed. Largest first.""",
           SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY),

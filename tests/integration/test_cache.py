@@ -75,3 +75,22 @@ def test_the_cache_is_shared_between_processes(backend):
     code = "from portal import cache; print(cache.get_or_compute('shared', {}, {'v': 1}, lambda: 'from child')[1])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_a_named_query_is_computed_once_per_version(lake_dir, tmp_path, monkeypatch):
+    from etl.load import load_file
+    from portal import queries
+    from portal.reader import reader, reset_reader
+    from tests.helpers import sr_row, write_csv
+
+    monkeypatch.setenv("PULSE_CACHE_TYPE", "filesystem")
+    reset_reader()
+    load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(i) for i in range(3)]))
+    reader().check_interval = 0
+    first, hit1 = queries.cached("sr_volume", start="2025-03-01", end="2025-03-31")
+    again, hit2 = queries.cached("sr_volume", start="2025-03-01", end="2025-03-31")
+    assert (hit1, hit2) == (False, True) and again.rows == first.rows
+    load_file("service_requests", write_csv(tmp_path / "b.csv", [sr_row(9)]))
+    fresh, hit3 = queries.cached("sr_volume", start="2025-03-01", end="2025-03-31")
+    assert not hit3 and sum(r[-1] for r in fresh.rows) == 4 and fresh.versions == {"service_requests": 2}
+    reset_reader()

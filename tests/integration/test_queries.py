@@ -123,6 +123,14 @@ def sr_volume(f, start, end, period="day", borough=None, agency=None, complaint_
     return records(g, ["period_start", "channel", "requests"])
 
 
+def sr_volume_by_borough(f, start, end, period="day", agency=None, complaint_type=None, tz=TZ):
+    sr = f["service_requests"]
+    df = filtered(sr[local_days(sr.created, start, end, tz)], agency=agency, complaint_type=complaint_type)
+    g = (df.assign(period_start=bucket(df.created, period, tz)).groupby(["period_start", "borough"], dropna=False)
+         .size().reset_index(name="requests").sort_values(["period_start", "borough"], na_position="last"))
+    return records(g, ["period_start", "borough", "requests"])
+
+
 def sr_time_to_close(f, start, end, borough=None, agency=None):
     sr = f["service_requests"]
     df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna()], borough=borough, agency=agency)
@@ -283,6 +291,10 @@ CASES = {
         dict(start=D("2025-02-20"), end=D("2025-04-10"), period="week", borough="BROOKLYN"),
         dict(start=D("2025-01-01"), end=D("2025-12-31"), period="month", complaint_type="Illegal Parking"),
         dict(start=D("2026-11-01"), end=D("2026-12-31"), period="week"),
+    ],
+    "sr_volume_by_borough": [
+        dict(start=D("2025-02-20"), end=D("2025-04-10"), period="week"),
+        dict(start=D("2025-01-01"), end=D("2025-12-31"), period="month", agency="NYPD"),
     ],
     "sr_time_to_close": [
         dict(start=D("2025-01-01"), end=D("2025-12-31")),
