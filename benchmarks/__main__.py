@@ -9,12 +9,13 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import ingest, storage
+from benchmarks import ingest, queries, storage
 from benchmarks.ingest import OUT
 
 BENCHES = {
     "ingest": lambda a: ingest.run(rows=a.rows, repeats=1 if a.rows > 5_000_000 else 2),
     "storage": lambda a: storage.run(rows=a.storage_rows),
+    "queries": lambda a: queries.run(rows=a.rows),
 }
 
 
