@@ -164,7 +164,7 @@ def _dataset(path: Path) -> Dataset:
 @cache
 def datasets() -> dict[str, Dataset]:
     """Every declared dataset by name, in file-name order."""
-    return {p.stem: _dataset(p) for p in sorted(HERE.glob("*.yaml")) if p.stem not in ("cities", "kpis")}
+    return {p.stem: _dataset(p) for p in sorted(HERE.glob("*.yaml")) if p.stem not in ("cities", "kpis", "rollups")}
 
 
 def get(name: str) -> Dataset:

@@ -20,7 +20,7 @@ import os
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class Manifest:
     rows: int
     files: tuple[DataFile, ...]
     load: dict
+    rollups: dict = field(default_factory=dict)  # rollup name -> Parquet path, relative to the dataset
 
     def to_json(self) -> str:
         body = {
@@ -53,6 +54,7 @@ class Manifest:
             "rows": self.rows,
             "files": [f.__dict__ for f in self.files],
             "load": self.load,
+            "rollups": self.rollups,
         }
         return json.dumps(body, indent=1, default=str)
 
@@ -66,6 +68,7 @@ class Manifest:
             rows=body["rows"],
             files=tuple(DataFile(**f) for f in body["files"]),
             load=body.get("load", {}),
+            rollups=body.get("rollups", {}),
         )
 
 
@@ -152,7 +155,8 @@ def _crash_point(name: str) -> None:
             time.sleep(1)
 
 
-def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: int | None) -> Manifest:
+def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: int | None,
+            rollups: dict | None = None) -> Manifest:
     """Make a new version current: fsync its files, write its manifest, then swap CURRENT.
 
     Must be called with the writer lock held; `expected_parent` guards against a lost update.
@@ -162,8 +166,8 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
     if parent != expected_parent:
         raise RuntimeError(f"{dataset}: version moved from {expected_parent} to {parent} during the load")
     version = (parent or 0) + 1
-    for f in files:
-        _fsync_file(base / f.path)
+    for rel in [*(f.path for f in files), *(rollups or {}).values()]:
+        _fsync_file(base / rel)
     _crash_point("files-written")
     m = Manifest(
         dataset=dataset,
@@ -172,6 +176,7 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
         rows=sum(f.rows for f in files),
         files=tuple(files),
         load=load,
+        rollups=dict(rollups or {}),
     )
     (base / "versions").mkdir(parents=True, exist_ok=True)
     _write_atomically(base / "versions" / f"{version:08d}.json", m.to_json())

@@ -19,7 +19,7 @@ import duckdb
 import config
 import datasets
 from etl import formats as formats_mod
-from etl import lake, runlog, upsert, validate
+from etl import lake, rollups, runlog, upsert, validate
 from etl.errors import InputError
 from etl.sources import csvfile, read_raw
 from etl.sql import ident
@@ -157,7 +157,8 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         progress.step("publish")
         return
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
-    m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None)
+    m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None,
+                     rollups=rollups.materialise(con, ds.name, files))
     result.version, result.outcome = m.version, "published"
     progress.step("publish")
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import config
 import datasets
+from datasets import rollups as rollup_decls
 from portal.reader import QueryError, Results, reader
 
 __all__ = ["NamedQuery", "Param", "QueryError", "describe", "get", "names", "run", "validate"]
@@ -88,7 +89,7 @@ class NamedQuery:
 
 def named(name: str, description: str, sql: str, *params: Param) -> NamedQuery:
     """A NamedQuery whose datasets are read off the SQL's {dataset} placeholders."""
-    found = tuple(dict.fromkeys(_DATASET.findall(sql)))
+    found = tuple(dict.fromkeys(rollup_decls.dataset_of(n) for n in _DATASET.findall(sql)))
     return NamedQuery(name=name, description=" ".join(description.split()), sql=sql, params=params, datasets=found)
 
 

@@ -79,22 +79,19 @@ ORDER BY agency, month
 # after E. A running sum of +1 (local day created) and -1 (local day closed) over the whole history
 # counts exactly that; the zero events make every day of the range appear.
 SR_OPEN_BACKLOG = """
-WITH events AS (
-    SELECT CAST(timezone($tz, created) AS DATE) AS day, 1 AS delta
-    FROM {service_requests}
+WITH flow AS (
+    -- The daily flow rollup (datasets/rollups.yaml): thousands of rows, whatever the history's length.
+    SELECT day, sum(opened) - sum(closed) AS delta
+    FROM {sr_daily_flow}
     WHERE ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
-    UNION ALL
-    SELECT CAST(timezone($tz, closed) AS DATE) AS day, -1 AS delta
-    FROM {service_requests}
-    WHERE closed IS NOT NULL
-      AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
+    GROUP BY day
     UNION ALL
     SELECT CAST(d AS DATE) AS day, 0 AS delta
     FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY) AS days(d)
 ),
 running AS (
     SELECT day, sum(sum(delta)) OVER (ORDER BY day) AS open_requests
-    FROM events
+    FROM flow
     GROUP BY day
 )
 SELECT day, CAST(open_requests AS BIGINT) AS open_requests

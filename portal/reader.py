@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+import config
 import datasets
+from datasets import rollups as rollup_decls
 from etl import lake
 from etl.sql import lit
 
@@ -91,12 +93,34 @@ class LakeReader:
             m = lake.manifest(name, version) if version is not None else None
             self._state.published_at[name] = m.published_at if m else None
             self._views[name] = self._create_view(name, m)
+            for r in rollup_decls.of(name):
+                self._views[r.name] = self._create_rollup(r, m, self._views[name])
 
     def published_at(self) -> dict[str, str | None]:
         """When each dataset's current version was published (read once per version)."""
         self.versions()
         with self._lock:
             return dict(self._state.published_at)
+
+    def _create_rollup(self, r, m: lake.Manifest | None, source_view: str) -> str:
+        """A small in-memory table from the version's materialised rollup (a native table answers
+        about 2x faster than Parquet), or the same SQL live over the version if it has none."""
+        table = f"{r.name}__v{m.version if m else 0}"
+        path = m.rollups.get(r.name) if m else None
+        if path:
+            full = str(lake.dataset_dir(r.dataset) / path)
+            self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_parquet({lit(full)})')
+        else:
+            tz = lit(datasets.city(config.get("city")).timezone)
+            self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(f"{chr(34)}{source_view}{chr(34)}", tz)}')
+        old = self._views.get(r.name)
+        if old and old != table:
+            stale = self._views.pop(f"{r.name}__previous", None)
+            if stale:
+                self._con.execute(f'DROP TABLE IF EXISTS "{stale}"')
+                self._con.execute(f'DROP VIEW IF EXISTS "{stale}"')
+            self._views[f"{r.name}__previous"] = old
+        return table
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
         ds = datasets.get(name)
@@ -128,9 +152,9 @@ class LakeReader:
         """
         versions = self.versions()
         with self._lock:
-            views = {n: f'"{self._views[n]}"' for n in datasets.datasets()}
+            views = {n: f'"{self._views[n]}"' for n in [*datasets.datasets(), *rollup_decls.rollups()]}
             cursor = self._con.cursor()
-        used = {n: versions[n] for n in views if "{" + n + "}" in sql}
+        used = {rollup_decls.dataset_of(n): versions[rollup_decls.dataset_of(n)] for n in views if "{" + n + "}" in sql}
         text = sql.format(**views)
         timer = threading.Timer(time_limit_ms / 1000, cursor.interrupt)
         started = time.perf_counter()
