@@ -44,7 +44,7 @@ class Manifest:
     rows: int
     files: tuple[DataFile, ...]
     load: dict
-    rollups: dict = field(default_factory=dict)  # rollup name -> Parquet path, relative to the dataset
+    rollups: dict = field(default_factory=dict)  # rollup name -> {path (relative to the dataset), timezone}
 
     def to_json(self) -> str:
         body = {
@@ -166,7 +166,7 @@ def publish(dataset: str, files: list[DataFile], load: dict, expected_parent: in
     if parent != expected_parent:
         raise RuntimeError(f"{dataset}: version moved from {expected_parent} to {parent} during the load")
     version = (parent or 0) + 1
-    for rel in [*(f.path for f in files), *(rollups or {}).values()]:
+    for rel in [*(f.path for f in files), *(r["path"] for r in (rollups or {}).values())]:
         _fsync_file(base / rel)
     _crash_point("files-written")
     m = Manifest(

@@ -11,8 +11,12 @@ from etl import lake
 from etl.sql import lit
 
 
-def materialise(con, dataset: str, files: list[lake.DataFile]) -> dict[str, str]:
-    """{rollup name: path relative to the dataset folder} for the version made of `files`."""
+def materialise(con, dataset: str, files: list[lake.DataFile]) -> dict[str, dict]:
+    """{rollup name: {path (relative to the dataset folder), timezone}} for the version made of `files`.
+
+    Days are the city's days (PULSE_CITY); the time zone is recorded so a reader configured for
+    another city knows not to use them.
+    """
     todo = declared.of(dataset)
     if not todo or not files:
         return {}
@@ -20,10 +24,11 @@ def materialise(con, dataset: str, files: list[lake.DataFile]) -> dict[str, str]
     folder = base / "rollups"
     folder.mkdir(parents=True, exist_ok=True)
     source = "read_parquet([" + ", ".join(lit(str(base / f.path)) for f in files) + "])"
-    tz = lit(datasets.city(config.get("city")).timezone)
+    zone = datasets.city(config.get("city")).timezone
+    tz = lit(zone)
     out = {}
     for r in todo:
         path = folder / f"{r.name}-{uuid.uuid4().hex}.parquet"
         con.execute(f"COPY ({r.compile(source, tz)} ORDER BY ALL) TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)")
-        out[r.name] = str(path.relative_to(base))
+        out[r.name] = {"path": str(path.relative_to(base)), "timezone": zone}
     return out

@@ -74,20 +74,25 @@ class LakeReader:
         self._lock = threading.Lock()
         self._state = _State()
         self._views: dict[str, str] = {}
+        self._zone: str | None = None
 
     def versions(self) -> dict[str, int | None]:
         """Current version of every dataset, refreshing the views if one moved."""
         with self._lock:
             now = time.monotonic()
-            if now - self._state.checked_at >= self.check_interval or not self._state.versions:
+            stale = now - self._state.checked_at >= self.check_interval or not self._state.versions
+            if stale or datasets.city(config.get("city")).timezone != self._zone:
                 self._refresh()
                 self._state.checked_at = now
             return dict(self._state.versions)
 
     def _refresh(self) -> None:
+        zone = datasets.city(config.get("city")).timezone
+        rebuild = zone != self._zone  # rollups hold the city's days: a new zone needs new ones
+        self._zone = zone
         for name in datasets.datasets():
             version = lake.current_version(name)
-            if version == self._state.versions.get(name) and name in self._state.versions:
+            if not rebuild and version == self._state.versions.get(name) and name in self._state.versions:
                 continue
             self._state.versions[name] = version
             m = lake.manifest(name, version) if version is not None else None
@@ -104,22 +109,18 @@ class LakeReader:
 
     def _create_rollup(self, r, m: lake.Manifest | None, source_view: str) -> str:
         """A small in-memory table from the version's materialised rollup (a native table answers
-        about 2x faster than Parquet), or the same SQL live over the version if it has none."""
+        about 2x faster than Parquet), or the same SQL live over the version if it has none or it
+        was made for another time zone."""
         table = f"{r.name}__v{m.version if m else 0}"
-        path = m.rollups.get(r.name) if m else None
-        if path:
-            full = str(lake.dataset_dir(r.dataset) / path)
+        zone = datasets.city(config.get("city")).timezone
+        stored = m.rollups.get(r.name) if m else None
+        if stored and stored.get("timezone") == zone:
+            full = str(lake.dataset_dir(r.dataset) / stored["path"])
             self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_parquet({lit(full)})')
-        else:
-            tz = lit(datasets.city(config.get("city")).timezone)
-            self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(f"{chr(34)}{source_view}{chr(34)}", tz)}')
-        old = self._views.get(r.name)
-        if old and old != table:
-            stale = self._views.pop(f"{r.name}__previous", None)
-            if stale:
-                self._con.execute(f'DROP TABLE IF EXISTS "{stale}"')
-                self._con.execute(f'DROP VIEW IF EXISTS "{stale}"')
-            self._views[f"{r.name}__previous"] = old
+        else:  # none stored, or stored in another city's days
+            table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
+            self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
+        self._retire(r.name, table)
         return table
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
@@ -133,14 +134,23 @@ class LakeReader:
         else:
             typed = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in ds.public_columns)
             self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {typed} WHERE false')
-        old = self._views.get(name)
-        if old and old != view:
-            # Keep the previous version's view for queries already compiled against it.
-            stale = self._views.pop(f"{name}__previous", None)
-            if stale:
-                self._con.execute(f'DROP VIEW IF EXISTS "{stale}"')
-            self._views[f"{name}__previous"] = old
+        self._retire(name, view)
         return view
+
+    def _retire(self, name: str, new: str) -> None:
+        """Keep the relation `new` replaces (queries already compiled may still read it) and drop
+        the one before that."""
+        old = self._views.get(name)
+        if not old or old == new:
+            return
+        stale = self._views.pop(f"{name}__previous", None)
+        if stale and stale != new:
+            kinds = {k for (k,) in self._con.execute(
+                "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n UNION ALL "
+                "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n", {"n": stale}).fetchall()}
+            for kind in kinds:
+                self._con.execute(f'DROP {kind} IF EXISTS "{stale}"')
+        self._views[f"{name}__previous"] = old
 
     def query(self, sql: str, params: list | dict | None = None, *, name: str = "sql",
               time_limit_ms: int = 2000, max_rows: int = 10_000) -> Results:

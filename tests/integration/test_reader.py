@@ -55,3 +55,13 @@ def test_a_query_past_its_time_limit_is_really_stopped(lake):
 def test_values_are_bound_not_formatted(lake):
     r = lake.query("SELECT count(*) FROM {service_requests} WHERE borough = $b", {"b": "BROOKLYN'; DROP VIEW x; --"})
     assert r.rows == [(0,)]
+
+
+def test_many_versions_in_a_row_keep_answering(lake, tmp_path):
+    """Views and rollup tables of superseded versions are retired, never the current one."""
+    for i in range(4):
+        load_file("service_requests", write_csv(tmp_path / f"v{i}.csv", [sr_row(10 + i)]))
+        r = lake.query("SELECT count(*) FROM {service_requests}")
+        assert r.rows == [(6 + i,)] and r.versions == {"service_requests": 2 + i}
+        flow = lake.query("SELECT CAST(sum(opened) AS BIGINT) FROM {sr_daily_flow}")
+        assert flow.rows == [(6 + i,)]

@@ -38,7 +38,8 @@ def test_a_materialised_rollup_equals_the_aggregate_over_raw_rows(lake_with_hist
     r = rollups.rollups()[name]
     m = lake.manifest("service_requests")
     con = duckdb.connect()
-    stored = con.execute(f"SELECT * FROM read_parquet('{lake.dataset_dir('service_requests') / m.rollups[name]}') ORDER BY ALL").fetchall()
+    stored = con.execute(f"SELECT * FROM read_parquet('{lake.dataset_dir('service_requests') / m.rollups[name]['path']}') ORDER BY ALL").fetchall()
+    assert m.rollups[name]["timezone"] == "America/New_York"
     source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
     live = con.execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
     assert stored == live and len(stored) > 10
