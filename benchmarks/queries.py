@@ -26,7 +26,8 @@ QUERIES = {
                                   "borough": "BROOKLYN"}),
 }
 
-# DuckDB straight over the raw Parquet computes q4 from the rows themselves (Pulse reads a rollup).
+# DuckDB straight over the raw Parquet computes q2-q4 from the rows themselves (Pulse reads rollups):
+# the same answers, checked by tests/integration/test_queries.py against pandas.
 RAW_BACKLOG = """
 WITH events AS (
     SELECT CAST(timezone($tz, created) AS DATE) AS day, 1 AS delta FROM {service_requests}
@@ -37,6 +38,23 @@ WITH events AS (
 ),
 running AS (SELECT day, sum(sum(delta)) OVER (ORDER BY day) AS open_requests FROM events GROUP BY day)
 SELECT day, CAST(open_requests AS BIGINT) FROM running WHERE day >= $start AND day <= $end ORDER BY day
+"""
+
+RAW_VOLUME_BY_BOROUGH = """
+SELECT CAST(date_trunc($period, timezone($tz, created)) AS DATE) AS period_start, borough, count(*) AS requests
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+GROUP BY period_start, borough ORDER BY period_start, borough
+"""
+
+RAW_WITHIN_TARGET = """
+SELECT agency, CAST(date_trunc('month', timezone($tz, created)) AS DATE) AS month, count(*) AS closed_with_due,
+       count(*) FILTER (WHERE closed <= due) AS closed_within_target,
+       100.0 * count(*) FILTER (WHERE closed <= due) / count(*) AS pct_within_target
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND closed IS NOT NULL AND due IS NOT NULL
+GROUP BY agency, month ORDER BY agency, month
 """
 
 PULSE = """
@@ -63,7 +81,7 @@ import json, time, statistics, duckdb
 from etl import lake
 from portal import queries
 Q = json.loads({queries!r})
-RAW = {{'sr_open_backlog': {raw_backlog!r}}}
+RAW = {raw!r}
 files = lake.file_paths('service_requests', lake.manifest('service_requests'))
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
@@ -142,7 +160,8 @@ def run(rows: int = 1_000_000) -> dict:
     shutil.rmtree(data / "cache", ignore_errors=True)
     q = json.dumps(QUERIES)
     pulse = run_python("pulse", PULSE.format(queries=q), env=env)
-    raw = run_python("duckdb_raw", DUCKDB_RAW.format(queries=q, raw_backlog=RAW_BACKLOG), env=env)
+    raw_sql = {"sr_open_backlog": RAW_BACKLOG, "sr_volume_by_borough": RAW_VOLUME_BY_BOROUGH, "sr_within_target": RAW_WITHIN_TARGET}
+    raw = run_python("duckdb_raw", DUCKDB_RAW.format(queries=q, raw=raw_sql), env=env)
     pandas_run = run_python("pandas", PANDAS.format(end=END), env=env) if rows <= 5_000_000 else None
     p, d = json.loads(pulse.stdout.splitlines()[-1]), json.loads(raw.stdout.splitlines()[-1])
     pd_ = json.loads(pandas_run.stdout.splitlines()[-1]) if pandas_run else {}
