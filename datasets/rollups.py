@@ -20,6 +20,8 @@ class Rollup:
     dataset: str
     description: str
     sql: str  # with {source} and {tz} placeholders
+    keys: tuple[str, ...]  # the group-by columns
+    measures: tuple[str, ...]  # additive counts: a rollup of a union is the sum of the rollups
 
     def compile(self, source: str, tz_literal: str) -> str:
         return self.sql.format(source=source, tz=tz_literal)
@@ -36,7 +38,10 @@ def rollups() -> dict[str, Rollup]:
             raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} names unknown dataset {r.get('dataset')!r}")
         if "{source}" not in r.get("sql", ""):
             raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} must read {{source}}")
-        out[r["name"]] = Rollup(r["name"], r["dataset"], " ".join(r["description"].split()), " ".join(r["sql"].split()))
+        if not r.get("keys") or not r.get("measures"):
+            raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} must list its keys and (additive) measures")
+        out[r["name"]] = Rollup(r["name"], r["dataset"], " ".join(r["description"].split()), " ".join(r["sql"].split()),
+                                tuple(r["keys"]), tuple(r["measures"]))
     return out
 
 

@@ -148,7 +148,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
                            f"CAST(to_json(struct_pack({values})) AS VARCHAR) AS raw FROM ranked WHERE _rank > 1")
     _write_rejects(con, ds.name, result, malformed, dup_rejects)
     current = lake.manifest(ds.name)
-    counts, files = upsert.upsert(con, ds, "batch", plan.provided, current)
+    counts, files, delta = upsert.upsert(con, ds, "batch", plan.provided, current)
     result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
     progress.step("merge")
     if files is None:
@@ -158,7 +158,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         return
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
     m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None,
-                     rollups=rollups.materialise(con, ds.name, files))
+                     rollups=rollups.materialise(con, ds.name, files, current, delta))
     result.version, result.outcome = m.version, "published"
     progress.step("publish")
 

@@ -22,6 +22,16 @@ from etl.sql import ident, lit
 ROW_GROUP = 122_880
 
 
+@dataclass(frozen=True)
+class Delta:
+    """What a version changes, as SQL over the load's temp tables: rows it adds (new values of
+    inserted and updated keys) and rows it takes away (old values of updated keys). Additive
+    rollups are brought up to date from these alone (etl/rollups.py)."""
+
+    plus: str
+    minus: str | None
+
+
 @dataclass
 class UpsertCounts:
     inserted: int = 0
@@ -97,10 +107,10 @@ def _describe(con, ds: Dataset, paths) -> list[lake.DataFile]:
 
 
 def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tuple[str, ...],
-           current: lake.Manifest | None) -> tuple[UpsertCounts, list[lake.DataFile] | None]:
+           current: lake.Manifest | None) -> tuple[UpsertCounts, list[lake.DataFile] | None, Delta | None]:
     """Classify `batch` (one row per key, with `_n` = source rows folded into it) against `current`.
 
-    Returns the counts and the new version's file list, or None when nothing changed.
+    Returns the counts, the new version's file list and its Delta (None, None when nothing changed).
     """
     keys = ", ".join(ident(k) for k in ds.primary_key)
     counts = UpsertCounts()
@@ -108,8 +118,9 @@ def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tu
         n = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM {batch}").fetchone()
         counts.inserted, counts.updated = n[0], n[1] - n[0]
         if n[0] == 0:
-            return counts, None
-        return counts, write_files(con, ds, f"SELECT {_typed_select(ds, batch)} FROM {batch}")
+            return counts, None, None
+        everything = f"SELECT {_typed_select(ds, batch)} FROM {batch}"
+        return counts, write_files(con, ds, everything), Delta(plus=everything, minus=None)
 
     base = lake.dataset_dir(ds.name)
     candidates = _candidate_files(con, ds, batch, current)
@@ -149,7 +160,7 @@ def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tu
     if counts.inserted == 0 and counts.updated == 0 or not con.execute(
         "SELECT count(*) FROM _merged WHERE _outcome <> 'unchanged'"
     ).fetchone()[0]:
-        return counts, None
+        return counts, None, None
 
     affected = [r[0] for r in con.execute("SELECT DISTINCT _file FROM _merged WHERE _outcome = 'updated'").fetchall()]
     files: list[lake.DataFile] = []
@@ -166,7 +177,12 @@ def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tu
                 SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _file = {lit(path)} AND _outcome = 'updated'""",
         )
     files += write_files(con, ds, f"SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _outcome = 'inserted'")
-    return counts, files
+    delta = Delta(
+        plus=f"SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _outcome IN ('inserted', 'updated')",
+        minus=f"""SELECT {_typed_select(ds, 'e', 'e')} FROM _existing e
+                  SEMI JOIN (SELECT {keys} FROM _merged WHERE _outcome = 'updated') u USING ({keys})""",
+    )
+    return counts, files, delta
 
 
 def _candidate_files(con, ds: Dataset, batch: str, current: lake.Manifest) -> list[lake.DataFile]:
