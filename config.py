@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_type", "filesystem", "Query cache shared by the web workers: filesystem (under PULSE_DATA_DIR/cache), redis, or null (no caching)."),
     Setting("redis_url", "", "Redis URL for PULSE_CACHE_TYPE=redis, e.g. redis://127.0.0.1:6379/0."),
     Setting("cache_timeout", "86400", "Seconds a cached query result lives; entries are keyed by data version, so this only bounds the cache's size."),
+    Setting("reader_memory", "200MB", "DuckDB memory limit of each web worker's reader; bounds the worker's resident memory."),
     Setting("query_time_limit_ms", "3000", "Time limit of one web query; past it the query is interrupted and the panel shows a message."),
     Setting("query_max_rows", "10000", "Most rows one web query returns; more are reported as truncated."),
     Setting("host", "127.0.0.1", "Address the portal listens on under `make run`."),

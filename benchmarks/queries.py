@@ -26,7 +26,7 @@ QUERIES = {
                                   "borough": "BROOKLYN"}),
 }
 
-# DuckDB straight over the raw Parquet computes q2-q4 from the rows themselves (Pulse reads rollups):
+# DuckDB straight over the raw Parquet computes q2-q5 from the rows themselves (Pulse reads rollups):
 # the same answers, checked by tests/integration/test_queries.py against pandas.
 RAW_BACKLOG = """
 WITH events AS (
@@ -55,6 +55,14 @@ FROM {service_requests}
 WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
   AND closed IS NOT NULL AND due IS NOT NULL
 GROUP BY agency, month ORDER BY agency, month
+"""
+
+RAW_TOP_DESCRIPTORS = """
+SELECT descriptor, count(*) AS requests FROM {service_requests}
+WHERE complaint_type = $complaint_type
+  AND created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($borough IS NULL OR borough = $borough)
+GROUP BY descriptor ORDER BY requests DESC, descriptor LIMIT $limit
 """
 
 PULSE = """
@@ -160,7 +168,8 @@ def run(rows: int = 1_000_000) -> dict:
     shutil.rmtree(data / "cache", ignore_errors=True)
     q = json.dumps(QUERIES)
     pulse = run_python("pulse", PULSE.format(queries=q), env=env)
-    raw_sql = {"sr_open_backlog": RAW_BACKLOG, "sr_volume_by_borough": RAW_VOLUME_BY_BOROUGH, "sr_within_target": RAW_WITHIN_TARGET}
+    raw_sql = {"sr_open_backlog": RAW_BACKLOG, "sr_volume_by_borough": RAW_VOLUME_BY_BOROUGH, "sr_within_target": RAW_WITHIN_TARGET,
+               "sr_top_descriptors": RAW_TOP_DESCRIPTORS}
     raw = run_python("duckdb_raw", DUCKDB_RAW.format(queries=q, raw=raw_sql), env=env)
     pandas_run = run_python("pandas", PANDAS.format(end=END), env=env) if rows <= 5_000_000 else None
     p, d = json.loads(pulse.stdout.splitlines()[-1]), json.loads(raw.stdout.splitlines()[-1])

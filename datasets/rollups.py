@@ -22,6 +22,7 @@ class Rollup:
     sql: str  # with {source} and {tz} placeholders
     keys: tuple[str, ...]  # the group-by columns
     measures: tuple[str, ...]  # additive counts: a rollup of a union is the sum of the rollups
+    in_memory: bool = True  # loaded into each worker's memory, or read from its Parquet file
 
     def compile(self, source: str, tz_literal: str) -> str:
         return self.sql.format(source=source, tz=tz_literal)
@@ -41,7 +42,7 @@ def rollups() -> dict[str, Rollup]:
         if not r.get("keys") or not r.get("measures"):
             raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} must list its keys and (additive) measures")
         out[r["name"]] = Rollup(r["name"], r["dataset"], " ".join(r["description"].split()), " ".join(r["sql"].split()),
-                                tuple(r["keys"]), tuple(r["measures"]))
+                                tuple(r["keys"]), tuple(r["measures"]), bool(r.get("in_memory", True)))
     return out
 
 

@@ -99,11 +99,10 @@ ORDER BY day
 """
 
 SR_TOP_DESCRIPTORS = """
-SELECT descriptor, count(*) AS requests
-FROM {service_requests}
+SELECT descriptor, CAST(sum(requests) AS BIGINT) AS requests
+FROM {sr_descriptor_daily}
 WHERE complaint_type = $complaint_type
-  AND created >= timezone($tz, CAST($start AS TIMESTAMP))
-  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND day >= $start AND day <= $end
   AND ($borough IS NULL OR borough = $borough)
 GROUP BY descriptor
 ORDER BY requests DESC, descriptor

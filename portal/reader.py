@@ -66,7 +66,7 @@ class LakeReader:
 
     def __init__(self, check_interval: float = 0.5, threads: int | None = None):
         self.check_interval = check_interval
-        self._con = duckdb.connect()
+        self._con = duckdb.connect(config={"memory_limit": config.get("reader_memory")})
         self._con.execute("SET enable_progress_bar = false")
         self._con.execute("SET TimeZone = 'UTC'")
         if threads:
@@ -116,7 +116,8 @@ class LakeReader:
         stored = m.rollups.get(r.name) if m else None
         if stored and stored.get("timezone") == zone:
             full = str(lake.dataset_dir(r.dataset) / stored["path"])
-            self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_parquet({lit(full)})')
+            kind = "TABLE" if r.in_memory else "VIEW"
+            self._con.execute(f'CREATE OR REPLACE {kind} "{table}" AS SELECT * FROM read_parquet({lit(full)})')
         else:  # none stored, or stored in another city's days
             table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
             self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
