@@ -60,6 +60,9 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
         else:
             sql = _fresh(r, files_source, tz)
         path = folder / f"{r.name}-{uuid.uuid4().hex}.parquet"
-        con.execute(f"COPY ({sql} ORDER BY ALL) TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+        # A rollup read from Parquet is sorted by its keys so a query for one type skips row
+        # groups; one loaded into memory needs no order.
+        order = "" if r.in_memory else " ORDER BY ALL"
+        con.execute(f"COPY ({sql}{order}) TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)")
         out[r.name] = {"path": str(path.relative_to(base)), "timezone": zone}
     return out
