@@ -7,6 +7,7 @@ same numbers, from the same cached computation keyed by data version (portal/cac
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import config
@@ -44,6 +45,21 @@ def _actual(kpi, start: date, end: date) -> float | None:
     return None if value is None else float(value)
 
 
+def _rows_url(kpi, start: date, end: date) -> str:
+    """The rows API link to the exact input rows: the period column in [start, end) in the city's
+    time (the day boundaries the KPI query uses), or the whole dataset when no one column selects them."""
+    base = f"/api/v1/datasets/{kpi.dataset}/rows"
+    if not kpi.period_column:
+        return base
+    if datasets.get(kpi.dataset).column(kpi.period_column).type == "datetime":
+        zone = ZoneInfo(datasets.city(config.get("city")).timezone)
+        lo = datetime.combine(start, datetime.min.time(), zone).isoformat()
+        hi = datetime.combine(end, datetime.min.time(), zone).isoformat()
+    else:
+        lo, hi = start.isoformat(), end.isoformat()
+    return f"{base}?{urlencode({kpi.period_column + '__gte': lo, kpi.period_column + '__lt': hi})}"
+
+
 def trace(kpi, start: date, end: date) -> dict:
     """How a value was computed, for a journalist to reproduce it."""
     return {
@@ -52,7 +68,7 @@ def trace(kpi, start: date, end: date) -> dict:
         "parameters": _params(kpi, start, end),
         "dataset": kpi.dataset,
         "columns": list(kpi.columns),
-        "rows_url": f"/api/v1/datasets/{kpi.dataset}/rows",
+        "rows_url": _rows_url(kpi, start, end),
     }
 
 
