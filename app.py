@@ -10,6 +10,7 @@ from dash import Dash, html
 import datasets
 from api.health import bp as health_bp
 from api.health import data_versions
+from api.standards import bp as standards_bp
 from api.v1 import bp as api_v1_bp
 
 INDEX = """<!DOCTYPE html>
@@ -46,6 +47,7 @@ def create_app() -> Dash:
     app.layout = placeholder_layout
     app.server.register_blueprint(health_bp)
     app.server.register_blueprint(api_v1_bp)
+    app.server.register_blueprint(standards_bp)
     return app
 
 
