@@ -8,6 +8,7 @@ from __future__ import annotations
 from dash import Dash, html
 
 import datasets
+from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
 from api.health import data_versions
 from api.standards import bp as standards_bp
@@ -48,6 +49,7 @@ def create_app() -> Dash:
     app.server.register_blueprint(health_bp)
     app.server.register_blueprint(api_v1_bp)
     app.server.register_blueprint(standards_bp)
+    app.server.register_blueprint(datasets_bp)
     return app
 
 

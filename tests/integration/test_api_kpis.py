@@ -85,3 +85,17 @@ def test_bad_requests_are_4xx_with_a_message(client, url, status, needle):
 def test_default_as_of_is_the_latest_data_not_an_empty_today(client):
     body = client.get("/api/v1/kpis?period=day").json
     assert date.fromisoformat(body["as_of"]) <= date(2026, 11, 20)
+
+
+def test_a_kpi_links_to_the_exact_rows_behind_its_number(client):
+    """A journalist follows the trace link and recomputes the median from those rows alone."""
+    import statistics
+    from datetime import datetime
+
+    row = client.get(f"/api/v1/kpis/sr_median_days_to_close?period=month&history=0&as_of={AS_OF}").json
+    url = row["trace"]["rows_url"] + "&columns=created,closed&limit=10000"
+    page = client.get(url).json
+    assert page["version"] == row["versions"]["service_requests"] and "next" not in page
+    days = [(datetime.fromisoformat(r["closed"]) - datetime.fromisoformat(r["created"])).total_seconds() / 86400
+            for r in page["rows"]]
+    assert statistics.median(days) == pytest.approx(row["actual"], rel=1e-9)

@@ -1,0 +1,185 @@
+"""The dataset API (issue 5, sections 2, 3 and 6): catalog, metadata with versions, filtered and
+keyset-paged rows, and streamed exports, all derived from the declarations and read from one lake
+version chosen when the request starts. Only public columns ever leave.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import duckdb
+from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+
+import config
+import datasets
+from api import exports
+from api.errors import ApiError, register
+from api.rowquery import RowQuery, connect, dataset_or_404, encode_cursor, parse, to_json
+from etl import lake
+
+bp = Blueprint("api_datasets", __name__, url_prefix="/api/v1")
+register(bp)
+
+CURRENT_MAX_AGE = 60  # seconds: a URL without ?version= changes meaning when a load publishes
+VERSIONED_MAX_AGE = 31_536_000  # a version never changes
+
+
+def _links(name: str) -> dict:
+    return {
+        "self": url_for("api_datasets.dataset", name=name),
+        "rows": url_for("api_datasets.rows", name=name),
+        "exports": {fmt: url_for("api_datasets.export", name=name, fmt=fmt) for fmt in _formats(datasets.get(name))},
+    }
+
+
+def _formats(ds) -> list[str]:
+    return [f for f in exports.FORMATS if f != "geojson" or _geometry(ds) is not False]
+
+
+def _geometry(ds) -> str | None | bool:
+    """The geojson column, None when a Point comes from latitude/longitude, False when neither."""
+    public = {c.name: c for c in ds.public_columns}
+    geo = [c.name for c in ds.public_columns if c.type == "geojson"]
+    if geo:
+        return geo[0]
+    return None if {"latitude", "longitude"} <= set(public) else False
+
+
+def _summary(ds) -> dict:
+    m = lake.manifest(ds.name)
+    return {
+        "name": ds.name,
+        "title": ds.title,
+        "description": ds.description,
+        "publisher": ds.publisher,
+        "licence": {"name": ds.licence_name, "url": ds.licence_url},
+        "update_cadence": ds.update_cadence,
+        "version": m.version if m else None,
+        "rows": m.rows if m else 0,
+        "published_at": m.published_at if m else None,
+        "links": _links(ds.name),
+    }
+
+
+@bp.get("/datasets")
+def catalog():
+    """Every declared dataset with its current version and links."""
+    _no_params()
+    return jsonify({"datasets": [_summary(ds) for ds in datasets.datasets().values()]})
+
+
+@bp.get("/datasets/<name>")
+def dataset(name: str):
+    """Metadata, the public schema, and every version with what its load changed."""
+    ds = dataset_or_404(name)
+    _no_params()
+    schema = [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit,
+               "allowed": list(c.allowed) if c.allowed is not None else None, "required": c.required}
+              for c in ds.public_columns]
+    load_keys = ("rows_in", "inserted", "updated", "unchanged", "rejected")
+    versions = [{"version": m.version, "published_at": m.published_at, "rows": m.rows,
+                 **{k: m.load.get(k) for k in load_keys}} for m in lake.versions(name)]
+    return jsonify({**_summary(ds), "contact": ds.contact, "keywords": list(ds.keywords), "theme": ds.theme,
+                    "primary_key": list(ds.primary_key), "time_column": ds.time_column,
+                    "schema": schema, "versions": versions})
+
+
+def _no_params() -> None:
+    if request.args:
+        key = next(iter(request.args))
+        raise ApiError(400, f"unknown parameter {key!r}; this endpoint takes none", parameter=key, allowed=[])
+
+
+@bp.get("/datasets/<name>/rows")
+def rows(name: str):
+    """Filtered rows, one keyset page at a time; `next` (absent on the last page) names the version."""
+    q = parse(dataset_or_404(name), request.args, paged=True)
+    sql, params = q.sql(paged=True)
+    fetched = _run_limited(q, sql, params)
+    page, more = fetched[: q.limit], len(fetched) > q.limit
+    width = len(q.columns)
+    geo = {c.name for c in q.ds.public_columns if c.type == "geojson"}
+    body = {
+        "dataset": name,
+        "version": q.version,
+        "columns": q.columns,
+        "rows": [{c: _cell(c, v, geo) for c, v in zip(q.columns, row[:width], strict=True)} for row in page],
+    }
+    if more:
+        args = request.args.to_dict()
+        args.update(cursor=encode_cursor(q, page[-1][width:]), version=str(q.version))
+        body["next"] = url_for("api_datasets.rows", name=name, **args)
+    return jsonify(body)
+
+
+def _cell(column: str, value, geo: set[str]):
+    return json.loads(value) if column in geo and value else to_json(value)
+
+
+def _run_limited(q: RowQuery, sql: str, params: list) -> list[tuple]:
+    """Run with the web time limit (habit 4); past it the query is interrupted and a 503 returned."""
+    limit_ms = config.get_int("query_time_limit_ms")
+    con = connect()
+    timer = threading.Timer(limit_ms / 1000, con.interrupt)
+    timer.start()
+    try:
+        return con.execute(sql, params).fetchall()
+    except duckdb.InterruptException:
+        raise ApiError(503, f"the query was stopped after its time limit of {limit_ms} ms; narrow the filters") from None
+    except duckdb.ConversionException as exc:
+        raise ApiError(400, f"a value does not fit its column: {exc}") from None
+    finally:
+        timer.cancel()
+        con.close()
+
+
+@bp.get("/datasets/<name>/export.<fmt>")
+def export(name: str, fmt: str):
+    """The filtered rows of one version as a streamed file, with an ETag and cache headers."""
+    ds = dataset_or_404(name)
+    if fmt not in exports.FORMATS:
+        raise ApiError(404, f"no export format {fmt!r}; allowed: {', '.join(_formats(ds))}", allowed=_formats(ds))
+    geometry = _geometry(ds)
+    if fmt == "geojson" and geometry is False:
+        raise ApiError(404, f"{name} has no location columns, so no GeoJSON export; allowed: {', '.join(_formats(ds))}",
+                       allowed=_formats(ds))
+    q = parse(ds, request.args, paged=False)
+    etag = hashlib.sha256(f"{name}\n{q.version}\n{fmt}\n{request.query_string.decode()}".encode()).hexdigest()[:32]
+    max_age = VERSIONED_MAX_AGE if "version" in request.args else CURRENT_MAX_AGE
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": f"public, max-age={max_age}",
+        "Content-Disposition": f'attachment; filename="{name}-v{q.version or 0}.{fmt}"',
+        "X-Pulse-Version": str(q.version or 0),
+    }
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    if fmt == "geojson" and geometry is None:
+        q.columns += [c for c in ("longitude", "latitude") if c not in q.columns]
+    if fmt == "geojson" and geometry and geometry not in q.columns:
+        q.columns.append(geometry)
+    sql, params = q.sql(paged=False)
+    text = {c.name for c in ds.public_columns if c.type in ("string", "geojson")}
+    geo = {c.name for c in ds.public_columns if c.type == "geojson"}
+    writers = {
+        "csv": lambda b: exports.csv_chunks(b, text),
+        "json": lambda b: exports.json_chunks(b, geo),
+        "ndjson": lambda b: exports.ndjson_chunks(b, geo),
+        "geojson": lambda b: exports.geojson_chunks(b, geo, geometry),
+        "parquet": exports.parquet_chunks,
+    }
+    return Response(stream_with_context(_stream(sql, params, writers[fmt])), headers=headers,
+                    content_type=exports.FORMATS[fmt])
+
+
+def _stream(sql: str, params: list, writer):
+    """Batches from one query over the chosen version; an error after the headers goes into the body."""
+    con = connect()
+    try:
+        batches = con.sql(sql, params=params).to_arrow_reader(exports.BATCH_ROWS)
+        yield from writer(batches)
+    except Exception as exc:  # headers are sent: the body is all we can still tell the client with
+        yield f"\n\nerror: the download stopped: {type(exc).__name__}: {exc}\n".encode()
+    finally:
+        con.close()
