@@ -11,6 +11,8 @@ import datasets
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
 from api.health import data_versions
+from api.open311 import bp as open311_bp
+from api.openapi import bp as openapi_bp
 from api.standards import bp as standards_bp
 from api.v1 import bp as api_v1_bp
 
@@ -50,6 +52,8 @@ def create_app() -> Dash:
     app.server.register_blueprint(api_v1_bp)
     app.server.register_blueprint(standards_bp)
     app.server.register_blueprint(datasets_bp)
+    app.server.register_blueprint(openapi_bp)
+    app.server.register_blueprint(open311_bp)
     return app
 
 

@@ -118,9 +118,10 @@ def choose_manifest(ds: Dataset, raw: str | None) -> lake.Manifest | None:
     if raw is None:
         return lake.manifest(ds.name)
     known = [m.version for m in lake.versions(ds.name)]
-    if not raw.isdigit() or int(raw) not in known:
+    digits = raw.isascii() and raw.isdigit()  # isdigit() alone takes '²', which int() refuses
+    if not digits or int(raw) not in known:
         allowed = f"{known[0]} to {known[-1]}" if known else "none yet"
-        raise ApiError(404 if raw.isdigit() else 400,
+        raise ApiError(404 if digits else 400,
                        f"version must be a published version of {ds.name} ({allowed}), not {raw!r}",
                        parameter="version", allowed=known)
     return lake.manifest(ds.name, int(raw))
@@ -157,7 +158,7 @@ def parse(ds: Dataset, args, *, paged: bool) -> RowQuery:
         q.sort = name
     if paged:
         raw = args.get("limit", str(DEFAULT_LIMIT))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
             raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}", parameter="limit")
         q.limit = int(raw)
         if "cursor" in args:
@@ -181,7 +182,10 @@ def _value(key: str, col, raw: str):
     """Parse one value for the column's type; a bad one is a 400 naming the parameter."""
     try:
         if col.type == "integer":
-            return int(raw)
+            value = int(raw)
+            if not -(2**63) <= value < 2**63:  # BIGINT; past it DuckDB fails mid-download (after the 200)
+                raise ValueError
+            return value
         if col.type == "number":
             value = float(raw)
             if not math.isfinite(value):
@@ -194,7 +198,7 @@ def _value(key: str, col, raw: str):
         if col.type == "datetime":
             return _datetime(raw).isoformat()
     except (ValueError, KeyError):
-        expected = {"integer": "a whole number", "number": "a number", "boolean": "true or false",
+        expected = {"integer": "a whole number (64-bit)", "number": "a number", "boolean": "true or false",
                     "date": "a date like 2025-03-01",
                     "datetime": "an ISO datetime like 2025-03-01T08:00:00-05:00 (or a date)"}[col.type]
         raise ApiError(400, f"{key} must be {expected}, not {raw!r}", parameter=key, type=col.type) from None

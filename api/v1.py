@@ -34,15 +34,23 @@ def version():
     return resp
 
 
+# as_of outside these overflowed the calendar arithmetic (a year 10000, or a year 0 in the history): a 500.
+AS_OF_RANGE = ("1900-01-01", "9000-12-31")
+
+
 def _period_and_as_of():
     from datetime import date
 
     period = request.args.get("period", "month")
     raw = request.args.get("as_of")
+    lo, hi = (date.fromisoformat(d) for d in AS_OF_RANGE)
     try:
         as_of = date.fromisoformat(raw) if raw else None
+        if as_of is not None and not lo <= as_of <= hi:
+            raise ValueError
     except ValueError:
-        raise ApiError(400, f"as_of must be a date like 2026-11-20, not {raw!r}", parameter="as_of") from None
+        raise ApiError(400, f"as_of must be a date like 2026-11-20 from {lo} to {hi}, not {raw!r}",
+                       parameter="as_of") from None
     return period, as_of
 
 
@@ -82,7 +90,7 @@ def kpi(kpi_id: str):
         raise ApiError(404, f"no KPI {kpi_id!r}; known: {', '.join(decls.kpis())}")
     period, as_of = _period_and_as_of()
     raw = request.args.get("history", "12")
-    if not raw.isdigit() or not 0 <= int(raw) <= 60:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 60:
         raise ApiError(400, f"history must be a whole number from 0 to 60, not {raw!r}", parameter="history")
     card = _scorecard(period=period, as_of=as_of, history=int(raw), only=kpi_id)
     row = card["kpis"].get(kpi_id)
