@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,22 @@ def last_json(proc: subprocess.CompletedProcess) -> dict:
 @pytest.fixture
 def etl_cli():
     return run_etl
+
+
+@contextmanager
+def demo_lake_at(path: Path, scale: int, seed: int):
+    """A demo lake built at `path` and set as PULSE_DATA_DIR (default city, filesystem cache) for
+    the duration; module-scoped fixtures use it to share one lake between read-only tests."""
+    from etl import demo
+    from portal.reader import reset_reader
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PULSE_DATA_DIR", str(path))
+        mp.setenv("PULSE_CACHE_TYPE", "filesystem")
+        mp.delenv("PULSE_CITY", raising=False)
+        demo.build(scale=scale, seed=seed)
+        reset_reader()
+        try:
+            yield path
+        finally:
+            reset_reader()

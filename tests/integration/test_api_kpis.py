@@ -6,23 +6,15 @@ import duckdb
 import pytest
 
 from etl import lake
+from tests.conftest import demo_lake_at
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from etl import demo
-    from portal.reader import reset_reader
-
-    data = tmp_path_factory.mktemp("kpi") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(data))
-        mp.setenv("PULSE_CACHE_TYPE", "filesystem")
-        demo.build(scale=20_000, seed=5)
-        reset_reader()
+    with demo_lake_at(tmp_path_factory.mktemp("kpi") / "data", scale=20_000, seed=5):
         from app import server
 
         yield server.test_client()
-        reset_reader()
 
 
 AS_OF = "2026-10-15"

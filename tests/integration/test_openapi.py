@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 import datasets
 from api.rowquery import OPS
 from datasets import kpis as kpi_decls
+from tests.conftest import demo_lake_at
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 MAX_EXAMPLES = 12  # per operation and generation phase: the whole file stays well under a minute
@@ -22,18 +23,8 @@ MAX_EXAMPLES = 12  # per operation and generation phase: the whole file stays we
 @pytest.fixture(scope="module")
 def demo_lake(tmp_path_factory):
     """The demo lake in a tmp PULSE_DATA_DIR (every dataset loaded once), shared by this module."""
-    from etl import demo
-    from portal.reader import reset_reader
-
-    data = tmp_path_factory.mktemp("openapi") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(data))
-        mp.setenv("PULSE_CACHE_TYPE", "filesystem")
-        mp.delenv("PULSE_CITY", raising=False)
-        demo.build(scale=2000, seed=3)
-        reset_reader()
+    with demo_lake_at(tmp_path_factory.mktemp("openapi") / "data", scale=2000, seed=3) as data:
         yield data
-        reset_reader()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from etl import lake
 from etl.load import load_file
 from portal.catalog import data_package, dcat_catalog
 from portal.reader import reset_reader
+from tests.conftest import demo_lake_at
 from tests.helpers import sr_row, write_csv
 
 BASE = "https://data.city.example/"
@@ -27,16 +28,8 @@ REPEATING = re.compile(r"^R/P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?
 @pytest.fixture(scope="module")
 def demo_lake(tmp_path_factory):
     """The demo lake (every dataset loaded once), shared by the read-only tests of this module."""
-    from etl import demo
-
-    data = tmp_path_factory.mktemp("standards") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(data))
-        mp.delenv("PULSE_CITY", raising=False)
-        demo.build(scale=2000, seed=1)
-        reset_reader()
+    with demo_lake_at(tmp_path_factory.mktemp("standards") / "data", scale=2000, seed=1) as data:
         yield data
-        reset_reader()
 
 
 @pytest.fixture(scope="module")
