@@ -12,6 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+def _shared_default() -> Path:
+    """../shared/data beside the checkout; a clone made elsewhere (CI in /tmp) falls back to the
+    workplace's shared folder."""
+    beside = ROOT.parent / "shared" / "data"
+    if beside.exists():
+        return beside
+    fallback = Path("/work/shared/data")
+    return fallback if fallback.exists() else beside
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -40,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the portal listens on under `make run`."),
     Setting("port", "8050", "Port the portal listens on under `make run`."),
     Setting("require_shared", "0", "When 1, tests that need ../shared/data fail instead of skipping when it is absent (CI sets it)."),
-    Setting("shared_data", str(ROOT.parent / "shared" / "data"), "Folder of real public sample files used by tests and benchmarks."),
+    Setting("shared_data", str(_shared_default()), "Folder of real public sample files used by tests and benchmarks (default: ../shared/data beside the checkout, else /work/shared/data)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
