@@ -96,7 +96,7 @@ def rows(name: str):
     """Filtered rows, one keyset page at a time; `next` (absent on the last page) names the version."""
     q = parse(dataset_or_404(name), request.args, paged=True)
     sql, params = q.sql(paged=True)
-    fetched = _run_limited(q, sql, params)
+    fetched = run_limited(q, sql, params)
     page, more = fetched[: q.limit], len(fetched) > q.limit
     width = len(q.columns)
     geo = {c.name for c in q.ds.public_columns if c.type == "geojson"}
@@ -117,7 +117,7 @@ def _cell(column: str, value, geo: set[str]):
     return json.loads(value) if column in geo and value else to_json(value)
 
 
-def _run_limited(q: RowQuery, sql: str, params: list) -> list[tuple]:
+def run_limited(q: RowQuery, sql: str, params: list) -> list[tuple]:
     """Run with the web time limit (habit 4); past it the query is interrupted and a 503 returned."""
     limit_ms = config.get_int("query_time_limit_ms")
     con = connect()

@@ -19,9 +19,9 @@ from flask import Blueprint, Response, jsonify, request
 
 import config
 import datasets
-from api.datasets import _run_limited
+from api.datasets import run_limited
 from api.errors import ApiError
-from api.rowquery import MAX_IN_VALUES, RowQuery, _datetime
+from api.rowquery import MAX_IN_VALUES, RowQuery, parse_datetime
 from etl import lake
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -70,7 +70,7 @@ def services(fmt: str):
     out = [{"service_code": service_code(name), "service_name": name,
             "description": f"{name} requests handled by {agency_name or agency} ({n:,} in the current data).",
             "metadata": False, "type": "realtime", "keywords": "", "group": agency}
-           for name, agency, agency_name, n in _run_limited(q, sql, [])]
+           for name, agency, agency_name, n in run_limited(q, sql, [])]
     return _respond(fmt, out, "services", "service", q)
 
 
@@ -141,7 +141,7 @@ def _when(name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        return _datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+        return parse_datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
         raise ApiError(400, f"{name} must be a W3C datetime like 2026-11-20T14:05:00-05:00, not {raw!r}") from None
 
@@ -176,7 +176,7 @@ def _filter_codes(q: RowQuery) -> None:
     codes = set(_list("service_code"))
     if not codes:
         return
-    names = [n for (n,) in _run_limited(q, f"SELECT DISTINCT complaint_type FROM ({q.source()}) AS src", [])
+    names = [n for (n,) in run_limited(q, f"SELECT DISTINCT complaint_type FROM ({q.source()}) AS src", [])
              if service_code(n) in codes]
     q.where.append(f"complaint_type IN ({', '.join('?' for _ in names)})" if names else "false")
     q.params += names
@@ -186,7 +186,7 @@ def _fetch(q: RowQuery, limit: int, offset: int) -> list[dict]:
     sql, params = q.sql(paged=False)
     sql = (f"SELECT * FROM ({sql}) AS q ORDER BY created DESC, request_id DESC "
            f"LIMIT {int(limit)} OFFSET {int(offset)}")
-    return [_request(dict(zip(_COLUMNS, row, strict=True))) for row in _run_limited(q, sql, params)]
+    return [_request(dict(zip(_COLUMNS, row, strict=True))) for row in run_limited(q, sql, params)]
 
 
 def _request(r: dict) -> dict:

@@ -196,7 +196,7 @@ def _value(key: str, col, raw: str):
         if col.type == "date":
             return date.fromisoformat(raw).isoformat()
         if col.type == "datetime":
-            return _datetime(raw).isoformat()
+            return parse_datetime(raw).isoformat()
     except (ValueError, KeyError):
         expected = {"integer": "a whole number (64-bit)", "number": "a number", "boolean": "true or false",
                     "date": "a date like 2025-03-01",
@@ -208,7 +208,7 @@ def _value(key: str, col, raw: str):
     return raw
 
 
-def _datetime(raw: str) -> datetime:
+def parse_datetime(raw: str) -> datetime:
     """An ISO datetime; one without an offset (or a bare date) is read in the city's time zone."""
     value = datetime.fromisoformat(raw) if "T" in raw or " " in raw else datetime.combine(date.fromisoformat(raw), time())
     if value.tzinfo is None:
