@@ -6,8 +6,10 @@ export PULSE_DATA_DIR ?= $(CURDIR)/data
 PULSE_DEMO_SCALE ?= small
 PULSE_HOST ?= 127.0.0.1
 PULSE_PORT ?= 8050
+# PULSE_SIMULATE=0: `make run` serves the lake without the live simulator (etl/simulate.py)
+PULSE_SIMULATE ?= 1
 
-.PHONY: install dev system-deps demo run test bench lint clean
+.PHONY: install dev system-deps node-deps demo run test bench lint clean
 
 install: $(VENV)/.installed ## runtime dependencies, pinned, into .venv
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -20,23 +22,33 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-system-deps: ## headless Chromium and Redis from Debian's packages, for the browser and cache tests
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null; then :; \
+system-deps: ## headless Chromium, Redis and Node (for axe-core) from Debian's packages, for the browser and cache tests
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver redis-server >/dev/null; \
-	else echo "system-deps: install chromium, chromium-driver and redis-server with your package manager" >&2; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver redis-server $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
+	else echo "system-deps: install chromium, chromium-driver, redis-server and npm with your package manager" >&2; fi
+
+node-deps: node_modules/.installed ## axe-core (browser tests) and Lighthouse (benchmarks), pinned in package-lock.json
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 demo: install ## (re)build the deterministic demo lake
 	$(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 
-run: install ## build the demo lake if there is none, then serve http://$(PULSE_HOST):$(PULSE_PORT)
+run: install ## build the demo lake if there is none, then serve http://$(PULSE_HOST):$(PULSE_PORT) beside the simulator
 	test -f $(PULSE_DATA_DIR)/lake/service_requests/CURRENT || $(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
+ifeq ($(PULSE_SIMULATE),0)
 	$(BIN)/gunicorn app:server --workers 2 --bind $(PULSE_HOST):$(PULSE_PORT) --timeout 60
+else
+	$(BIN)/python -m etl simulate & sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn app:server --workers 2 --bind $(PULSE_HOST):$(PULSE_PORT) --timeout 60
+endif
 
-test: dev system-deps ## the whole suite
+test: dev system-deps node-deps ## the whole suite
 	$(BIN)/python -m pytest
 
-bench: dev ## benchmarks; results go to benchmarks/out and docs/benchmarks.md
+bench: dev system-deps node-deps ## benchmarks; results go to benchmarks/out and docs/benchmarks.md
 	$(BIN)/python -m benchmarks
 
 lint: dev

@@ -47,6 +47,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reader_memory", "200MB", "DuckDB memory limit of each web worker's reader; bounds the worker's resident memory."),
     Setting("query_time_limit_ms", "3000", "Time limit of one web query; past it the query is interrupted and the panel shows a message."),
     Setting("query_max_rows", "10000", "Most rows one web query returns; more are reported as truncated."),
+    Setting("live_poll_seconds", "5", "How often an open dashboard asks whether a new data version has landed; it redraws only when one has."),
+    Setting("geo_dir", "", "Folder with boroughs.geojson and community_districts.geojson for the maps (default: PULSE_DATA_DIR/geo, generated with the demo)."),
+    Setting("map_tile_url", "", "Optional raster tile URL template ({z}/{x}/{y}) drawn under the maps; empty means no tiles, so maps work offline."),
+    Setting("simulate", "1", "When 1, `make run` starts `python -m etl simulate` beside the web server (a storm and a day of service in accelerated time); 0 turns it off."),
+    Setting("simulate_speed", "60", "Simulated seconds per real second of `python -m etl simulate` (it never writes times later than now)."),
+    Setting("open311_url", "", "Open311 GeoReport v2 endpoint base (e.g. https://city.example/open311/v2) that `python -m etl poll open311` and the Procfile worker poll when no URL is given."),
+    Setting("poll_seconds", "60", "Seconds between two polls of an Open311 feed (`python -m etl poll open311 --every`)."),
+    Setting("poll_timeout", "30", "Seconds one HTTP request of the poller may take, connecting and reading, before it counts as hung and is retried."),
+    Setting("watch_quiet_seconds", "2", "A file in a drop folder (`python -m etl watch`) is loaded only once its size and time stayed unchanged this long and across two scans."),
+    Setting("compact_files", "32", "A micro-batch publish that leaves a version with more data files than this compacts the small ones into a new version."),
+    Setting("keep_versions", "100", "Retention: the newest this many versions of a dataset stay readable by number (at least 2)."),
+    Setting("keep_hours", "6", "Retention: every version published in the last this many hours stays readable by number too."),
+    Setting("keep_daily", "30", "Retention: for this many days, each day's last version stays readable as a daily snapshot; any other older version answers 410."),
     Setting("host", "127.0.0.1", "Address the portal listens on under `make run`."),
     Setting("port", "8050", "Port the portal listens on under `make run`."),
     Setting("require_shared", "0", "When 1, tests that need ../shared/data fail instead of skipping when it is absent (CI sets it)."),
@@ -72,3 +85,7 @@ def get_int(name: str) -> int:
 
 def data_dir() -> Path:
     return Path(get("data_dir"))
+
+
+def geo_dir() -> Path:
+    return Path(get("geo_dir") or data_dir() / "geo")

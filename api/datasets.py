@@ -159,24 +159,30 @@ def export(name: str, fmt: str):
         q.columns += [c for c in ("longitude", "latitude") if c not in q.columns]
     if fmt == "geojson" and geometry and geometry not in q.columns:
         q.columns.append(geometry)
-    sql, params = q.sql(paged=False)
-    text = {c.name for c in ds.public_columns if c.type in ("string", "geojson")}
+    # CSV lines are made by the query itself (decision 0004); other formats get typed columns.
+    csv_select = [exports.csv_line([ds.column(c) for c in q.columns])] if fmt == "csv" else None
+    sql, params = q.sql(paged=False, select=csv_select)
     geo = {c.name for c in ds.public_columns if c.type == "geojson"}
     writers = {
-        "csv": lambda b: exports.csv_chunks(b, text),
+        "csv": exports.csv_chunks,
         "json": lambda b: exports.json_chunks(b, geo),
         "ndjson": lambda b: exports.ndjson_chunks(b, geo),
         "geojson": lambda b: exports.geojson_chunks(b, geo, geometry),
         "parquet": exports.parquet_chunks,
     }
-    return Response(stream_with_context(_stream(sql, params, writers[fmt])), headers=headers,
+    head = exports.csv_header(q.columns) if fmt == "csv" else b""
+    return Response(stream_with_context(_stream(sql, params, writers[fmt], head)), headers=headers,
                     content_type=exports.FORMATS[fmt])
 
 
-def _stream(sql: str, params: list, writer):
-    """Batches from one query over the chosen version; an error after the headers goes into the body."""
+def _stream(sql: str, params: list, writer, head: bytes = b""):
+    """Batches from one query over the chosen version; an error after the headers goes into the body.
+    `head` (the CSV header) goes out before the query starts, so the download begins at once."""
+    if head:
+        yield head
     con = connect()
     try:
+        con.execute(f"SET streaming_buffer_size = '{exports.STREAM_BUFFER}'")
         batches = con.sql(sql, params=params).to_arrow_reader(exports.BATCH_ROWS)
         yield from writer(batches)
     except Exception as exc:  # headers are sent: the body is all we can still tell the client with

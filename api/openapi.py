@@ -112,7 +112,8 @@ def _option_parameters(paged: bool) -> list[dict]:
     every = list(_columns())
     params = [
         _param("version", "query", {"type": "integer", "minimum": 1},
-               "Read this published version instead of the current one (404 if it was never published)."),
+               "Read this published version instead of the current one (404 if it was never published, 410 if "
+               "the retention policy has removed it)."),
         _csv_list("columns", {"type": "string", "enum": every},
                   "Only these public columns, in this order (default: all of them)."),
         _param("sort", "query", {"type": "string", "enum": cols + [f"-{c}" for c in cols]},
@@ -200,6 +201,7 @@ def _schemas() -> dict:
                 "type": {"type": "string", "enum": ["Feature"]}, "geometry": _null({"type": "object"}),
                 "properties": _ref("Row")})}}),
         "Open311Errors": {"type": "array", "items": _obj({"code": INT, "description": STR})},
+        **status_schemas(names),
         "Open311Service": _obj({"service_code": STR, "service_name": STR, "description": STR,
                                 "metadata": {"type": "boolean"}, "type": {"type": "string", "enum": ["realtime"]},
                                 "keywords": STR, "group": _null(STR)}),
@@ -234,6 +236,7 @@ def _json(schema: dict, description: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     words = {400: "A parameter is not valid; the body names it.", 404: "No such resource; the body lists the known ones.",
+             410: "That version was published once but removed by the retention policy; the body names the oldest kept.",
              503: "The query ran past its time limit; narrow the filters."}
     return {str(c): _json(_ref("Error"), words[c]) for c in codes}
 
@@ -308,7 +311,7 @@ def paths() -> dict:
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "
             "Follow `next` for the following page (it pins the version).",
-            {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 503)},
+            {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 503)},
             [_dataset_param(), *_option_parameters(paged=True), *filter_parameters()],
             example=f"/api/v1/datasets/{ds}/rows?limit=5", tag="datasets"),
         "/api/v1/datasets/{dataset}/export.{format}": _get(
@@ -317,11 +320,13 @@ def paths() -> dict:
             "the body.",
             {"200": {"description": "The file, with an attachment filename, an ETag and X-Pulse-Version.",
                      "content": export_content},
-             "304": not_modified, **_errors(400, 404)},
+             "304": not_modified, **_errors(400, 404, 410)},
             [_dataset_param(), _param("format", "path", {"type": "string", "enum": formats}, "The file format."),
              _if_none_match(), *_option_parameters(paged=False), *filter_parameters()],
             example=f"/api/v1/datasets/{ds}/export.csv", tag="datasets"),
         **open311_paths(),
+        **status_paths(),
+        **chart_paths(),
         "/data.json": _get("DCAT-US catalog", "The portal as a DCAT-US v1.1 (Project Open Data) catalog.",
                            {"200": _json(_ref("DcatCatalog"), "The catalog.")}, example="/data.json", tag="standards"),
         "/datapackage.json": _get("Data Package", "Every dataset as a Frictionless tabular resource.",
@@ -334,6 +339,62 @@ def paths() -> dict:
                      {"200": {"description": "The page.", "content": {"text/html": {"schema": STR}}}},
                      example="/api", tag="portal"),
     }
+
+
+def chart_paths() -> dict:
+    """The dashboards' "download this data" links (api/charts.py): each chart takes some of these."""
+    from portal import panels
+
+    ids = sorted(p.id for page in ("service_requests", "snow", "volunteers") for p in panels.for_page(page))
+    date = {"type": "string", "format": "date"}
+    params = [
+        _param("panel_id", "path", {"type": "string", "enum": ids}, "A dashboard chart's id."),
+        _param("start", "query", date, "First local day (311 and volunteer charts)."),
+        _param("end", "query", date, "Last local day, included (311 and volunteer charts)."),
+        _param("period", "query", {"type": "string", "enum": ["day", "week", "month"]}, "Bucket size (311 volume)."),
+        _param("borough", "query", STR, "One borough."),
+        _param("agency", "query", STR, "One agency (311)."),
+        _param("complaint_type", "query", STR, "One complaint type (311)."),
+        _param("storm_id", "query", STR, "A storm (snow charts)."),
+        _param("hours", "query", {"type": "integer", "minimum": 1, "maximum": 336}, "Hours since the storm began to chart."),
+        _param("target_hours", "query", {"type": "integer", "minimum": 1, "maximum": 168}, "Target hours to a first pass."),
+    ]
+    return {"/api/v1/charts/{panel_id}.csv": _get(
+        "Chart data", "Exactly the rows a dashboard chart draws, as CSV, for the chart's filters; a parameter the "
+        "chart does not take is a 400.",
+        {"200": {"description": "The chart's data, with an attachment filename naming the data versions.",
+                 "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 503)},
+        params, example="/api/v1/charts/sr-backlog.csv?start=2026-11-01&end=2026-11-20", tag="portal")}
+
+
+def status_schemas(names: list[str]) -> dict:
+    """Pipeline health (api/status.py, portal/pipeline_health.py)."""
+    error = _null(_obj({"at": _null(STR), "message": _null(STR), "source": _null(STR)}, required=["at", "message"]))
+    writer = _obj({
+        "kind": {"type": "string", "enum": ["poll", "watch", "simulate"]}, "name": STR,
+        "state": {"type": "string", "enum": ["running", "backing_off", "stopped", "dead", "stale", "unknown"]},
+        "error_count": INT, "last_error": _null(_obj({"at": STR, "message": STR, "dataset": _null(STR)})),
+        **{k: STR for k in ("started_at", "heartbeat_at", "last_poll_at", "last_success_at", "last_scan_at",
+                            "watermark", "simulated_to")}, "every": NUM,
+    }, required=["kind", "state", "error_count", "last_error"])
+    return {
+        "DatasetStatus": _obj({
+            "dataset": {"type": "string", "enum": names}, "version": _null(INT), "rows": INT, "published_at": _null(STR),
+            "last_load": _null(_obj({"at": _null(STR), "outcome": STR, "version": _null(INT), "source": _null(STR)})),
+            "last_poll": _null(STR), "lag_seconds": _null(NUM), "last_error": error, "error_count": INT,
+            "state": {"type": "string", "enum": ["live", "degraded", "failing", "idle"]},
+            "writers": {"type": "array", "items": writer}}),
+        "Status": _obj({"checked_at": STR, "datasets": _obj({n: _ref("DatasetStatus") for n in names}, extra=False)}),
+    }
+
+
+def status_paths() -> dict:
+    return {"/api/v1/status": _get(
+        "Pipeline health", "Per dataset: current version, last successful load, last poll of its feed, lag (seconds "
+        "since Pulse last confirmed it holds what its source has), last error, errors in the last 24 hours, and the "
+        "state of each poller, watcher or simulator feeding it. Takes no parameters; never cached.",
+        {"200": _json(_ref("Status"), "Every dataset's pipeline health."), **_errors(400)},
+        example="/api/v1/status", tag="portal")}
 
 
 def open311_paths() -> dict:

@@ -21,6 +21,7 @@ import datasets
 from api.errors import ApiError
 from datasets import Dataset
 from etl import lake
+from etl.errors import VersionPruned
 from etl.sql import ident, lit
 
 OPS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -73,10 +74,11 @@ class RowQuery:
         types = ["BOOLEAN", self.ds.column(self.sort).duckdb_type] if self.sort else []
         return types + [self.ds.column(k).duckdb_type for k in self.ds.primary_key]
 
-    def sql(self, *, paged: bool) -> tuple[str, list]:
-        """SELECT the chosen columns (plus the keyset as __k0.. when paged) with filters and order."""
+    def sql(self, *, paged: bool, select: list[str] | None = None) -> tuple[str, list]:
+        """SELECT the chosen columns, or the given expressions over them (plus the keyset as __k0..
+        when paged), with filters and order."""
         where, params = list(self.where), list(self.params)
-        select = [ident(c) for c in self.columns]
+        select = list(select) if select is not None else [ident(c) for c in self.columns]
         order = ""
         if paged or self.sort:
             keys = self.keyset_exprs()
@@ -117,14 +119,21 @@ def choose_manifest(ds: Dataset, raw: str | None) -> lake.Manifest | None:
     """The version asked for (?version=N) or the current one, chosen once for the whole request."""
     if raw is None:
         return lake.manifest(ds.name)
-    known = [m.version for m in lake.versions(ds.name)]
     digits = raw.isascii() and raw.isdigit()  # isdigit() alone takes '²', which int() refuses
-    if not digits or int(raw) not in known:
-        allowed = f"{known[0]} to {known[-1]}" if known else "none yet"
-        raise ApiError(404 if digits else 400,
-                       f"version must be a published version of {ds.name} ({allowed}), not {raw!r}",
-                       parameter="version", allowed=known)
-    return lake.manifest(ds.name, int(raw))
+    if digits:
+        try:
+            return lake.manifest(ds.name, int(raw))
+        except VersionPruned as exc:  # published once, removed by retention (etl/compact.py): gone, not unknown
+            raise ApiError(410, f"{exc}; cite version {exc.oldest} or later, or a day's last version "
+                           f"(/api/v1/datasets/{ds.name} lists the versions kept)", parameter="version",
+                           oldest=exc.oldest) from None
+        except KeyError:
+            pass
+    current = lake.current_version(ds.name)
+    known = list(range(lake.oldest_version(ds.name), current + 1)) if current else []
+    allowed = f"{known[0]} to {known[-1]}" if known else "none yet"
+    raise ApiError(404 if digits else 400, f"version must be a published version of {ds.name} ({allowed}), not {raw!r}",
+                   parameter="version", allowed=known)
 
 
 def parse(ds: Dataset, args, *, paged: bool) -> RowQuery:

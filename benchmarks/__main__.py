@@ -9,13 +9,16 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import ingest, queries, storage
+from benchmarks import dashboards, exports, ingest, queries, realtime, storage
 from benchmarks.ingest import OUT
 
 BENCHES = {
     "ingest": lambda a: ingest.run(rows=a.rows, repeats=1 if a.rows > 5_000_000 else 2),
     "storage": lambda a: storage.run(rows=a.storage_rows),
     "queries": lambda a: queries.run(rows=a.rows),
+    "exports": lambda a: exports.run(rows=a.rows),
+    "realtime": lambda a: realtime.run(rows=a.realtime_rows, batches=a.realtime_batches, ratio_rows=a.realtime_ratio_rows),
+    "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
 }
 
 
@@ -23,6 +26,9 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     p.add_argument("--rows", type=int, default=1_000_000, help="311 rows for the ingest benchmark")
     p.add_argument("--storage-rows", type=int, default=5_000_000, help="table size for the storage benchmark")
+    p.add_argument("--realtime-rows", type=int, default=10_000_000, help="service_requests size for the realtime benchmark")
+    p.add_argument("--realtime-batches", type=int, default=1000, help="micro-batches before the realtime query ratio")
+    p.add_argument("--realtime-ratio-rows", type=int, default=1_000_000, help="service_requests size for that ratio")
     p.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = p.parse_args()
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform()}

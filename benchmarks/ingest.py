@@ -3,14 +3,16 @@ two baselines in the same run (issue 2):
   - duckdb_copy: DuckDB's bare COPY (SELECT * FROM read_csv(...)) TO parquet, the ceiling of this stack;
   - pandas: pandas.read_csv + DataFrame.to_parquet.
 Goal: Pulse >= 0.7x duckdb_copy rows/s, faster than pandas, peak RSS < 1 GiB at 20M rows.
+Ratios are medians of per-round ratios (see run()).
 """
 from __future__ import annotations
 
 import json
 import shutil
+import statistics
 from pathlib import Path
 
-from benchmarks.measure import best_of
+from benchmarks.measure import run_python
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -49,34 +51,47 @@ def source_csv(rows: int) -> Path:
     return path
 
 
+def _seconds(run) -> float:
+    return float(run.stdout.strip().splitlines()[-1])
+
+
 def run(rows: int = 1_000_000, repeats: int = 2) -> dict:
+    """`repeats` rounds, each running every contender once, back to back.
+
+    Why rounds and medians rather than the best of each: on a shared machine a contender's best and
+    another's can come from different moments; a round's ratio compares runs made under the same load.
+    """
     csv = source_csv(rows)
     work = OUT / "ingest-work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    results = {"rows": rows, "csv_mb": round(csv.stat().st_size / 2**20, 1)}
-    copy = best_of(repeats, "duckdb_copy", DUCKDB_COPY.format(csv=csv, out=work / "copy.parquet"))
-    copy_s = float(copy.stdout.strip().splitlines()[-1])
-    pandas_run = best_of(1 if rows > 5_000_000 else repeats, "pandas", PANDAS.format(csv=csv, out=work / "pandas.parquet")) \
-        if rows <= 5_000_000 else None
-    pulse_runs = []
+    with_pandas = rows <= 5_000_000  # pandas needs 6.7 GB at 20M rows (issue 2)
+    rounds = []
     for i in range(repeats):
+        copy = run_python("duckdb_copy", DUCKDB_COPY.format(csv=csv, out=work / "copy.parquet"))
+        pandas_run = run_python("pandas", PANDAS.format(csv=csv, out=work / "pandas.parquet")) if with_pandas else None
         lake = work / f"lake{i}"
-        pulse_runs.append(best_of(1, "pulse", PULSE.format(csv=csv), env={"PULSE_DATA_DIR": str(lake)}))
+        pulse = run_python("pulse", PULSE.format(csv=csv), env={"PULSE_DATA_DIR": str(lake)})
         shutil.rmtree(lake, ignore_errors=True)
-    pulse = min(pulse_runs, key=lambda r: json.loads(r.stdout.strip().splitlines()[-1])["seconds"])
-    report = json.loads(pulse.stdout.strip().splitlines()[-1])
-    pulse_s = report["seconds"]
-    results["duckdb_copy"] = {"seconds": round(copy_s, 3), "rows_per_s": round(rows / copy_s), "peak_rss_mb": round(copy.peak_rss_mb)}
-    if pandas_run:
-        pandas_s = float(pandas_run.stdout.strip().splitlines()[-1])
-        results["pandas"] = {"seconds": round(pandas_s, 3), "rows_per_s": round(rows / pandas_s), "peak_rss_mb": round(pandas_run.peak_rss_mb)}
-    results["pulse"] = {
-        "seconds": round(pulse_s, 3), "rows_per_s": round(rows / pulse_s), "peak_rss_mb": round(max(r.peak_rss_mb for r in pulse_runs)),
-        "inserted": report["inserted"], "rejected": report["rejected"],
-    }
-    results["pulse_vs_duckdb_copy"] = round(copy_s / pulse_s, 2)
-    if pandas_run:
-        results["pulse_vs_pandas"] = round(pandas_s / pulse_s, 2)
+        rounds.append({"duckdb_copy": copy, "pandas": pandas_run, "pulse": pulse,
+                       "report": json.loads(pulse.stdout.strip().splitlines()[-1])})
+    results = {"rows": rows, "csv_mb": round(csv.stat().st_size / 2**20, 1), "rounds": repeats}
+
+    def summary(name: str, seconds: list[float]) -> dict:
+        s = statistics.median(seconds)
+        return {"seconds": round(s, 3), "rows_per_s": round(rows / s), "all_seconds": [round(x, 2) for x in seconds],
+                "peak_rss_mb": round(max(r[name].peak_rss_mb for r in rounds))}
+
+    copy_s = [_seconds(r["duckdb_copy"]) for r in rounds]
+    pulse_s = [r["report"]["seconds"] for r in rounds]
+    results["duckdb_copy"] = summary("duckdb_copy", copy_s)
+    if with_pandas:
+        pandas_s = [_seconds(r["pandas"]) for r in rounds]
+        results["pandas"] = summary("pandas", pandas_s)
+    report = rounds[-1]["report"]
+    results["pulse"] = {**summary("pulse", pulse_s), "inserted": report["inserted"], "rejected": report["rejected"]}
+    results["pulse_vs_duckdb_copy"] = round(statistics.median(c / p for c, p in zip(copy_s, pulse_s, strict=True)), 2)
+    if with_pandas:
+        results["pulse_vs_pandas"] = round(statistics.median(c / p for c, p in zip(pandas_s, pulse_s, strict=True)), 2)
     shutil.rmtree(work, ignore_errors=True)
     return results

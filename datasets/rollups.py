@@ -1,7 +1,14 @@
 """Rollup declarations (datasets/rollups.yaml): per-version summaries the ETL materialises and the
-reader serves, so the cold path of a dashboard reads thousands of rows instead of millions."""
+reader serves, so the cold path of a dashboard reads thousands of rows instead of millions.
+
+Two kinds. A `rollup` is an aggregate of additive counts, kept up to date from each load's delta
+(etl/rollups.py). A `projection` is a narrow, row-wise copy of some columns, written sorted beside
+each data file (etl/projections.py), for answers that cannot be summed from parts, such as exact
+medians (docs/decisions/0007-close-time-projection.md).
+"""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -12,6 +19,8 @@ import yaml
 from datasets.registry import DeclarationError, datasets
 
 PATH = Path(__file__).resolve().parent / "rollups.yaml"
+KINDS = ("rollup", "projection")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -20,34 +29,66 @@ class Rollup:
     dataset: str
     description: str
     sql: str  # with {source} and {tz} placeholders
-    keys: tuple[str, ...]  # the group-by columns
+    keys: tuple[str, ...]  # the group-by columns (rollups)
     measures: tuple[str, ...]  # additive counts: a rollup of a union is the sum of the rollups
     in_memory: bool = True  # loaded into each worker's memory, or read from its Parquet file
+    kind: str = "rollup"
+    order_by: tuple[str, ...] = ()  # projections: sort order inside each file (row-group pruning)
 
     def compile(self, source: str, tz_literal: str) -> str:
         return self.sql.format(source=source, tz=tz_literal)
 
+    def fingerprint(self) -> str:
+        """Changes whenever what a stored file holds would change: stored files of another
+        fingerprint are not reused or served."""
+        return hashlib.sha256(f"{self.sql}|{','.join(self.order_by)}".encode()).hexdigest()[:16]
+
+
+def _check(r: dict) -> None:
+    name = r.get("name", "")
+    if not _NAME.match(name) or name in datasets():
+        raise DeclarationError(f"rollups.yaml: bad or clashing rollup name {name!r}")
+    if r.get("dataset") not in datasets():
+        raise DeclarationError(f"rollups.yaml: rollup {name!r} names unknown dataset {r.get('dataset')!r}")
+    if "{source}" not in r.get("sql", ""):
+        raise DeclarationError(f"rollups.yaml: rollup {name!r} must read {{source}}")
+    kind = r.get("kind", "rollup")
+    if kind not in KINDS:
+        raise DeclarationError(f"rollups.yaml: {name!r} has kind {kind!r}; kinds: {', '.join(KINDS)}")
+    if kind == "rollup" and (not r.get("keys") or not r.get("measures")):
+        raise DeclarationError(f"rollups.yaml: rollup {name!r} must list its keys and (additive) measures")
+    if kind == "projection":
+        # Row-wise, so the union of the per-file outputs is the output over the whole version.
+        if re.search(r"\b(group\s+by|over|limit|distinct|join)\b", r["sql"], re.IGNORECASE):
+            raise DeclarationError(f"rollups.yaml: projection {name!r} must be row-wise (no GROUP BY, window, "
+                                   "LIMIT, DISTINCT or JOIN)")
+        if not r.get("order_by") or r.get("in_memory", False):
+            raise DeclarationError(f"rollups.yaml: projection {name!r} needs order_by and is never held in memory")
+
 
 @cache
 def rollups() -> dict[str, Rollup]:
+    """Every declaration of either kind, by name (each is a {name} placeholder in named queries)."""
     raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))["rollups"]
     out = {}
     for r in raw:
-        if not re.match(r"^[a-z][a-z0-9_]*$", r.get("name", "")) or r["name"] in datasets():
-            raise DeclarationError(f"rollups.yaml: bad or clashing rollup name {r.get('name')!r}")
-        if r.get("dataset") not in datasets():
-            raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} names unknown dataset {r.get('dataset')!r}")
-        if "{source}" not in r.get("sql", ""):
-            raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} must read {{source}}")
-        if not r.get("keys") or not r.get("measures"):
-            raise DeclarationError(f"rollups.yaml: rollup {r['name']!r} must list its keys and (additive) measures")
+        _check(r)
+        projection = r.get("kind") == "projection"
         out[r["name"]] = Rollup(r["name"], r["dataset"], " ".join(r["description"].split()), " ".join(r["sql"].split()),
-                                tuple(r["keys"]), tuple(r["measures"]), bool(r.get("in_memory", True)))
+                                tuple(r.get("keys", ())), tuple(r.get("measures", ())),
+                                False if projection else bool(r.get("in_memory", True)),
+                                r.get("kind", "rollup"), tuple(r.get("order_by", ())))
     return out
 
 
 def of(dataset: str) -> list[Rollup]:
-    return [r for r in rollups().values() if r.dataset == dataset]
+    """The additive rollups of a dataset (etl/rollups.py keeps them up to date)."""
+    return [r for r in rollups().values() if r.dataset == dataset and r.kind == "rollup"]
+
+
+def projections(dataset: str) -> list[Rollup]:
+    """The per-file projections of a dataset (etl/projections.py writes them)."""
+    return [r for r in rollups().values() if r.dataset == dataset and r.kind == "projection"]
 
 
 def dataset_of(name: str) -> str:

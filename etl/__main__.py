@@ -1,6 +1,8 @@
-"""The ETL command line: `python -m etl demo|load|status|versions|rejects|formats`.
+"""The ETL command line: `python -m etl demo|load|status|versions|rejects|formats`, and the real-time
+`poll|watch|simulate|compact` (etl/cli_realtime.py).
 
-Exit status: 0 success, 2 bad input (one clear line on stderr, nothing published), 1 a bug.
+Exit status: 0 success, 2 bad input (one clear line on stderr, nothing published), 1 a bug,
+3 a `poll --once` that failed after its retries.
 With --json a command prints exactly one JSON object as its last line of output.
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 
 import config
 import datasets
-from etl import lake, runlog
+from etl import cli_realtime, compact, lake, runlog
 from etl.errors import InputError, LakeBusy
 
 
@@ -36,6 +38,7 @@ def cmd_load(args) -> int:
     from etl.load import load_file
 
     result = load_file(args.dataset, args.file, args.format, args.city).to_dict()
+    compact.after_publish(args.dataset)  # many small files or versions past retention: tidy up (etl/compact.py)
     keys = ("dataset", "version", "outcome", "format", "rows_in", "inserted", "updated", "unchanged", "rejected", "seconds", "run_id", "notes")
     text = (f"{result['dataset']} v{result['version']} ({result['outcome']}, format {result['format']}): "
             f"{result['rows_in']:,} rows in = {result['inserted']:,} inserted + {result['updated']:,} updated + "
@@ -148,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("formats", help="the source formats Pulse reads")
     f.set_defaults(func=cmd_formats)
 
-    for s in (d, ld, st, v, r, f):
+    for s in (d, ld, st, v, r, f, *cli_realtime.add_parsers(sub)):
         s.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 

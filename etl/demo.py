@@ -653,6 +653,7 @@ def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]
     plain schema. Returns the LoadResult dicts, one per dataset.
     """
     import config
+    from etl.demo_geo import write_boundaries
     from etl.demo_snow import write_snow
     from etl.demo_volunteers import write_volunteers
     from etl.load import load_file
@@ -663,4 +664,5 @@ def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]
         src.mkdir(parents=True, exist_ok=True)
         files = {**write_snow(src, seed, end_dt), **write_volunteers(src, seed, end_dt)}
         files["service_requests"] = write_nyc311_csv(src / "service_requests_nyc311.csv", rows_for(scale), seed, end_dt)
+        write_boundaries(config.data_dir() / "geo")
         return [load_file(name, path).to_dict() for name, path in files.items()]

@@ -4,6 +4,7 @@ Layout under PULSE_DATA_DIR/lake/<dataset>/:
     data/<uuid>.parquet     immutable data files, shared between versions
     versions/<N>.json       manifest of version N: its files, row count and what the load changed
     CURRENT                 the number of the current version, replaced atomically (os.replace)
+    OLDEST                  the oldest version retention keeps (etl/compact.py); absent: 1
     rejects/<run_id>.parquet  quarantined rows of a load, with line, reason and raw values
     .lock                   flock held by the one writer
 
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import config
-from etl.errors import LakeBusy
+from etl.errors import LakeBusy, VersionPruned
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,18 @@ def manifest(dataset: str, version: int | None = None) -> Manifest | None:
     try:
         return Manifest.from_json(path.read_text())
     except FileNotFoundError:
+        oldest = oldest_version(dataset)
+        if version < oldest:
+            raise VersionPruned(dataset, version, oldest) from None
         raise KeyError(f"{dataset} has no version {version}") from None
+
+
+def oldest_version(dataset: str) -> int:
+    """The oldest version still kept: retention (etl/compact.py) writes OLDEST before deleting older ones."""
+    try:
+        return int((dataset_dir(dataset) / "OLDEST").read_text().strip())
+    except FileNotFoundError:
+        return 1
 
 
 def versions(dataset: str) -> list[Manifest]:
@@ -111,7 +123,14 @@ def versions(dataset: str) -> list[Manifest]:
     current = current_version(dataset)
     if current is None or not folder.exists():
         return []
-    return [Manifest.from_json(p.read_text()) for p in sorted(folder.glob("*.json")) if int(p.stem) <= current]
+    out = []
+    for p in sorted(folder.glob("*.json")):
+        if int(p.stem) <= current:
+            try:
+                out.append(Manifest.from_json(p.read_text()))
+            except FileNotFoundError:  # removed by retention meanwhile (etl/compact.py)
+                continue
+    return out
 
 
 def file_paths(dataset: str, m: Manifest) -> list[str]:

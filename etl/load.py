@@ -19,10 +19,14 @@ import duckdb
 import config
 import datasets
 from etl import formats as formats_mod
-from etl import lake, rollups, runlog, upsert, validate
+from etl import lake, projections, rollups, runlog, upsert, validate
 from etl.errors import InputError
 from etl.sources import csvfile, read_raw
 from etl.sql import ident
+
+# From this size a load converts local times through per-day offsets (validate.prepare_local_days):
+# the table of offsets costs ~20 ms to build, which an ICU call per value repays from ~30k rows.
+LOCAL_DAYS_MIN_BYTES = 16 << 20
 
 
 @dataclass
@@ -158,7 +162,8 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         return
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
     m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None,
-                     rollups=rollups.materialise(con, ds.name, files, current, delta))
+                     rollups={**rollups.materialise(con, ds.name, files, current, delta),
+                              **projections.materialise(con, ds.name, files, current)})
     result.version, result.outcome = m.version, "published"
     progress.step("publish")
 
@@ -174,6 +179,9 @@ def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]
     wanted_lower = {w.lower() for w in wanted}
     max_future = config.get_int("max_future_days")
     tmp = config.data_dir() / "tmp"
+    local_days = path.stat().st_size >= LOCAL_DAYS_MIN_BYTES
+    if local_days:
+        validate.prepare_local_days(con)
 
     def source(relation: str, header: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
         kept = tuple(h for h in header if h.lower() in wanted_lower)
@@ -188,14 +196,14 @@ def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]
 
         def select(scan: str) -> str:
             relation, kept = source(f"(SELECT *, NULL::BIGINT AS _line FROM {scan})", dialect.header)
-            return validate.plan(ds, fmt, dialect.header, city, max_future, relation, kept).sql
+            return validate.plan(ds, fmt, dialect.header, city, max_future, relation, kept, local_days).sql
 
         plan = validate.plan(ds, fmt, dialect.header, city, max_future, "raw", ())
         malformed = csvfile.read_csv(con, path, dialect, "checked", tmp, select)
         return plan, malformed
     header, malformed = read_raw(con, fmt.reader, path, "raw", tmp, keep=wanted)
     relation, kept = source("raw", header)
-    plan = validate.plan(ds, fmt, header, city, max_future, relation, kept)
+    plan = validate.plan(ds, fmt, header, city, max_future, relation, kept, local_days)
     con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.sql}")
     return plan, malformed
 

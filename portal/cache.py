@@ -6,9 +6,11 @@ RedisCache when configured), used without a Flask app so the query layer stays f
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from functools import cache
+from pathlib import Path
 
 from flask_caching.backends import FileSystemCache, NullCache, RedisCache
 
@@ -37,8 +39,19 @@ def backend():
     return _backend(kind, location, config.get_int("cache_timeout"))
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the read side's code and declarations: a deploy that changes a query or a KPI must
+    not be answered from entries computed by the old code (the data version alone would not change)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("portal/*.py"), *root.glob("datasets/*.yaml"), *root.glob("datasets/*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def key(name: str, params: dict, versions: dict) -> str:
-    body = json.dumps({"q": name, "p": params, "v": versions}, sort_keys=True, default=str)
+    body = json.dumps({"q": name, "p": params, "v": versions, "c": code_fingerprint()}, sort_keys=True, default=str)
     return f"q:{name}:" + hashlib.sha256(body.encode()).hexdigest()[:32]
 
 

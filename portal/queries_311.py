@@ -40,21 +40,23 @@ GROUP BY period_start, borough
 ORDER BY period_start, borough
 """
 
+# Exact quantiles cannot be summed from daily parts, so this reads every closed request of the range,
+# from the close-times projection (datasets/rollups.yaml): five narrow columns sorted by day, type and
+# duration, so the range reads only its row groups and each type's durations arrive in order. The
+# same answer, to the last bit, as over the raw rows with created in [local midnight of start, local
+# midnight after end) (tests/integration/test_projections.py). Both quantiles come from one state.
 SR_TIME_TO_CLOSE = """
-SELECT complaint_type,
-       count(*) AS closed_requests,
-       quantile_cont(hours, 0.5) AS median_hours,
-       quantile_cont(hours, 0.9) AS p90_hours
+SELECT complaint_type, closed_requests, q[1] AS median_hours, q[2] AS p90_hours
 FROM (
-    SELECT complaint_type, (epoch_us(closed) - epoch_us(created)) / 3.6e9 AS hours
-    FROM {service_requests}
-    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
-      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
-      AND closed IS NOT NULL
+    SELECT complaint_type,
+           count(*) AS closed_requests,
+           quantile_cont(close_us / 3.6e9, [0.5, 0.9]) AS q
+    FROM {sr_close_times}
+    WHERE day >= $start AND day <= $end
       AND ($borough IS NULL OR borough = $borough)
       AND ($agency IS NULL OR agency = $agency)
+    GROUP BY complaint_type
 )
-GROUP BY complaint_type
 ORDER BY closed_requests DESC, complaint_type
 """
 
@@ -109,6 +111,34 @@ ORDER BY requests DESC, descriptor
 LIMIT $limit
 """
 
+SR_BY_AREA = """
+-- Per borough and community district (as 311 writes it, e.g. '09 MANHATTAN'); empty values are kept so
+-- the borough totals count every request.
+SELECT borough, community_board, count(*) AS requests
+FROM {service_requests}
+WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+  AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($agency IS NULL OR agency = $agency)
+  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
+GROUP BY borough, community_board
+ORDER BY borough, community_board
+"""
+
+SR_FILTER_VALUES = """
+-- Every agency and complaint type in the data, busiest first (the dashboard's filter choices), and the
+-- range of local days covered.
+SELECT 'agency' AS filter, agency AS value, CAST(sum(requests) AS BIGINT) AS requests
+FROM {sr_created_daily} WHERE agency IS NOT NULL GROUP BY agency
+UNION ALL
+SELECT 'complaint_type', complaint_type, CAST(sum(requests) AS BIGINT)
+FROM {sr_created_daily} WHERE complaint_type IS NOT NULL GROUP BY complaint_type
+UNION ALL
+SELECT 'first_day', CAST(min(day) AS VARCHAR), 0 FROM {sr_created_daily}
+UNION ALL
+SELECT 'last_day', CAST(max(day) AS VARCHAR), 0 FROM {sr_created_daily}
+ORDER BY filter, requests DESC, value
+"""
+
 # ---- KPIs: one row, `value` plus the counts behind it; periods are half-open [start, end) -------------
 KPI_MEDIAN_DAYS_TO_CLOSE = """
 SELECT quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5) AS value,
@@ -156,6 +186,11 @@ QUERIES = (
           Param("complaint_type", "value", required=True, column=("service_requests", "complaint_type"),
                 help="The complaint type whose descriptors are counted."),
           SR_BOROUGH, limit()),
+    named("sr_by_area", """311 requests created in the range per borough and community district (the
+          maps); empty borough or district: the source gave none.""",
+          SR_BY_AREA, START, END, AGENCY, COMPLAINT_TYPE),
+    named("sr_filter_values", """Every agency and complaint type with its request count, busiest first, and
+          the first and last local day with requests (filter = first_day / last_day).""", SR_FILTER_VALUES),
     named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
           in [start, end); `denominator` is how many. NULL value when none closed.""",
           KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),

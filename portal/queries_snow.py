@@ -112,7 +112,35 @@ SELECT 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS value,
 FROM pairs
 """
 
+# Hours since last service are measured at the storm's "as of": `hours` after its start, or the newest
+# observation of it in this version if that is earlier (an active storm), else its end (deterministic per version, so the answer can be cached and cited).
+SNOW_SEGMENT_STATUS = """
+WITH storm AS (
+    SELECT s.storm_id, s.started,
+           least(s.started + to_hours($hours),
+                 coalesce((SELECT max(observed_at) FROM {plow_activity} WHERE storm_id = $storm_id), s.ended, s.started)) AS as_of
+    FROM {snow_storms} s WHERE s.storm_id = $storm_id
+),
+last AS (
+    SELECT a.segment_id, max(a.last_serviced) AS last_serviced
+    FROM {plow_activity} a JOIN storm s ON a.storm_id = s.storm_id
+    WHERE a.last_serviced >= s.started AND a.last_serviced <= s.as_of
+    GROUP BY a.segment_id
+)
+SELECT g.segment_id, g.street, g.route_priority, g.district, l.last_serviced, s.as_of,
+       (epoch_us(s.as_of) - epoch_us(l.last_serviced)) / 3.6e9 AS hours_since_service,
+       g.geometry
+FROM {snow_segments} g
+CROSS JOIN storm s
+LEFT JOIN last l ON l.segment_id = g.segment_id
+ORDER BY g.route_priority, g.segment_id
+"""
+
 QUERIES = (
+    named("snow_segment_status", """For one storm, every segment with when a plow last serviced it during the
+          storm up to its as-of time (`hours` after its start, or the newest observation if earlier; empty: not
+          yet) and the hours from then to the as-of time, with the segment's GeoJSON centre line.""",
+          SNOW_SEGMENT_STATUS, STORM_ID, HOURS),
     named("snow_storms", "Every storm the city responded to, newest first.", SNOW_STORMS),
     named("snow_progress", """For one storm, per route priority and each hour 0..`hours` since its start: how
           many segments had their first pass by then, as a percentage of the priority's segments and of its

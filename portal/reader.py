@@ -18,7 +18,7 @@ import duckdb
 import config
 import datasets
 from datasets import rollups as rollup_decls
-from etl import lake
+from etl import lake, projections
 from etl.sql import lit
 
 
@@ -98,7 +98,7 @@ class LakeReader:
             m = lake.manifest(name, version) if version is not None else None
             self._state.published_at[name] = m.published_at if m else None
             self._views[name] = self._create_view(name, m)
-            for r in rollup_decls.of(name):
+            for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
                 self._views[r.name] = self._create_rollup(r, m, self._views[name])
 
     def published_at(self) -> dict[str, str | None]:
@@ -108,21 +108,30 @@ class LakeReader:
             return dict(self._state.published_at)
 
     def _create_rollup(self, r, m: lake.Manifest | None, source_view: str) -> str:
-        """A small in-memory table from the version's materialised rollup (a native table answers
-        about 2x faster than Parquet), or the same SQL live over the version if it has none or it
-        was made for another time zone."""
+        """A small in-memory table from the version's materialised rollup, a view of its Parquet
+        file(s) (a large rollup sorted by day, or a projection), or the same SQL live over the version
+        if it has none, or has them made for another time zone or declaration."""
         table = f"{r.name}__v{m.version if m else 0}"
         zone = datasets.city(config.get("city")).timezone
         stored = m.rollups.get(r.name) if m else None
-        if stored and stored.get("timezone") == zone:
-            full = str(lake.dataset_dir(r.dataset) / stored["path"])
+        files = self._stored_files(r, stored, zone)
+        if files:
             kind = "TABLE" if r.in_memory else "VIEW"
-            self._con.execute(f'CREATE OR REPLACE {kind} "{table}" AS SELECT * FROM read_parquet({lit(full)})')
-        else:  # none stored, or stored in another city's days
+            listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
+            self._con.execute(f'CREATE OR REPLACE {kind} "{table}" AS SELECT * FROM read_parquet({listed})')
+        else:  # none stored, or stored in another city's days or for another declaration
             table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
             self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
         self._retire(r.name, table)
         return table
+
+    @staticmethod
+    def _stored_files(r, stored: dict | None, zone: str) -> list[str]:
+        if not stored or stored.get("timezone") != zone:
+            return []
+        if r.kind == "projection":
+            return projections.file_paths(r.dataset, stored) if projections.reusable(r, stored, zone) else []
+        return [str(lake.dataset_dir(r.dataset) / stored["path"])]
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
         ds = datasets.get(name)

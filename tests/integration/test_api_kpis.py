@@ -91,3 +91,17 @@ def test_a_kpi_links_to_the_exact_rows_behind_its_number(client):
     days = [(datetime.fromisoformat(r["closed"]) - datetime.fromisoformat(r["created"])).total_seconds() / 86400
             for r in page["rows"]]
     assert statistics.median(days) == pytest.approx(row["actual"], rel=1e-9)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month", "quarter"])
+@pytest.mark.parametrize("as_of", [AS_OF, "2025-02-03", "2019-06-30"])  # recent, early in the data, before it
+def test_history_in_one_query_equals_one_query_per_period(client, period, as_of):
+    """Issue 4: the scorecard computes a KPI's periods in one query (portal/kpi_values.ALL_PERIODS);
+    every value must be exactly what the KPI's own named query gives for that period alone."""
+    from datasets.kpis import kpis
+    from portal import kpi_values, scoring
+
+    day = date.fromisoformat(as_of)
+    bounds = [*scoring.previous_periods(period, day, 12), scoring.period_bounds(period, day)]
+    for kpi in kpis().values():
+        assert kpi_values._actuals(kpi, bounds) == [kpi_values._actual(kpi, s, e) for s, e in bounds], kpi.id

@@ -227,6 +227,25 @@ def snow_by_district(f, storm_id, target_hours=6):
     return out
 
 
+def snow_segment_status(f, storm_id, hours=48):
+    """Each segment's newest last_serviced of the storm up to the as-of time: `hours` after the start,
+    or the storm's newest observation if earlier (else its end)."""
+    storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
+    acts = f["plow_activity"][f["plow_activity"].storm_id == storm_id]
+    newest = acts.observed_at.max() if len(acts) else (storm.ended if pd.notna(storm.ended) else storm.started)
+    as_of = min(storm.started + hours * HOUR, newest)
+    seen = acts[(acts.last_serviced >= storm.started) & (acts.last_serviced <= as_of)]
+    last = seen.groupby("segment_id").last_serviced.max()
+    segs = f["snow_segments"].sort_values(["route_priority", "segment_id"])
+    out = []
+    for row in segs.itertuples():
+        ls = last.get(row.segment_id)
+        h = None if ls is None or pd.isna(ls) else (as_of - ls).total_seconds() / 3600
+        out.append((row.segment_id, plain(row.street), plain(row.route_priority), plain(row.district),
+                    None if h is None else ls, as_of, h, plain(row.geometry)))
+    return out
+
+
 def kpi_snow_p1_serviced_within_target(f, start, end, target_hours=6):
     storms = f["snow_storms"]
     p1 = f["snow_segments"].route_priority == 1
@@ -236,6 +255,26 @@ def kpi_snow_p1_serviced_within_target(f, start, end, target_hours=6):
         within += int((segs["first"] <= segs.started + target_hours * HOUR).sum())
         total += len(segs)
     return [(100.0 * within / total if total else None, within, total)]
+
+
+def sr_by_area(f, start, end, agency=None, complaint_type=None):
+    sr = f["service_requests"]
+    df = filtered(sr[local_days(sr.created, start, end)], agency=agency, complaint_type=complaint_type)
+    g = df.groupby(["borough", "community_board"], dropna=False).size().reset_index(name="n")
+    g = g.sort_values(["borough", "community_board"], na_position="last")
+    return [(plain(r.borough), plain(r.community_board), int(r.n)) for r in g.itertuples()]
+
+
+def sr_filter_values(f):
+    sr = f["service_requests"]
+    out = []
+    for column in ("agency", "complaint_type"):
+        counts = sr[column].dropna().value_counts()
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        out += [(column, value, int(n)) for value, n in ranked]
+    days = sr.created.dt.tz_convert(TZ).dt.date
+    out += [("first_day", days.min().isoformat(), 0), ("last_day", days.max().isoformat(), 0)]
+    return sorted(out, key=lambda r: (r[0], -r[2], r[1]))
 
 
 def attended_hours(df: pd.DataFrame) -> float:
@@ -330,6 +369,10 @@ CASES = {
         dict(start=D("2024-11-01"), end=D("2024-12-01")),
         dict(end=D("2023-11-01")),
     ],
+    "sr_by_area": [dict(start=D("2026-01-01"), end=D("2026-03-31")),
+                   dict(start=D("2025-06-01"), end=D("2025-06-30"), agency="NYPD")],
+    "sr_filter_values": [{}],
+    "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1))],
     "snow_storms": [{}],
     "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12)],
     "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3)],

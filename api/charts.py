@@ -1,0 +1,42 @@
+"""GET /api/v1/charts/<panel>.csv: exactly the data a dashboard chart shows, for its filters.
+
+The "download this data" link under every chart. Same frame as the chart, its summary and its table
+(portal/panels.py), so the numbers match; the data version is in the filename and the ETag.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, Response, request
+
+from api.errors import ApiError, register
+from portal import panels
+from portal.reader import QueryError, QueryTimeout
+
+bp = Blueprint("charts", __name__, url_prefix="/api/v1/charts")
+register(bp)
+
+
+@bp.get("/<panel_id>.csv")
+def chart_csv(panel_id: str):
+    try:
+        panel = panels.get(panel_id)
+    except KeyError:
+        raise ApiError(404, f"no chart {panel_id!r}") from None
+    unknown = sorted(set(request.args) - set(panel.params))
+    if unknown:
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; this chart takes: {', '.join(panel.params)}",
+                       parameter=unknown[0])
+    try:
+        df = panels.frame(panel, dict(request.args))
+    except QueryTimeout:
+        raise ApiError(503, "the query took too long; try a narrower filter") from None
+    except (QueryError, ValueError) as e:
+        raise ApiError(400, str(e)) from None
+    versions = panels.versions_read(panel)
+    tag = "-".join(f"{n}-v{v}" for n, v in sorted(versions.items()))
+    return Response(panels.to_csv(df), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{panel.id}_{tag}.csv"',
+        "Cache-Control": "no-cache",
+        "ETag": '"' + hashlib.sha256(f"{panel.id}|{tag}|{request.query_string.decode()}".encode()).hexdigest()[:20] + '"',
+    })

@@ -1,0 +1,25 @@
+"""GET /api/v1/status: pipeline health of every dataset (portal/pipeline_health.py): current version,
+last successful load, last poll, lag, last error, errors in the last 24 hours, and the state of each
+poller, watcher or simulator feeding it. Never cached: it is what an operator checks."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, jsonify, request
+
+from api.errors import ApiError, register
+from portal import pipeline_health
+
+bp = Blueprint("api_status", __name__, url_prefix="/api/v1")
+register(bp)
+
+
+@bp.get("/status")
+def status():
+    if request.args:
+        key = next(iter(request.args))
+        raise ApiError(400, f"unknown parameter {key!r}; this endpoint takes none", parameter=key, allowed=[])
+    resp = jsonify({"checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "datasets": pipeline_health.status_all()})
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp

@@ -1,0 +1,50 @@
+"""What every chart page's callback does: render each panel of the page for the parameters, and keep
+the URL query in step with the filters so the view is a citable link."""
+from __future__ import annotations
+
+import json
+
+from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback
+
+from layouts import _shell as shell
+from portal import panels
+
+
+def outputs(page: str) -> list[Output]:
+    out = []
+    for p in panels.for_page(page):
+        out += [Output(shell.graph_id(p.id), "figure"), Output(shell.summary_id(p.id), "children"),
+                Output(shell.table_id(p.id), "children"), Output(shell.download_id(p.id), "href")]
+    return out
+
+
+def values(page: str, params: dict) -> list:
+    out = []
+    page_panels = panels.for_page(page)
+    for p, view in zip(page_panels, panels.render_all(page_panels, params), strict=True):
+        out += [view.figure, view.summary,
+                shell.data_table(p.title, view.columns, view.rows, view.total_rows, panels.TABLE_ROWS),
+                view.csv_href]
+    return out
+
+
+def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:
+    """Write the filters into the address bar (history.replaceState: no reload, no re-render), so a
+    copied link restores this view; the page layout reads the same names back (assets/pulse.js)."""
+    names = json.dumps(list(controls))
+    clientside_callback(
+        f"function() {{ return window.pulse.syncUrl({names}, Array.from(arguments)); }}",
+        Output(store_id, "data"),
+        [Input(cid, prop) for cid, prop in controls.values()],
+    )
+
+
+def toggles(group_id: str) -> None:
+    """Keep a toggle group's store and its buttons' aria-pressed in step (layouts/_shell.toggle_group)."""
+    clientside_callback(
+        ClientsideFunction("pulse", "toggle"),
+        [Output(group_id, "data"), Output(shell.option_id(group_id, ALL), "aria-pressed")],
+        Input(shell.option_id(group_id, ALL), "n_clicks"),
+        State(group_id, "data"),
+        prevent_initial_call=True,
+    )

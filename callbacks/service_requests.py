@@ -1,0 +1,24 @@
+"""Redraw the 311 page when a filter changes or a new data version lands."""
+from __future__ import annotations
+
+from dash import Input, Output, callback
+
+from callbacks import _panels
+from layouts import _shell as shell
+from layouts import service_requests as page
+from portal import filters, freshness
+
+
+@callback(
+    [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE)],
+    [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
+)
+def update(start, end, borough, agency, complaint_type, period, _versions):
+    params = filters.sr_params({"start": start, "end": end, "borough": borough, "agency": agency,
+                                "complaint_type": complaint_type, "period": period})
+    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+
+
+_panels.sync_url(page.URL_SYNC, page.CONTROLS)
+
+_panels.toggles(page.PERIOD)

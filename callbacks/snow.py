@@ -1,0 +1,21 @@
+"""Redraw the snow page when the storm or hours change or a new data version lands."""
+from __future__ import annotations
+
+from dash import Input, Output, callback
+
+from callbacks import _panels
+from layouts import _shell as shell
+from layouts import snow as page
+from portal import filters, freshness
+
+
+@callback(
+    [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE)],
+    [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
+)
+def update(storm_id, hours, target_hours, _versions):
+    params = filters.snow_params({"storm_id": storm_id, "hours": hours, "target_hours": target_hours})
+    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+
+
+_panels.sync_url(page.URL_SYNC, page.CONTROLS)

@@ -1,0 +1,21 @@
+"""Redraw the volunteers page when a filter changes or a new data version lands."""
+from __future__ import annotations
+
+from dash import Input, Output, callback
+
+from callbacks import _panels
+from layouts import _shell as shell
+from layouts import volunteers as page
+from portal import filters, freshness
+
+
+@callback(
+    [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE)],
+    [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
+)
+def update(start, end, borough, _versions):
+    params = filters.volunteer_params({"start": start, "end": end, "borough": borough})
+    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+
+
+_panels.sync_url(page.URL_SYNC, page.CONTROLS)

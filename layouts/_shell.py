@@ -1,0 +1,181 @@
+"""The frame every page shares, and the building blocks pages are made of (not a page itself: the
+leading underscore keeps Dash Pages from registering it).
+
+- `layout()`: skip link, header with navigation, the live-update bar (data versions, "as of",
+  pause control, an aria-live region), the page container and a footer.
+- `chart_card(panel)`: a panel's chart, its one-sentence summary, "view as table" and "download
+  this data"; the ids come from the panel id, so callbacks/ derives them the same way.
+- small labelled controls, so every filter has a visible label tied to its input.
+"""
+from __future__ import annotations
+
+from html import escape as html_escape
+
+import dash
+from dash import dcc, html
+
+import config
+from portal import freshness
+
+LIVE_STORE = "data-version"
+LIVE_POLL = "version-poll"
+LIVE_TOGGLE = "live-toggle"
+LIVE_STATUS = "live-status"
+LIVE_ANNOUNCE = "live-announce"
+
+NAV = (("/", "Scorecard"), ("/service-requests", "311 requests"), ("/snow", "Snow"),
+       ("/volunteers", "Volunteers"), ("/data", "Open data"), ("/api", "API"))
+
+
+def graph_id(panel_id: str) -> str:
+    return f"{panel_id}-graph"
+
+
+def summary_id(panel_id: str) -> str:
+    return f"{panel_id}-summary"
+
+
+def table_id(panel_id: str) -> str:
+    return f"{panel_id}-table"
+
+
+def download_id(panel_id: str) -> str:
+    return f"{panel_id}-download"
+
+
+def chart_card(panel) -> html.Section:
+    """One chart with its text alternative, its table and its download, under a heading."""
+    heading = f"{panel.id}-heading"
+    return html.Section(className="card", **{"aria-labelledby": heading}, children=[
+        html.H2(panel.title, id=heading),
+        html.P(id=summary_id(panel.id), className="summary", children="Loading\u2026"),
+        dcc.Graph(id=graph_id(panel.id), className="chart", figure={"layout": {"height": 340}},
+                  config={"displaylogo": False, "toImageButtonOptions": {"filename": panel.id}}),
+        html.Details(className="as-table", children=[
+            html.Summary(f"View \u201c{panel.title}\u201d as a table"),
+            html.Div(id=table_id(panel.id), className="table-wrap", tabIndex="0",
+                     role="region", **{"aria-label": f"{panel.title}, table"}),
+        ]),
+        html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href="#",
+               **{"aria-describedby": heading}),
+    ])
+
+
+def data_table(caption: str, columns: list[str], rows: list[list], total: int, limit: int):
+    """The "view as table" of a chart, as one Markdown component holding an escaped HTML table.
+    Why not html.Table: a table of a few hundred Dash components made the renderer block the page
+    for seconds (measured: 15-48 s for the snow page's four tables in headless Chromium); one
+    component with the same <table>, <caption> and <th scope> costs nothing."""
+    if not rows:
+        return html.P("No rows.")
+    esc = html_escape
+    head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    note = "" if total <= len(rows) else f"<p>First {len(rows):,} of {total:,} rows; the CSV has them all.</p>"
+    table = (f'{note}<table class="data"><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
+             f"<tbody>{body}</tbody></table>")
+    return dcc.Markdown(table, dangerously_allow_html=True, className="table-md")
+
+
+def field(label: str, control_id: str, control, hint: str | None = None) -> html.Div:
+    """A visible label tied to its control (and an optional hint read with it)."""
+    extra = [html.Small(hint, id=f"{control_id}-hint", className="hint")] if hint else []
+    return html.Div(className="field", children=[html.Label(label, htmlFor=control_id), control, *extra])
+
+
+def choice(control_id: str, label: str, options: list, value, *, placeholder: str = "All") -> html.Div:
+    """A text box with suggestions (a native datalist): labelled by its <label>, typed or picked by
+    keyboard, and its value shows in the URL as written. Options are values or (value, label) pairs.
+    Why not dcc.Dropdown: in Dash 4 its tab stop is an aria-hidden input and its name is its value,
+    not its label (axe: aria-hidden-focus), so a screen reader hears "All" rather than "Borough"."""
+    pairs = [o if isinstance(o, tuple) else (o, None) for o in options]
+    return html.Div(className="field", children=[
+        html.Label(label, htmlFor=control_id),
+        dcc.Input(id=control_id, type="search", list=f"{control_id}-options", value=value or "", debounce=True,
+                  placeholder=placeholder, autoComplete="off", spellCheck=False, className="choice"),
+        html.Datalist(id=f"{control_id}-options",
+                      children=[html.Option(value=v, label=lab) if lab else html.Option(value=v) for v, lab in pairs]),
+    ])
+
+
+def date_input(control_id: str, label: str, value: str) -> html.Div:
+    """A date as text (YYYY-MM-DD, said in the label so screen readers hear it): it types, pastes and
+    reads back exactly, unlike a calendar widget."""
+    return field(f"{label} (YYYY-MM-DD)", control_id, dcc.Input(
+        id=control_id, type="text", value=value, debounce=True, inputMode="numeric", pattern=r"\d{4}-\d{2}-\d{2}",
+        minLength=10, maxLength=10, placeholder="YYYY-MM-DD", autoComplete="off"))
+
+
+def option_id(group_id: str, value: str) -> dict:
+    return {"group": group_id, "value": value}
+
+
+def toggle_group(group_id: str, label: str, options: list[tuple[str, str]], value: str) -> html.Div:
+    """A row of toggle buttons (aria-pressed) for one-of-a-few choices; the chosen value is kept in
+    the dcc.Store `group_id` (callbacks/live.py keeps store and buttons in step).
+    Why not dcc.RadioItems: in Dash 4 it renders labels with role=option around the inputs, which
+    axe reports as nested-interactive, with no accessible name for the group."""
+    label_id = f"{group_id}-label"
+    return html.Div(className="field toggles", children=[
+        html.Span(label, id=label_id, className="toggles-label"),
+        html.Div(role="group", className="toggle-row", **{"aria-labelledby": label_id}, children=[
+            html.Button(text, id=option_id(group_id, v), n_clicks=0, type="button", className="toggle",
+                        **{"aria-pressed": "true" if v == value else "false"})
+            for v, text in options
+        ]),
+        dcc.Store(id=group_id, data=value),
+    ])
+
+
+def chart_page(page: str, title: str, intro: str, asof_id: str, url_sync_id: str, filters_label: str,
+               controls: list) -> html.Div:
+    """A dashboard page: heading, "showing version ..." line, a filter bar, and a card per panel."""
+    from portal import panels
+
+    return html.Div([
+        page_header(title, intro, asof_id),
+        html.Div(className="filters", role="search", **{"aria-label": filters_label}, children=controls),
+        dcc.Store(id=url_sync_id),
+        html.Div(className="cards", children=[chart_card(panel) for panel in panels.for_page(page)]),
+    ])
+
+
+def page_header(title: str, intro: str, asof_id: str) -> html.Div:
+    return html.Div(className="page-head", children=[
+        html.H1(title),
+        html.P(intro, className="intro"),
+        html.P(id=asof_id, className="asof", children=""),
+    ])
+
+
+def live_bar() -> html.Div:
+    """Data versions and a pause control for the automatic refresh (WCAG 2.2.2), plus the polite
+    live region that announces new data to screen readers."""
+    return html.Div(className="live-bar", children=[
+        html.Span(id=LIVE_STATUS, children=freshness.headline()),
+        html.Button("Pause live updates", id=LIVE_TOGGLE, n_clicks=0, className="live-toggle",
+                    **{"aria-pressed": "false"}),
+        html.Div(id=LIVE_ANNOUNCE, className="visually-hidden", role="status", **{"aria-live": "polite"}),
+    ])
+
+
+def layout() -> html.Div:
+    """Called on every page load, so the versions the page starts from are current."""
+    return html.Div(className="site", children=[
+        html.A("Skip to main content", href="#main", className="skip-link"),
+        html.Header(className="site-header", children=[
+            html.A("Pulse", href="/", className="brand", **{"aria-label": "Pulse home: the city scorecard"}),
+            html.Nav(**{"aria-label": "Main"}, children=html.Ul([
+                html.Li(dcc.Link(text, href=href)) for href, text in NAV
+            ])),
+            live_bar(),
+        ]),
+        html.Main(id="main", tabIndex="-1", children=dash.page_container),
+        html.Footer(className="site-footer", children=[
+            html.P(["Open data from the city's operational systems. Every number links to the rows behind it; see ",
+                    html.A("the open data catalog", href="/data"), ", ", html.A("the API", href="/api"), " and ",
+                    html.A("data.json", href="/data.json"), "."]),
+        ]),
+        dcc.Store(id=LIVE_STORE, data=freshness.versions()),
+        dcc.Interval(id=LIVE_POLL, interval=1000 * config.get_int("live_poll_seconds")),
+    ])

@@ -1,0 +1,116 @@
+"""/ : the city scorecard. Every KPI as a tile (value, target, score, trend, status in words and an
+icon, owning agency, how it is computed, the rows behind it) and the overall city score.
+
+?period=day|week|month|quarter&as_of=YYYY-MM-DD restore a view; ?mode=meeting drops the chrome and
+enlarges everything for a projector, with arrow keys moving between KPIs (assets/pulse.js).
+"""
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import dash
+from dash import dcc, html
+
+from datasets.kpis import PERIODS
+from layouts import _shell as shell
+from portal import figures
+
+PAGE = "scorecard"
+DATASETS = ("service_requests", "plow_activity", "volunteer_signups")
+PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
+CONTROLS = {"period": (PERIOD, "data")}
+HISTORY = 8
+ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?"}
+
+dash.register_page(__name__, path="/", name="Scorecard", title="City scorecard \u00b7 Pulse",
+                   description="Every city performance indicator against its target, with how it is computed.")
+
+
+def _as_of(value) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def layout(period: str = "month", as_of: str | None = None, mode: str | None = None, **_):
+    period = period if period in PERIODS else "month"
+    meeting = mode == "meeting"
+    return html.Div(className="scorecard meeting" if meeting else "scorecard", children=[
+        shell.page_header("City scorecard", "How the city is doing against its own targets. Each score is the "
+                          "actual value divided by the target (flipped when lower is better): 1.00 is on target.", ASOF),
+        html.Div(className="filters", role="group", **{"aria-label": "Scorecard period"}, children=[
+            shell.toggle_group(PERIOD, "Period", [(p, p.title()) for p in PERIODS], period),
+        ]),
+        dcc.Store(id=AS_OF, data=_as_of(as_of)),
+        dcc.Store(id=URL_SYNC),
+        html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}),
+        html.Div(id=TILES, className="tiles", children=html.P("Loading the scorecard\u2026")),
+        html.P(className="meeting-hint", children="Use the arrow keys or Tab to move between indicators."
+               if meeting else ""),
+    ])
+
+
+def _number(value, unit: str) -> str:
+    if value is None:
+        return "no data"
+    text = f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
+def _target_text(k: dict) -> str:
+    comparison = "or less" if k["direction"] == "lower_is_better" else "or more"
+    return f"Target: {_number(k['target'], k['unit'])} {comparison}" if k.get("target") is not None else "No target"
+
+
+def _sparkline(k: dict) -> html.Img | html.Span:
+    values = [h["actual"] for h in k.get("history", [])][::-1] + [k["actual"]]
+    svg = figures.sparkline_svg(values)
+    if not svg:
+        return html.Span("Not enough history for a trend.", className="trend")
+    known = [v for v in values if v is not None]
+    alt = (f"Trend over the last {len(values)} periods: from {_number(known[0], k['unit'])} "
+           f"to {_number(known[-1], k['unit'])}.")
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return html.Img(src=src, alt=alt, className="trend", width=120, height=32)
+
+
+def tile(k: dict) -> html.Article:
+    status = k["status"]
+    trace = k["trace"]
+    score = "no score" if k["score"] is None else f"{k['score']:.2f}"
+    return html.Article(className=f"tile status-{status['icon']}", tabIndex="0",
+                        **{"aria-labelledby": f"kpi-{k['id']}"}, children=[
+        html.H2(k["name"], id=f"kpi-{k['id']}"),
+        html.P(className="value", children=_number(k["actual"], k["unit"])),
+        html.P(className="status", children=[html.Span(ICONS[status["icon"]], className="icon", **{"aria-hidden": "true"}),
+                                             " ", status["word"].capitalize()]),
+        html.P([_target_text(k), html.Br(), f"Score {score}"], className="target"),
+        _sparkline(k),
+        html.P(f"Owner: {k['agency']}", className="agency"),
+        html.P(trace["formula"], className="print-only"),
+        html.Details(className="how", children=[
+            html.Summary("How is this computed?"),
+            html.P(trace["formula"]),
+            html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
+                    ", ".join(trace["columns"]), "."]),
+            html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
+                    html.A("This KPI as JSON", href=f"/api/v1/kpis/{k['id']}")]),
+        ]),
+    ])
+
+
+def tiles(card: dict) -> list:
+    return [tile(k) for k in card["kpis"].values()]
+
+
+def overall(card: dict) -> list:
+    score = card.get("overall")
+    scored = sum(1 for k in card["kpis"].values() if k["score"] is not None)
+    return [
+        html.H2("Overall city score"),
+        html.P(className="overall-score", children="no data" if score is None else f"{score:.2f}"),
+        html.P(f"{card['period'].title()} {card['start']} to {card['end']} (end excluded); {scored} of "
+               f"{len(card['kpis'])} indicators have data. {card['overall_formula']}"),
+    ]

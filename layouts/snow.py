@@ -1,0 +1,37 @@
+"""/snow: one storm's plowing, hour by hour since it began; the page people hammer during a storm,
+so every panel reads a cached, version-keyed query (?storm_id=&hours=&target_hours=)."""
+from __future__ import annotations
+
+import dash
+from dash import dcc
+
+from layouts import _shell as shell
+from portal import filters
+
+PAGE = "snow"
+DATASETS = ("snow_storms", "snow_segments", "plow_activity")
+STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
+ASOF, URL_SYNC = "snow-asof", "snow-url-sync"
+CONTROLS = {"storm_id": (STORM, "value"), "hours": (HOURS, "value"), "target_hours": (TARGET, "value")}
+
+dash.register_page(__name__, path="/snow", name="Snow", title="Snow operations \u00b7 Pulse",
+                   description="How fast plows reach every street after a storm begins, by route priority and district.")
+
+
+def _storm_label(s: dict) -> str:
+    started = s["started"].strftime("%Y-%m-%d") if s.get("started") is not None else ""
+    return f"{s.get('name') or s['storm_id']} ({started})"
+
+
+def layout(**query):
+    p = filters.snow_params(query)
+    storms = filters.storms()
+    return shell.chart_page(PAGE, "Snow operations", "How quickly plows reach the city's streets after a storm begins. "
+                          "Priority-1 routes (main roads, bus and emergency routes) are plowed first.", ASOF, URL_SYNC, "Choose the storm", [
+            shell.choice(STORM, "Storm", [(s["storm_id"], _storm_label(s)) for s in storms], p["storm_id"],
+                         placeholder="Latest storm"),
+            shell.field("Hours since the storm began", HOURS, dcc.Input(id=HOURS, type="number", min=1, max=336, step=1,
+                                                           value=p["hours"], debounce=True)),
+            shell.field("Target hours to first pass", TARGET, dcc.Input(id=TARGET, type="number", min=1, max=168,
+                                                                        step=1, value=p["target_hours"], debounce=True)),
+    ])

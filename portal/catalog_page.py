@@ -1,0 +1,117 @@
+"""What the catalog pages (/data, /data/<dataset>) say about a dataset, derived from its declaration
+and its lake: freshness against the declared cadence, the version history with what each load
+changed, the data dictionary, download links, copy-paste examples and a citation. No Dash here.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import datasets
+from etl import lake
+from portal import pipeline_health
+from portal.catalog import formats
+
+# How old the last successful load may be before the dataset is overdue, per declared cadence.
+CADENCE_MAX_AGE = {
+    "continuous": timedelta(hours=1), "hourly": timedelta(hours=2), "daily": timedelta(hours=36),
+    "weekly": timedelta(days=8), "monthly": timedelta(days=32), "quarterly": timedelta(days=95),
+    "annually": timedelta(days=370),
+}
+HISTORY_SHOWN = 50
+FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "ndjson": "NDJSON", "parquet": "Parquet", "geojson": "GeoJSON"}
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    t = datetime.fromisoformat(ts)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _age_words(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"
+
+
+def freshness(name: str, now: datetime | None = None) -> dict:
+    """Last successful load, its age, and whether it is overdue for the dataset's cadence."""
+    ds = datasets.get(name)
+    now = now or datetime.now(UTC)
+    health = pipeline_health.status(name)
+    last = (health.get("last_load") or {}).get("at") or health.get("published_at")
+    when = _parse(last)
+    limit = CADENCE_MAX_AGE.get(ds.update_cadence)
+    if when is None:
+        return {"last_load": None, "age": None, "overdue": True, "words": "Never loaded.", "health": health}
+    age = now - when
+    overdue = limit is not None and age > limit
+    words = f"Last loaded {_age_words(age)} ago ({when.isoformat(timespec='minutes')})"
+    words += (f"; overdue: it is updated {ds.update_cadence}." if overdue else f"; on schedule ({ds.update_cadence}).")
+    return {"last_load": when.isoformat(timespec="seconds"), "age": age.total_seconds(), "overdue": overdue,
+            "words": words, "health": health}
+
+
+def dictionary(name: str) -> list[dict]:
+    """Every public column: name, type, description, unit, allowed values."""
+    return [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit or "",
+             "allowed": ", ".join(map(str, c.allowed)) if c.allowed else ""}
+            for c in datasets.get(name).public_columns]
+
+
+def history(name: str, limit: int = HISTORY_SHOWN) -> list[dict]:
+    """Versions newest first with what each load changed."""
+    out = []
+    for m in reversed(lake.versions(name)[-limit:]):
+        load = m.load or {}
+        out.append({"version": m.version, "published_at": m.published_at, "rows": m.rows,
+                    **{k: load.get(k) for k in ("rows_in", "inserted", "updated", "unchanged", "rejected")}})
+    return out
+
+
+def downloads(name: str, version: int | None) -> list[dict]:
+    ds = datasets.get(name)
+    suffix = f"?version={version}" if version else ""
+    return [{"format": fmt, "label": FORMAT_LABELS.get(fmt, fmt.upper()), "media_type": media,
+             "url": f"/api/v1/datasets/{name}/export.{fmt}{suffix}"}
+            for fmt, media, *_ in formats(ds)]
+
+
+def examples(name: str, version: int | None, base_url: str) -> dict[str, str]:
+    base = base_url.rstrip("/")
+    pin = f"?version={version}" if version else ""
+    csv_url = f"{base}/api/v1/datasets/{name}/export.csv{pin}"
+    parquet_url = f"{base}/api/v1/datasets/{name}/export.parquet{pin}"
+    rows_url = f"{base}/api/v1/datasets/{name}/rows?limit=5"
+    return {
+        "curl": f'curl -s "{rows_url}"\ncurl -sL -o {name}.csv "{csv_url}"',
+        "pandas": f'import pandas as pd\n\ndf = pd.read_parquet("{parquet_url}")  # or pd.read_csv("{csv_url}")',
+        "R": f'df <- read.csv("{csv_url}")\n# or: arrow::read_parquet("{parquet_url}")',
+    }
+
+
+def citation(name: str, base_url: str, today: date | None = None) -> str:
+    ds = datasets.get(name)
+    m = lake.manifest(name)
+    today = today or datetime.now(UTC).date()
+    if m is None:
+        return f"{ds.publisher}. {ds.title} ({name}), not yet published."
+    published = (_parse(m.published_at) or datetime.now(UTC)).date().isoformat()
+    return (f"{ds.publisher}. {ds.title} ({name}), version {m.version}, published {published}. "
+            f"{base_url.rstrip('/')}/data/{name}?version={m.version}. Retrieved {today.isoformat()}. "
+            f"Licence: {ds.licence_name}.")
+
+
+def summary_rows() -> list[dict]:
+    """One row per dataset for /data."""
+    out = []
+    for name, ds in datasets.datasets().items():
+        m = lake.manifest(name)
+        fresh = freshness(name)
+        out.append({"name": name, "title": ds.title, "description": ds.description, "publisher": ds.publisher,
+                    "cadence": ds.update_cadence, "version": m.version if m else None, "rows": m.rows if m else 0,
+                    "overdue": fresh["overdue"], "freshness": fresh["words"], "licence": ds.licence_name})
+    return out

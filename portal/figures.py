@@ -1,0 +1,129 @@
+"""Figure builders: a tidy DataFrame in, a plotly Figure out. No Dash, no queries.
+
+One look for every chart (STYLE: figure builders live in portal/): the Okabe-Ito palette, which
+stays distinguishable under the common colour-vision deficiencies, text at 4.5:1 contrast or
+better, and a message figure for empty or failed panels so a chart is never blank and unexplained.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+# Okabe & Ito (2008), minus yellow (too faint on white for a line); dark enough for 3:1 against
+# white as graphical objects (WCAG 1.4.11).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#882255")
+SEQUENTIAL = "Blues"  # light to dark; the value is always also in the hover text and the table
+INK = "#1a1a1a"
+GRID = "#d9d9d9"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+def apply_template(fig: go.Figure, name: str = "simple_white") -> go.Figure:
+    """Set a registered plotly template without validating it again. Assigning `template=` validates
+    and deep-copies the whole template, ~25 ms a figure (most of a warm dashboard callback, issue 4);
+    a registered template is valid already, so this sets it the way plotly sets its own default
+    template (BaseFigure._initialize_layout_template). The figure JSON is the same either way."""
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout.template = pio.templates[name]
+    finally:
+        layout._validate = True
+    return fig
+
+
+def _layout(*, x_title: str = "", y_title: str = "", legend_title: str = "") -> dict:
+    """The house look as one layout dict, validated once when the figure is made (plotly's
+    update_layout/update_xaxes calls cost a few ms each, issue 4)."""
+    return {
+        "colorway": PALETTE, "font": {"family": FONT, "size": 14, "color": INK},
+        "margin": {"l": 60, "r": 16, "t": 16, "b": 48}, "hovermode": "x unified", "height": 340,
+        "legend": {"title": {"text": legend_title}, "orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        "paper_bgcolor": "white", "plot_bgcolor": "white",
+        "xaxis": {"title": x_title, "showgrid": False, "linecolor": INK, "tickcolor": INK},
+        "yaxis": {"title": y_title, "showgrid": True, "gridcolor": GRID, "linecolor": INK, "tickcolor": INK,
+                  "rangemode": "tozero"},
+    }
+
+
+def message(text: str) -> go.Figure:
+    """A chart-sized figure that says why there is no chart (no data, time-out, bad filter)."""
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 16, "color": INK, "family": FONT})
+    apply_template(fig).update_layout(height=340, margin={"l": 16, "r": 16, "t": 16, "b": 16})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def lines(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="", legend_title="",
+          mode: str = "lines+markers", dash_by: dict | None = None) -> go.Figure:
+    """One line per value of `group` (or one line), with markers so a series is not told apart by
+    colour alone; `dash_by` maps a group value to a line dash."""
+    groups = [(None, df)] if group is None else list(df.groupby(group, sort=True, dropna=False))
+    symbols = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon")
+    traces = [go.Scatter(x=part[x], y=part[y], name=y_title if name is None else str(name), mode=mode,
+                         marker={"symbol": symbols[n % len(symbols)], "size": 6},
+                         line={"dash": (dash_by or {}).get(name, "solid"), "width": 2})
+              for n, (name, part) in enumerate(groups)]
+    return apply_template(go.Figure(traces, _layout(x_title=x_title, y_title=y_title, legend_title=legend_title)))
+
+
+def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="", legend_title="",
+         horizontal: bool = False, barmode: str = "group") -> go.Figure:
+    groups = [(None, df)] if group is None else list(df.groupby(group, sort=True, dropna=False))
+    patterns = ("", "/", ".", "x", "-", "|", "+", "\\")
+    traces = [go.Bar(x=part[y] if horizontal else part[x], y=part[x] if horizontal else part[y],
+                     name=y_title if name is None else str(name), orientation="h" if horizontal else "v",
+                     marker={"pattern": {"shape": patterns[n % len(patterns)]}})
+              for n, (name, part) in enumerate(groups)]
+    layout = _layout(x_title=y_title if horizontal else x_title, y_title=x_title if horizontal else y_title,
+                     legend_title=legend_title)
+    layout["barmode"] = barmode
+    if horizontal:
+        layout["yaxis"].update(autorange="reversed", rangemode="normal", showgrid=False)
+        layout["xaxis"].update(showgrid=True, gridcolor=GRID, rangemode="tozero")
+        layout.update(height=max(340, 28 * len(df[x].unique()) + 80))
+        layout["margin"]["l"] = 220
+    return apply_template(go.Figure(traces, layout))
+
+
+def choropleth(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
+               centre: dict, zoom: float, tile_url: str = "") -> go.Figure:
+    """A choropleth drawn from local GeoJSON on a blank map style: no tile server, no network.
+    `tile_url` (a {z}/{x}/{y} raster template) adds a base map where a deployment has one."""
+    fig = go.Figure(go.Choroplethmap(
+        geojson=geojson, featureidkey=f"properties.{feature_key}", locations=df[location], z=df[value],
+        colorscale=SEQUENTIAL, marker={"line": {"color": INK, "width": 0.6}, "opacity": 0.85},
+        colorbar={"title": {"text": value_title}}, hovertemplate="%{location}: %{z:,}<extra></extra>",
+    ))
+    layers = [{"sourcetype": "raster", "source": [tile_url], "below": "traces"}] if tile_url else []
+    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": zoom, "layers": layers},
+                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420, font={"family": FONT, "color": INK})
+    return fig
+
+
+def sparkline_svg(values: list[float | None], *, width: int = 120, height: int = 32) -> str:
+    """A tiny inline SVG polyline of a KPI's history (oldest first); no plotly on the scorecard, so
+    the home page stays light. Missing values break the line."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    lo, hi = min(known), max(known)
+    span = (hi - lo) or 1.0
+    step = width / max(len(values) - 1, 1)
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        current.append(f"{i * step:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}")
+    if current:
+        segments.append(current)
+    lines_ = "".join(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{" ".join(s)}"/>'
+                     for s in segments if len(s) > 1)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">{lines_}</svg>')

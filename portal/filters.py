@@ -1,0 +1,79 @@
+"""The dashboards' filters: their choices, their defaults, and turning a URL query into parameters.
+
+Why here and not in layouts/: the defaults ("the last 90 days of data") and the choices (every
+agency in the current version) are data questions, answered by cached named queries; the pages
+only draw the controls.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import datasets
+from portal.panels import query_frame
+
+SR_DAYS = 90
+VOLUNTEER_DAYS = 365  # a year, so a day of service (MLK Day, 9/11) is in the default view
+PERIODS = ("day", "week", "month")
+
+
+def _iso(value) -> str | None:
+    try:
+        return date.fromisoformat(str(value)).isoformat() if value else None
+    except ValueError:
+        return None
+
+
+def sr_choices() -> dict:
+    df = query_frame("sr_filter_values")
+    pick = {f: df[df["filter"] == f]["value"].tolist() for f in ("agency", "complaint_type", "first_day", "last_day")}
+    return {
+        "borough": list(datasets.get("service_requests").column("borough").allowed or ()),
+        "agency": pick["agency"],
+        "complaint_type": pick["complaint_type"],
+        "first_day": pick["first_day"][0] if pick["first_day"] else None,
+        "last_day": pick["last_day"][0] if pick["last_day"] else None,
+    }
+
+
+def sr_params(query: dict) -> dict:
+    """The 311 page's parameters from its URL query; missing or malformed dates fall back to the last
+    90 days of data (an unknown borough or type is kept, so the panel says why it has no chart)."""
+    choices = sr_choices()
+    last = _iso(choices["last_day"]) or date.today().isoformat()
+    end = _iso(query.get("end")) or last
+    start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=SR_DAYS - 1)).isoformat()
+    period = query.get("period") if query.get("period") in PERIODS else "week"
+    return {"start": start, "end": end, "period": period, "borough": query.get("borough") or None,
+            "agency": query.get("agency") or None, "complaint_type": query.get("complaint_type") or None}
+
+
+def storms() -> list[dict]:
+    return query_frame("snow_storms").to_dict("records")
+
+
+def snow_params(query: dict) -> dict:
+    known = storms()
+    storm = query.get("storm_id") or (known[0]["storm_id"] if known else None)
+
+    def whole(name, default, lo, hi):
+        try:
+            return min(hi, max(lo, int(query.get(name))))
+        except (TypeError, ValueError):
+            return default
+
+    return {"storm_id": storm, "hours": whole("hours", 48, 1, 336), "target_hours": whole("target_hours", 6, 1, 168)}
+
+
+def volunteer_last_day() -> str | None:
+    df = query_frame("vol_by_day", start="1900-01-01", end="9000-12-31")
+    return None if df.empty else str(df["event_date"].max())
+
+
+def volunteer_params(query: dict) -> dict:
+    from portal.kpi_values import city_today
+
+    today = city_today().isoformat()
+    last = min(volunteer_last_day() or today, today)  # sign-ups for future events exist; default to today
+    end = _iso(query.get("end")) or last
+    start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=VOLUNTEER_DAYS - 1)).isoformat()
+    return {"start": start, "end": end, "borough": query.get("borough") or None}

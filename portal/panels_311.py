@@ -1,0 +1,152 @@
+"""The 311 page's panels: volume by channel, time to close, on-time share, open backlog, maps."""
+from __future__ import annotations
+
+import config
+from portal import figures, geo
+from portal.panels import Panel, fmt, query_frame, register
+
+PAGE = "service_requests"
+FILTERS = ("start", "end", "borough", "agency", "complaint_type")
+TOP_TYPES = 15
+
+
+def _range(p: dict) -> str:
+    return f"from {p['start']} to {p['end']}"
+
+
+# ---- volume by channel ----------------------------------------------------------------------------
+def volume_data(p):
+    return query_frame("sr_volume", **p)
+
+
+def volume_figure(df, p):
+    return figures.lines(df, "period_start", "requests", "channel", x_title=f"{p.get('period') or 'day'} starting",
+                         y_title="Requests created", legend_title="Channel")
+
+
+def volume_summary(df, p):
+    total = int(df["requests"].sum())
+    by_channel = df.groupby("channel", dropna=False)["requests"].sum().sort_values(ascending=False)
+    top, top_n = by_channel.index[0], int(by_channel.iloc[0])
+    per = df.groupby("period_start")["requests"].sum()
+    return (f"{fmt(total)} requests were created {_range(p)}; most came by {top or 'an unknown channel'} "
+            f"({fmt(100 * top_n / total)}%), and the busiest {p.get('period') or 'day'} was the one starting "
+            f"{per.idxmax()} with {fmt(per.max())}.")
+
+
+# ---- time to close by complaint type -------------------------------------------------------------
+def close_data(p):
+    df = query_frame("sr_time_to_close", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+    if df.empty:
+        return df
+    df = df.head(TOP_TYPES).copy()
+    df["median_days"] = df["median_hours"] / 24
+    df["p90_days"] = df["p90_hours"] / 24
+    return df[["complaint_type", "closed_requests", "median_days", "p90_days"]]
+
+
+def close_figure(df, p):
+    long = df.melt(id_vars="complaint_type", value_vars=["median_days", "p90_days"], var_name="measure", value_name="days")
+    long["measure"] = long["measure"].map({"median_days": "Median", "p90_days": "90th percentile"})
+    return figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed",
+                        legend_title="Time to close", horizontal=True)
+
+
+def close_summary(df, p):
+    slow = df.sort_values("median_days", ascending=False).iloc[0]
+    fast = df.sort_values("median_days").iloc[0]
+    return (f"Of the {len(df)} most common complaint types created {_range(p)} and since closed, "
+            f"{slow.complaint_type} took longest (median {fmt(slow.median_days, 1)} days, 90th percentile "
+            f"{fmt(slow.p90_days, 1)}) and {fast.complaint_type} was quickest (median {fmt(fast.median_days, 1)} days).")
+
+
+# ---- share closed within target by agency ----------------------------------------------------------
+def target_data(p):
+    df = query_frame("sr_within_target", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+    if df.empty:
+        return df
+    by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
+    by["pct_within_target"] = 100 * by["closed_within_target"] / by["closed_with_due"]
+    return by.sort_values("pct_within_target").reset_index(drop=True)
+
+
+def target_figure(df, p):
+    fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency", y_title="% closed within target",
+                       horizontal=True)
+    fig.add_vline(x=85, line_dash="dash", line_color=figures.INK, annotation_text="city standard 85%",
+                  annotation_position="top")
+    fig.update_xaxes(range=[0, 100])
+    return fig
+
+
+def target_summary(df, p):
+    total = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum()
+    worst = df.iloc[0]
+    return (f"{fmt(total, 1)}% of the requests created {_range(p)} that have a due date and are closed were "
+            f"closed on time; {worst.agency} had the lowest share ({fmt(worst.pct_within_target, 1)}%).")
+
+
+# ---- open backlog ------------------------------------------------------------------------------------
+def backlog_data(p):
+    return query_frame("sr_open_backlog", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+
+
+def backlog_figure(df, p):
+    return figures.lines(df, "day", "open_requests", x_title="Day", y_title="Requests open at end of day", mode="lines")
+
+
+def backlog_summary(df, p):
+    first, last = df.iloc[0], df.iloc[-1]
+    change = int(last.open_requests) - int(first.open_requests)
+    word = "rose" if change > 0 else "fell" if change < 0 else "held steady"
+    return (f"The open backlog {word} from {fmt(first.open_requests)} on {first.day} to "
+            f"{fmt(last.open_requests)} on {last.day}, peaking at {fmt(df.open_requests.max())}.")
+
+
+# ---- maps --------------------------------------------------------------------------------------------
+def area_data(p, layer):
+    df = query_frame("sr_by_area", **{k: p.get(k) for k in ("start", "end", "agency", "complaint_type")})
+    if df.empty:
+        return df
+    if layer == "borough":
+        out = df.groupby("borough", dropna=False, as_index=False)["requests"].sum()
+        return out.dropna(subset=["borough"]).sort_values("requests", ascending=False).reset_index(drop=True)
+    out = df.dropna(subset=["community_board"])[["community_board", "borough", "requests"]]
+    return out.sort_values("requests", ascending=False).reset_index(drop=True)
+
+
+def area_figure(df, p, layer):
+    shapes = geo.boundaries(layer)
+    if shapes is None:
+        return figures.message("No boundary file for this map: set PULSE_GEO_DIR or rebuild the demo.")
+    location = "borough" if layer == "borough" else "community_board"
+    centre, zoom = geo.view(shapes)
+    return figures.choropleth(shapes, geo.feature_key(layer), df, location, "requests", value_title="Requests",
+                              centre=centre, zoom=zoom, tile_url=config.get("map_tile_url"))
+
+
+def area_summary(df, p, what):
+    top = df.iloc[0]
+    name = top.iloc[0]
+    share = 100 * top.requests / df.requests.sum()
+    return (f"Across {len(df)} {what}, {name} had the most requests created {_range(p)}: "
+            f"{fmt(top.requests)} ({fmt(share, 1)}% of those with a known {what[:-1] if what.endswith('s') else what}).")
+
+
+register(
+    Panel("sr-volume", PAGE, "Requests created, by channel", FILTERS + ("period",), volume_data, volume_figure,
+          volume_summary, columns={"period_start": "period starting"}),
+    Panel("sr-time-to-close", PAGE, "Time to close, by complaint type", FILTERS, close_data, close_figure,
+          close_summary, empty="No requests created in this range have been closed yet.",
+          columns={"closed_requests": "closed requests", "median_days": "median days", "p90_days": "90th percentile days"}),
+    Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
+          target_summary, empty="No closed requests with a due date in this range.",
+          columns={"pct_within_target": "% within target"}),
+    Panel("sr-backlog", PAGE, "Open backlog over time", FILTERS, backlog_data, backlog_figure, backlog_summary,
+          columns={"open_requests": "open requests"}),
+    Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
+          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs")),
+    Panel("sr-map-district", PAGE, "Requests by community district (map)", FILTERS,
+          lambda p: area_data(p, "community_district"), lambda df, p: area_figure(df, p, "community_district"),
+          lambda df, p: area_summary(df, p, "community districts"), columns={"community_board": "community district"}),
+)

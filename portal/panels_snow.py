@@ -1,0 +1,205 @@
+"""The snow page's panels: plowing progress since a storm began, time to first pass, a segment map
+coloured by hours since last service, and a per-district table."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+import config
+import datasets
+from portal import figures
+from portal.panels import Panel, fmt, query_frame, register
+
+PAGE = "snow"
+FILTERS = ("storm_id", "hours", "target_hours")
+# Bins of hours since last service, named in words in the legend and in every hover text (map lines
+# cannot be dashed, so the words, not the colours, carry the meaning; the table has every segment).
+SERVICE_BINS = ((0, 2, "plowed in the last 2 hours", figures.PALETTE[2]),
+                (2, 6, "2 to 6 hours ago", figures.PALETTE[0]),
+                (6, 12, "6 to 12 hours ago", figures.PALETTE[5]),
+                (12, float("inf"), "more than 12 hours ago", figures.PALETTE[1]))
+NOT_SERVICED = ("not yet plowed this storm", "#6b6b6b")
+
+
+def _storm(p) -> str:
+    return p.get("storm_id") or ""
+
+
+# ---- progress since the storm began ------------------------------------------------------------------
+def _elapsed_hours(p) -> float | None:
+    """Hours from the storm's start to its newest observation (the same as-of the map uses)."""
+    status = query_frame("snow_segment_status", storm_id=_storm(p), hours=336)
+    if status.empty:
+        return None
+    started = query_frame("snow_storms").set_index("storm_id").loc[_storm(p), "started"]
+    return (status["as_of"].iloc[0] - started).total_seconds() / 3600
+
+
+def progress_data(p):
+    df = query_frame("snow_progress", storm_id=_storm(p), hours=p.get("hours"))
+    if df.empty:
+        return df
+    elapsed = _elapsed_hours(p)
+    if elapsed is not None:  # an active storm: no line into hours that have not happened yet
+        df = df[df["hour"] <= math.ceil(elapsed)]
+    return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles"]]
+
+
+def progress_figure(df, p):
+    long = df.melt(id_vars=["route_priority", "hour"], value_vars=["pct_segments", "pct_lane_miles"],
+                   var_name="measure", value_name="pct")
+    long["series"] = ("Priority " + long["route_priority"].astype(str) + ", "
+                      + long["measure"].map({"pct_segments": "segments", "pct_lane_miles": "lane-miles"}))
+    dashes = {s: ("dot" if s.endswith("lane-miles") else "solid") for s in long["series"].unique()}
+    fig = figures.lines(long, "hour", "pct", "series", x_title="Hours since the storm began",
+                        y_title="% first serviced", legend_title="", mode="lines", dash_by=dashes)
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+def progress_summary(df, p):
+    last_hour = df["hour"].max()
+    end = df[df["hour"] == last_hour].sort_values("route_priority")
+    parts = [f"priority {int(r.route_priority)} {fmt(r.pct_segments)}% of segments" for r in end.itertuples()]
+    p1 = df[(df["route_priority"] == 1) & (df["pct_segments"] >= 90)]
+    reach = f"; priority 1 passed 90% at hour {int(p1['hour'].min())}" if not p1.empty else ""
+    return f"{last_hour} hours after storm {_storm(p)} began, plows had reached " + ", ".join(parts) + reach + "."
+
+
+# ---- time to first pass --------------------------------------------------------------------------------
+def first_pass_data(p):
+    return query_frame("snow_time_to_first_pass", storm_id=_storm(p), target_hours=p.get("target_hours"))
+
+
+def first_pass_figure(df, p):
+    long = df.melt(id_vars="route_priority", value_vars=["median_hours", "p90_hours"], var_name="measure", value_name="hours")
+    long["priority"] = "Priority " + long["route_priority"].astype(str)
+    long["measure"] = long["measure"].map({"median_hours": "Median", "p90_hours": "90th percentile"})
+    fig = figures.bars(long, "priority", "hours", "measure", x_title="Route priority",
+                       y_title="Hours from storm start to first pass", legend_title="")
+    target = int(p.get("target_hours") or 6)
+    fig.add_hline(y=target, line_dash="dash", line_color=figures.INK, annotation_text=f"target {target} h",
+                  annotation_position="top left")
+    return fig
+
+
+def first_pass_summary(df, p):
+    parts = [f"priority {int(r.route_priority)} {fmt(r.pct_within_target)}% "
+             + (f"(median {fmt(r.median_hours, 1)} h)" if not pd.isna(r.median_hours) else "(none reached yet)")
+             for r in df.itertuples()]
+    return (f"Share of segments first plowed within {int(p.get('target_hours') or 6)} hours of the start: "
+            + ", ".join(parts) + ".")
+
+
+# ---- map of segments by hours since last service --------------------------------------------------------
+def map_data(p):
+    df = query_frame("snow_segment_status", storm_id=_storm(p), hours=p.get("hours"))
+    if df.empty:
+        return df
+    df["status"] = [_bin(h) for h in df["hours_since_service"]]
+    return df[["segment_id", "street", "route_priority", "district", "last_serviced", "as_of", "hours_since_service",
+               "status", "geometry"]]
+
+
+def _bin(hours) -> str:
+    if hours is None or pd.isna(hours):
+        return NOT_SERVICED[0]
+    return next(label for lo, hi, label, *_ in SERVICE_BINS if lo <= hours < hi)
+
+
+def map_figure(df, p) -> dict:
+    """Street segments drawn as SVG lines on lon/lat axes with a local aspect ratio: the streets are
+    the map, so there is no tile server, and no WebGL (2,000 segments in software WebGL froze a phone-
+    sized page for seconds; SVG draws them at once).
+
+    Returned as figure JSON: plotly builds the traces' style and the layout, the coordinate and hover
+    arrays (~25,000 points) are put in afterwards, because plotly validating and copying them took
+    ~200 ms of the snow callback (issue 4). The JSON is the same as the all-plotly figure's."""
+    styles = [(label, colour) for _, _, label, colour in SERVICE_BINS] + [NOT_SERVICED]
+    by_status = {label: [] for label, _ in styles}  # each status's segments, in the frame's order
+    for row in zip(df["status"].tolist(), df["geometry"].tolist(), df["street"].tolist(), df["segment_id"].tolist(),
+                   df["route_priority"].tolist(), strict=True):
+        by_status[row[0]].append(row[1:])
+    traces, lats_all, arrays = [], [], []
+    for label, colour in styles:
+        lons, lats, text = [], [], []
+        for geometry, street, segment, priority in by_status[label]:
+            coords = json.loads(geometry)["coordinates"] if geometry else []
+            lons += [c[0] for c in coords] + [None]
+            lats += [c[1] for c in coords] + [None]
+            text += [f"{street} ({segment}), priority {priority}: {label}"] * len(coords) + [None]
+        lats_all += [y for y in lats if y is not None]
+        arrays.append({"x": lons, "y": lats, "text": text})
+        traces.append(go.Scatter(x=[], y=[], mode="lines", name=f"{label} ({len(by_status[label]):,})",
+                                 line={"color": colour, "width": 2}, text=[], hoverinfo="text"))
+    mid = (min(lats_all) + max(lats_all)) / 2 if lats_all else 0.0
+    # constrain="domain": with scaleanchor alone, a resize made plotly and Dash's resize observer fight
+    # for tens of seconds on a narrow page.
+    fig = figures.apply_template(go.Figure(traces, {
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 460, "font": {"family": figures.FONT, "color": figures.INK},
+        "legend": {"title": {"text": "Last plowed"}, "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.9)"},
+        "hovermode": "closest",
+        "xaxis": {"visible": False, "constrain": "domain"},
+        "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid)), 0.1),
+                  "constrain": "domain"},
+    }))
+    out = fig.to_plotly_json()
+    for trace, values in zip(out["data"], arrays, strict=True):
+        trace.update(values)  # the keys exist already, so they keep their place in the JSON
+    return out
+
+
+def map_summary(df, p):
+    counts = df["status"].value_counts()
+    waiting = int(counts.get(NOT_SERVICED[0], 0))
+    recent = int(counts.get(SERVICE_BINS[0][2], 0))
+    as_of = df["as_of"].iloc[0] if "as_of" in df and len(df) else None
+    zone = datasets.city(config.get("city")).timezone
+    when = f" at {as_of.tz_convert(zone):%Y-%m-%d %H:%M %Z}" if as_of is not None and not pd.isna(as_of) else ""
+    return (f"Of {fmt(len(df))} street segments{when}, {fmt(recent)} had been plowed in the previous 2 hours and "
+            f"{fmt(waiting)} had not been plowed yet during storm {_storm(p)}.")
+
+
+# ---- per district -------------------------------------------------------------------------------------
+def district_data(p):
+    return query_frame("snow_by_district", storm_id=_storm(p), target_hours=p.get("target_hours"))
+
+
+def district_figure(df, p):
+    df = df.assign(priority="Priority " + df["route_priority"].astype(str))
+    fig = figures.bars(df, "district", "pct_within_target", "priority", x_title="District",
+                       y_title=f"% first plowed within {int(p.get('target_hours') or 6)} h", legend_title="")
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+def district_summary(df, p):
+    p1 = df[df["route_priority"] == 1].sort_values("pct_within_target")
+    if p1.empty:
+        return f"{len(df['district'].unique())} districts; no priority-1 segments."
+    worst = p1.iloc[0]
+    return (f"Across {df['district'].nunique()} districts, {worst.district} had the lowest priority-1 share "
+            f"first plowed within target: {fmt(worst.pct_within_target)}% of {int(worst.segments)} segments.")
+
+
+register(
+    Panel("snow-progress", PAGE, "Progress since the storm began", FILTERS, progress_data, progress_figure,
+          progress_summary, empty="No storm selected, or no segments in the lake.",
+          columns={"route_priority": "route priority", "segments_serviced": "segments serviced",
+                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles"}),
+    Panel("snow-first-pass", PAGE, "Time to first pass against target", FILTERS, first_pass_data, first_pass_figure,
+          first_pass_summary, empty="No storm selected, or no segments in the lake.",
+          columns={"route_priority": "route priority", "median_hours": "median hours", "p90_hours": "90th percentile hours",
+                   "within_target": "within target", "pct_within_target": "% within target"}),
+    Panel("snow-map", PAGE, "Street segments by hours since last plowed (map)", FILTERS, map_data, map_figure,
+          map_summary, empty="No storm selected, or no segments in the lake.",
+          columns={"segment_id": "segment", "route_priority": "route priority", "last_serviced": "last plowed",
+                   "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",)),
+    Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
+          district_summary, empty="No storm selected, or no segments in the lake.",
+          columns={"route_priority": "route priority", "serviced_within_target": "within target",
+                   "pct_within_target": "% within target"}),
+)

@@ -1,0 +1,78 @@
+"""The volunteers page's panels: sign-ups and hours over time (the day-of-service spike shows),
+by borough and category, and open opportunities still needing volunteers."""
+from __future__ import annotations
+
+from portal import figures
+from portal.panels import Panel, fmt, query_frame, register
+
+PAGE = "volunteers"
+FILTERS = ("start", "end", "borough")
+
+
+def by_day_data(p):
+    return query_frame("vol_by_day", start=p.get("start"), end=p.get("end"), borough=p.get("borough"))
+
+
+def by_day_figure(df, p):
+    long = df.melt(id_vars="event_date", value_vars=["signups", "attended"], var_name="measure", value_name="volunteers")
+    long["measure"] = long["measure"].map({"signups": "Signed up", "attended": "Attended"})
+    return figures.lines(long, "event_date", "volunteers", "measure", x_title="Event day", y_title="Volunteers",
+                         legend_title="", mode="lines", dash_by={"Attended": "dot"})
+
+
+def by_day_summary(df, p):
+    peak = df.sort_values("signups", ascending=False).iloc[0]
+    typical = df["signups"].median()
+    return (f"{fmt(df['signups'].sum())} sign-ups and {fmt(df['hours'].sum())} hours served from {p['start']} to "
+            f"{p['end']}; the busiest day was {peak.event_date} with {fmt(peak.signups)} sign-ups, "
+            f"{fmt(peak.signups / typical if typical else 0, 1)} times a typical day ({fmt(typical)}).")
+
+
+def borough_data(p):
+    df = query_frame("vol_by_borough_category", start=p.get("start"), end=p.get("end"))
+    if df.empty or not p.get("borough"):
+        return df
+    return df[df["borough"] == p["borough"]].reset_index(drop=True)
+
+
+def borough_figure(df, p):
+    return figures.bars(df, "borough", "signups", "category", x_title="Borough", y_title="Sign-ups",
+                        legend_title="Category", barmode="stack")
+
+
+def borough_summary(df, p):
+    by_b = df.groupby("borough")["signups"].sum().sort_values(ascending=False)
+    by_c = df.groupby("category")["signups"].sum().sort_values(ascending=False)
+    return (f"{by_b.index[0].title()} had the most sign-ups ({fmt(by_b.iloc[0])}) and {by_c.index[0]} was the "
+            f"most popular category ({fmt(by_c.iloc[0])} sign-ups, {fmt(df['hours'].sum())} hours in all).")
+
+
+def open_data(p):
+    df = query_frame("vol_open_opportunities", as_of=p.get("end"), borough=p.get("borough"), limit=20)
+    if df.empty:
+        return df
+    return df[["opportunity_id", "title", "organisation", "borough", "start_date", "end_date", "volunteers_needed",
+               "signed_up", "still_needed"]]
+
+
+def open_figure(df, p):
+    return figures.bars(df, "title", "still_needed", x_title="Opportunity", y_title="Volunteers still needed",
+                        horizontal=True)
+
+
+def open_summary(df, p):
+    top = df.iloc[0]
+    return (f"{len(df)} open opportunities still need {fmt(df['still_needed'].sum())} volunteers as of {p['end']}; "
+            f"the most is {fmt(top.still_needed)} for \u201c{top.title}\u201d.")
+
+
+register(
+    Panel("vol-by-day", PAGE, "Volunteers by event day", FILTERS, by_day_data, by_day_figure, by_day_summary,
+          columns={"event_date": "event day", "signups": "sign-ups"}),
+    Panel("vol-by-borough", PAGE, "Sign-ups by borough and category", FILTERS, borough_data, borough_figure,
+          borough_summary, columns={"signups": "sign-ups"}),
+    Panel("vol-open", PAGE, "Open opportunities still needing volunteers", FILTERS, open_data, open_figure,
+          open_summary, empty="No open opportunities need volunteers on this day.",
+          columns={"opportunity_id": "id", "volunteers_needed": "needed", "signed_up": "signed up",
+                   "still_needed": "still needed", "start_date": "starts", "end_date": "ends"}),
+)

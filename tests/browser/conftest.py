@@ -1,0 +1,154 @@
+"""Real Chromium (Debian's, driven by Playwright) against a real gunicorn serving a demo lake.
+
+TESTING.md: never `playwright install`; launch /usr/bin/chromium with the flags below. The server is
+the production entry point (`gunicorn app:server`, two workers), started in a subprocess on a free
+loopback port with its own lake, and stopped at the end.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "tests" / "browser" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+DEMO_ROWS = "20000"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Portal:
+    """A running portal: its base URL, its data dir, and how to load more data into it."""
+
+    def __init__(self, data_dir: Path, port: int, proc: subprocess.Popen):
+        self.data_dir, self.port, self.proc = data_dir, port, proc
+        self.url = f"http://127.0.0.1:{port}"
+
+    def env(self) -> dict:
+        return {**os.environ, "PULSE_DATA_DIR": str(self.data_dir), "PULSE_CACHE_TYPE": "filesystem"}
+
+    def etl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "etl", *args], cwd=ROOT, env=self.env(), capture_output=True,
+                              text=True, timeout=300, check=True)
+
+
+def start_portal(data_dir: Path, **env) -> Portal:
+    """Build a demo lake in data_dir and serve it with gunicorn; waits until / answers."""
+    base_env = {**os.environ, "PULSE_DATA_DIR": str(data_dir), "PULSE_CACHE_TYPE": "filesystem",
+                "PULSE_LIVE_POLL_SECONDS": "1", **env}
+    base_env.pop("PULSE_CITY", None)
+    subprocess.run([sys.executable, "-m", "etl", "demo", "--scale", DEMO_ROWS], cwd=ROOT, env=base_env, check=True,
+                   capture_output=True, timeout=300)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:server", "--workers", "2", "--bind",
+                             f"127.0.0.1:{port}", "--timeout", "60"], cwd=ROOT, env=base_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return Portal(data_dir, port, proc)
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"gunicorn did not answer: {proc.stderr.read().decode()[-2000:]}")
+
+
+def stop_portal(portal: Portal) -> None:
+    portal.proc.terminate()
+    try:
+        portal.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        portal.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory):
+    p = start_portal(tmp_path_factory.mktemp("browser") / "data")
+    yield p
+    stop_portal(p)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page plus what it did wrong: console errors, uncaught exceptions, requests leaving the machine."""
+
+    def __init__(self, page, base: str):
+        self.page, self.errors, self.external = page, [], []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else self.external.append(r.url))
+
+
+@pytest.fixture
+def open_page(browser, portal):
+    """open_page(path, viewport=DESKTOP) -> Watched, loaded and settled (callbacks done)."""
+    contexts = []
+
+    def _open(path: str, viewport=DESKTOP, server: Portal | None = None):
+        base = (server or portal).url
+        ctx = browser.new_context(viewport=viewport)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        watched = Watched(page, base)
+        page.goto(base + path)
+        settle(page)
+        return watched
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
+
+
+def settle(page, timeout: float = 30_000) -> None:
+    """Wait until Dash has no callback in flight and every summary has left "Loading…"."""
+    page.wait_for_load_state("networkidle", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-dash-is-loading=\"true\"]') && "
+        "![...document.querySelectorAll('.summary')].some(p => p.textContent.startsWith('Loading')) && "
+        "!(document.querySelector('#sc-tiles') || {textContent: ''}).textContent.startsWith('Loading')", timeout=timeout)
+
+
+def axe_violations(page, disabled_rules: dict[str, str] | None = None) -> list[dict]:
+    """axe-core's violations on the page; `disabled_rules` maps a rule to the reason it is off."""
+    page.add_script_tag(path=str(AXE))
+    rules = {r: {"enabled": False} for r in (disabled_rules or {})}
+    return page.evaluate("""async (rules) => (await axe.run(document, {resultTypes: ['violations'], rules}))
+        .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                               nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""", rules)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, timeout=60_000)
+    return path

@@ -1,0 +1,170 @@
+"""The dashboards' callbacks, called directly (STYLE habit 8), and the panels behind them (issue 4):
+a chart, its summary, its table and its CSV show the same numbers as the named query they come
+from; a bad filter or an empty range degrades to a message; the URL query restores a view."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+
+import flask
+import numpy as np
+import pytest
+
+from api.charts import bp as charts_bp
+from portal import filters, panels, queries
+from tests.conftest import demo_lake_at
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory):
+    import app  # noqa: F401  (the Dash app must exist before the pages register)
+
+    with demo_lake_at(tmp_path_factory.mktemp("dash") / "data", scale=5000, seed=7) as data:
+        yield data
+
+
+def _values(v) -> list:
+    """Plotly writes numeric arrays as typed-array specs ({dtype, bdata}) in figure JSON."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def ys(figure: dict, trace: int = 0) -> list:
+    return _values(figure["data"][trace]["y"])
+
+
+def total(figure: dict) -> int:
+    return int(sum(sum(_values(t["y"])) for t in figure["data"]))
+
+
+@pytest.fixture(scope="module")
+def client(demo_lake):
+    app = flask.Flask(__name__)
+    app.register_blueprint(charts_bp)
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def sr_params(demo_lake):
+    return filters.sr_params({})
+
+
+# ---- the callbacks ------------------------------------------------------------------------------------
+def test_the_311_callback_fills_every_panel_and_names_the_version(demo_lake, sr_params):
+    from callbacks import service_requests as cb
+
+    out = cb.update(sr_params["start"], sr_params["end"], None, None, None, "week", {})
+    asof, rest = out[0], out[1:]
+    assert asof.startswith("Showing service_requests v1 ")
+    assert len(rest) == 4 * len(panels.for_page("service_requests"))
+    for figure, summary, _table, href in zip(rest[0::4], rest[1::4], rest[2::4], rest[3::4], strict=True):
+        assert figure["data"], summary
+        assert href.startswith("/api/v1/charts/") and f"start={sr_params['start']}" in href
+
+
+def test_the_snow_and_volunteer_callbacks_fill_every_panel(demo_lake):
+    from callbacks import snow, volunteers
+
+    storm = filters.storms()[0]["storm_id"]
+    out = snow.update(storm, 12, 6, {})
+    assert "snow_storms v1" in out[0] and all(f["data"] for f in out[1::4])
+    v = filters.volunteer_params({})
+    out = volunteers.update(v["start"], v["end"], None, {})
+    assert "volunteer_signups v1" in out[0] and all(f["data"] for f in out[1::4])
+
+
+def test_the_scorecard_callback_draws_a_tile_per_kpi_and_the_overall_score(demo_lake):
+    from callbacks import scorecard
+    from datasets.kpis import kpis
+
+    asof, overall, tiles = scorecard.update("week", {}, None)
+    assert len(tiles) == len(kpis())
+    text = str(overall)
+    assert "Overall city score" in text and "mean of the KPI scores" in text
+
+
+# ---- panels: one frame behind chart, summary, table and CSV ---------------------------------------------
+def test_a_panel_shows_exactly_what_its_named_query_returns(demo_lake, sr_params):
+    panel = panels.get("sr-backlog")
+    view = panels.render(panel, sr_params)
+    direct = queries.run("sr_open_backlog", start=sr_params["start"], end=sr_params["end"]).dicts()
+    assert view.total_rows == len(direct)
+    assert [int(y) for y in ys(view.figure)] == [r["open_requests"] for r in direct]
+    last = direct[-1]
+    assert f"{last['open_requests']:,} on {last['day']}" in view.summary
+
+
+def test_the_csv_download_is_the_chart_data(client, demo_lake, sr_params):
+    panel = panels.get("sr-volume")
+    view = panels.render(panel, sr_params)
+    resp = client.get(view.csv_href)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "service_requests-v1" in resp.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert len(rows) == view.total_rows
+    assert sum(int(r["requests"]) for r in rows) == total(view.figure)
+
+
+def test_the_volume_summary_states_the_total_of_the_chart(demo_lake, sr_params):
+    view = panels.render(panels.get("sr-volume"), sr_params)
+    assert view.summary.startswith(f"{total(view.figure):,} requests were created from {sr_params['start']}")
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"borough": "ATLANTIS"}, "cannot be drawn for these filters"),
+    ({"start": "2001-01-01", "end": "2001-01-31"}, "No data matches these filters."),
+])
+def test_a_bad_filter_or_an_empty_range_is_a_message_not_a_broken_chart(demo_lake, sr_params, params, expected):
+    view = panels.render(panels.get("sr-volume"), {**sr_params, **params})
+    assert expected in view.summary
+    assert view.figure["layout"]["annotations"][0]["text"] == view.summary or not view.ok
+
+
+def test_a_time_out_is_a_message(demo_lake, sr_params, monkeypatch):
+    monkeypatch.setenv("PULSE_QUERY_TIME_LIMIT_MS", "1")
+    monkeypatch.setenv("PULSE_CACHE_TYPE", "null")
+    from portal.reader import QueryTimeout
+
+    def slow(_params):
+        raise QueryTimeout("sr_volume", 1)
+
+    panel = panels.Panel("t-slow", "test", "Slow", ("start",), slow, lambda df, p: None, lambda df, p: "")
+    view = panels.render(panel, sr_params)
+    assert not view.ok and "took too long" in view.summary
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/api/v1/charts/nope.csv", 404),
+    ("/api/v1/charts/sr-volume.csv?color=red", 400),
+    ("/api/v1/charts/sr-volume.csv?start=yesterday&end=2026-01-01", 400),
+    ("/api/v1/charts/snow-progress.csv?storm_id=STORM-NOPE&hours=9999", 400),
+])
+def test_chart_downloads_answer_bad_requests_with_4xx_json(client, demo_lake, url, status):
+    resp = client.get(url)
+    assert resp.status_code == status and "error" in resp.json
+
+
+# ---- the URL query is the view ----------------------------------------------------------------------------
+def test_url_parameters_restore_the_311_view_and_bad_dates_fall_back(demo_lake):
+    p = filters.sr_params({"start": "2026-10-01", "end": "2026-10-31", "borough": "BROOKLYN", "period": "day"})
+    assert p == {"start": "2026-10-01", "end": "2026-10-31", "period": "day", "borough": "BROOKLYN",
+                 "agency": None, "complaint_type": None}
+    fallback = filters.sr_params({"start": "not-a-date", "period": "fortnight"})
+    assert fallback["period"] == "week" and fallback["start"] < fallback["end"]
+
+
+def test_the_pages_read_their_url_query(demo_lake):
+    from layouts import service_requests, snow
+
+    layout = str(service_requests.layout(start="2026-10-01", end="2026-10-31", agency="DSNY"))
+    assert "2026-10-01" in layout and "DSNY" in layout
+    assert "value=12" in str(snow.layout(hours="12")).replace(" ", "")
+
+
+def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
+    storm = filters.storms()[0]["storm_id"]
+    early = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 1})
+    late = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 48})
+    assert early["last_serviced"].isna().sum() > late["last_serviced"].isna().sum()

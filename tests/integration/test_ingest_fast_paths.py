@@ -1,0 +1,76 @@
+"""The ingest's shortcuts give exactly what the plain path gives (issue 2, ingest speed).
+
+Naive local times become instants through a list of per-day offsets instead of one ICU call each
+(etl/validate.py, prepare_local_days); a big file takes that path, a small one the plain cast.
+"""
+import csv
+
+import duckdb
+import pytest
+
+from etl import demo, lake, validate
+from etl import load as load_mod
+from etl.load import load_file, rejects
+
+ZONES = ["America/New_York", "America/Chicago", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
+         "America/Sao_Paulo", "Pacific/Apia"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_day_offsets_give_icus_instant_for_every_local_time(zone):
+    # Lord Howe moves its clocks by 30 minutes, Sao Paulo dropped DST in 2019, Apia skipped the whole
+    # of 2011-12-30; times before 1970 and after 2099 are outside the list and keep the ICU cast.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = ?", [zone])
+    validate.prepare_local_days(con)
+    con.execute("""CREATE TABLE t AS
+        SELECT TIMESTAMP '1965-01-01 00:00:00.123456' + to_minutes(i * 97) AS v FROM range(760000) r(i)
+        UNION ALL SELECT TIMESTAMP '2011-01-01' + to_minutes(i) + INTERVAL 29999999 MICROSECOND FROM range(525600) r(i)
+        UNION ALL SELECT TIMESTAMP '2024-01-01' + to_minutes(i) FROM range(527040) r(i)
+        UNION ALL SELECT NULL""")
+    fast = validate._local_to_instant("v")
+    wrong = con.execute(f"""SELECT count(*), any_value(v) FROM t CROSS JOIN {validate.LOCAL_DAYS_TABLE}
+                            WHERE {fast} IS DISTINCT FROM CAST(v AS TIMESTAMPTZ)""").fetchone()
+    assert wrong[0] == 0, f"first local time that differs from ICU in {zone}: {wrong[1]}"
+
+
+def _export(path, extra_rows):
+    """A small NYC export plus hand-written rows at the DST edges, placeholders and bad times."""
+    demo.write_nyc311_csv(path, 3000, seed=5)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    template = rows[0]
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(template), lineterminator="\n")
+        for i, (created, closed) in enumerate(extra_rows):
+            w.writerow({**template, "Unique Key": f"9{i:08d}", "Created Date": created, "Closed Date": closed,
+                        "Status": "Closed" if closed else "Open"})
+    return path
+
+
+EDGES = [
+    ("03/10/2024 01:59:59 AM", "03/10/2024 02:30:00 AM"),  # closed inside the spring-forward gap
+    ("03/10/2024 03:00:00 AM", ""),
+    ("11/03/2024 01:30:00 AM", "11/03/2024 01:45:00 AM"),  # the repeated hour
+    ("11/02/2024 11:59:59 PM", "11/03/2024 02:00:00 AM"),
+    ("12/31/1969 11:00:00 PM", "01/01/1970 01:00:00 AM"),  # before the list starts
+    ("Unspecified", ""),
+    ("13/45/2024 10:00:00 AM", ""),
+    ("02/29/2024 12:00:00 PM", "N/A"),
+]
+
+
+def test_a_big_file_loads_exactly_as_a_small_one(tmp_path, monkeypatch):
+    path = _export(tmp_path / "311.csv", EDGES)
+    outcomes = []
+    for name, threshold in (("plain", 1 << 62), ("offsets", 0)):
+        monkeypatch.setenv("PULSE_DATA_DIR", str(tmp_path / name))
+        monkeypatch.setattr(load_mod, "LOCAL_DAYS_MIN_BYTES", threshold)
+        r = load_file("service_requests", path)
+        base = lake.dataset_dir("service_requests")
+        files = [str(base / f.path) for f in lake.manifest("service_requests").files]
+        rows = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [files]).fetchall()
+        outcomes.append((r.rows_in, r.inserted, r.rejected, r.notes, rows,
+                         [(x["line"], x["reason"]) for x in rejects("service_requests", r.run_id)]))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == 3000 + len(EDGES)
