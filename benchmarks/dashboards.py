@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.exports import free_port
-from benchmarks.measure import ROOT, run_python
+from benchmarks.measure import ROOT, run_python, stop_group
 
 REPEATS = 7
 LIGHTHOUSE_RUNS = 3
@@ -226,13 +225,7 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
 
 
 # ---- Lighthouse -------------------------------------------------------------------------------------------

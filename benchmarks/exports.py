@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.ingest import source_csv
-from benchmarks.measure import ROOT, run_python
+from benchmarks.measure import ROOT, run_python, stop_group
 
 LOAD = """
 from etl.load import load_file
@@ -134,13 +133,7 @@ class Server:
         return children[0].pid if children else self.proc.pid  # gunicorn's one worker, else the server itself
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
         self.proc.stderr.close()
 
 

@@ -6,6 +6,7 @@ fresh worker really is. The child reports its own ru_maxrss as its last line of 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,3 +42,16 @@ def best_of(n: int, name: str, code: str, env: dict | None = None) -> Run:
     fastest = min(runs, key=lambda r: r.seconds)
     fastest.peak_rss_mb = max(r.peak_rss_mb for r in runs)
     return fastest
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a server started with start_new_session=True and everything it forked (gunicorn's workers):
+    SIGTERM to the process group, SIGKILL if it has not gone within `timeout`."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -28,7 +28,7 @@ QUERIES = {
 
 # DuckDB straight over the raw Parquet computes every answer from the rows themselves (Pulse reads
 # rollups and the close-times projection): the same answers, checked by tests/integration/test_queries.py
-# against pandas and, for q1, by tests/integration/test_projections.py against this very SQL.
+# against pandas and, for q1, by tests/integration/test_projections.py against the same SQL.
 RAW_TIME_TO_CLOSE = """
 SELECT complaint_type, count(*) AS closed_requests,
        quantile_cont(hours, 0.5) AS median_hours, quantile_cont(hours, 0.9) AS p90_hours
