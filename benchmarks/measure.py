@@ -1,7 +1,10 @@
 """Run a contender as its own process and measure its wall time and peak RSS.
 
 Why a subprocess each: peak RSS is per process, and a cold process is what a scheduled load or a
-fresh worker really is. The child reports its own ru_maxrss as its last line of stderr.
+fresh worker really is. The child reports its own peak resident set as its last line of stderr:
+VmHWM from /proc/self/status, the high-water mark of its own address space. Not ru_maxrss: Linux
+carries the parent's high-water mark into a child across fork and exec, so a child of a large
+benchmark process (one that has just generated a CSV, say) would report the parent's peak.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_TRAILER = "\nimport resource as _r, sys as _s\nprint('__RSS_KB__', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss, file=_s.stderr)\n"
+_TRAILER = ("\nimport sys as _s\nprint('__RSS_KB__', next(int(l.split()[1]) for l in open('/proc/self/status') "
+            "if l.startswith('VmHWM:')), file=_s.stderr)\n")
 
 
 @dataclass

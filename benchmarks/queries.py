@@ -92,7 +92,7 @@ for q, (name, params) in Q.items():
         t = time.perf_counter(); _, hit = queries.cached(name, **params); hits.append((time.perf_counter() - t) * 1000)
         assert hit
     out[q] = {{"uncached_ms": statistics.median(times), "cached_ms": statistics.median(hits), "rows": len(r.rows)}}
-# Resident memory the worker keeps after the queries (its peak, ru_maxrss, is measured by run_python).
+# Resident memory the worker keeps after the queries (its peak, VmHWM, is measured by run_python).
 out["rss_after_mb"] = int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) / 1024
 print(json.dumps(out))
 """
@@ -177,7 +177,8 @@ def _up_to_date(data: Path) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     declared = [*rollups.of("service_requests"), *rollups.projections("service_requests")]
-    return all(r.name in stored and (r.kind != "projection" or stored[r.name].get("fingerprint") == r.fingerprint())
+    return all(r.name in stored and (stored[r.name].get("fingerprint") == r.fingerprint() if r.kind == "projection"
+                                     else "base" in stored[r.name])
                for r in declared)
 
 

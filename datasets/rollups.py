@@ -33,15 +33,28 @@ class Rollup:
     measures: tuple[str, ...]  # additive counts: a rollup of a union is the sum of the rollups
     in_memory: bool = True  # loaded into each worker's memory, or read from its Parquet file
     kind: str = "rollup"
-    order_by: tuple[str, ...] = ()  # projections: sort order inside each file (row-group pruning)
+    order_by: tuple[str, ...] = ()  # sort order inside each file (row-group pruning); rollups: default all keys
 
-    def compile(self, source: str, tz_literal: str) -> str:
-        return self.sql.format(source=source, tz=tz_literal)
+    def compile(self, source: str, tz_literal: str, local_day=None) -> str:
+        """The SQL over `source` in the zone `tz_literal` (a quoted SQL string). `{local_day[col]}`
+        becomes the local date of instant `col`: ICU's cast unless `local_day` supplies a faster
+        expression with the same answer (etl/local_day.py)."""
+        return self.sql.format(source=source, tz=tz_literal, local_day=local_day or _IcuDay(tz_literal))
 
     def fingerprint(self) -> str:
         """Changes whenever what a stored file holds would change: stored files of another
         fingerprint are not reused or served."""
         return hashlib.sha256(f"{self.sql}|{','.join(self.order_by)}".encode()).hexdigest()[:16]
+
+
+class _IcuDay:
+    """`{local_day[col]}` as ICU's conversion of instant `col` to the zone's wall clock, as a DATE."""
+
+    def __init__(self, tz_literal: str):
+        self.tz_literal = tz_literal
+
+    def __getitem__(self, column: str) -> str:
+        return f"CAST(timezone({self.tz_literal}, {column}) AS DATE)"
 
 
 def _check(r: dict) -> None:
@@ -57,6 +70,8 @@ def _check(r: dict) -> None:
         raise DeclarationError(f"rollups.yaml: {name!r} has kind {kind!r}; kinds: {', '.join(KINDS)}")
     if kind == "rollup" and (not r.get("keys") or not r.get("measures")):
         raise DeclarationError(f"rollups.yaml: rollup {name!r} must list its keys and (additive) measures")
+    if kind == "rollup" and not set(r.get("order_by", ())) <= set(r["keys"]):
+        raise DeclarationError(f"rollups.yaml: rollup {name!r} can only be ordered by its keys")
     if kind == "projection":
         # Row-wise, so the union of the per-file outputs is the output over the whole version.
         if re.search(r"\b(group\s+by|over|limit|distinct|join)\b", r["sql"], re.IGNORECASE):

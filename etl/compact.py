@@ -3,7 +3,8 @@ the lake without bound (docs/decisions/0006-realtime-ingest.md).
 
 Compaction merges the current version's small data files (under 3/4 of a compacted file) into
 sorted files of one row group (122,880 rows, PULSE_FILE_ROWS / 8) and publishes them as a new version holding
-exactly the same rows, so every answer stays the same; its rollups are the previous version's. The
+exactly the same rows, so every answer stays the same; its rollups are the previous version's, with
+any rollup delta that has grown folded into its base (etl/rollups.py; every delta with `--full`). The
 merged files hold the newest rows, which is where closures and other updates land: kept small, an
 update rewrites megabytes, not a 1M-row file. `--full` rewrites everything into PULSE_FILE_ROWS files.
 
@@ -32,7 +33,7 @@ import duckdb
 
 import config
 import datasets
-from etl import lake, upsert
+from etl import lake, rollups, upsert
 from etl.sql import ident, lit
 
 MIN_KEEP_VERSIONS = 2  # the current version and the one before: readers may still be finishing a query on it
@@ -64,47 +65,61 @@ def small_files(m: lake.Manifest, full: bool = False) -> list[lake.DataFile]:
 
 
 def _merge(dataset: str, full: bool) -> dict:
-    """Under the writer lock: rewrite the small files of the current version as a new version."""
+    """Under the writer lock: rewrite the small files of the current version, and fold the rollup
+    deltas that have grown (all of them with `full`), as a new version holding the same rows."""
     m = lake.manifest(dataset)
     out = {"dataset": dataset, "version_before": m.version if m else None, "version": m.version if m else None,
            "files_before": len(m.files) if m else 0, "files_after": len(m.files) if m else 0,
-           "files_merged": 0, "rows_rewritten": 0, "compacted": False}
+           "files_merged": 0, "rows_rewritten": 0, "rollups_folded": 0, "compacted": False}
     if m is None:
         return out
     merge = small_files(m, full)
-    if len(merge) < 2:
+    merge = merge if len(merge) >= 2 else []
+    folding = full or rollups.fold_due(m)
+    if not merge and not folding:
         return out
+    con = _connect()
+    try:
+        new = _rewrite(con, dataset, merge, full) if merge else []
+        merged = {f.path for f in merge}
+        files = [f for f in m.files if f.path not in merged] + new
+        folded = rollups.fold(con, m, everything=full) if folding else dict(m.rollups)
+        summaries = {**folded, **_per_file_summaries(con, dataset, files, m)}  # written for new files, else reused
+    finally:
+        con.close()
+    rows = sum(f.rows for f in new)
+    if rows != sum(f.rows for f in merge):  # never publish a version that lost or gained a row
+        raise RuntimeError(f"{dataset}: compaction wrote {rows} rows for {sum(f.rows for f in merge)}")
+    n_folded = sum(1 for r in rollups.declared.of(dataset) if folded.get(r.name) != m.rollups.get(r.name))
+    if not merge and summaries == m.rollups:
+        return out
+    load = {"run_id": f"compact-{uuid.uuid4().hex[:8]}", "source": "compaction", "format": None, "rows_in": 0,
+            "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0,
+            "compaction": {"files_before": len(m.files), "files_after": len(files), "files_merged": len(merge),
+                           "rollups_folded": n_folded}}
+    published = lake.publish(dataset, files, load, expected_parent=m.version, rollups=summaries)
+    out.update(version=published.version, files_after=len(files), files_merged=len(merge), rows_rewritten=rows,
+               rollups_folded=n_folded, compacted=True)
+    return out
+
+
+def _rewrite(con, dataset: str, merge: list[lake.DataFile], full: bool) -> list[lake.DataFile]:
+    """The rows of `merge` rewritten as sorted files of target_rows() (or the full size) rows each."""
     ds = datasets.get(dataset)
     base = lake.dataset_dir(dataset)
     typed = ", ".join(f"CAST({ident(c.name)} AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
     order = ", ".join(ident(c) for c in (ds.sort_by or ds.primary_key))
     listed = "[" + ", ".join(lit(str(base / f.path)) for f in merge) + "]"
     size = target_rows(full)
-    con = _connect()
     new: list[lake.DataFile] = []
-    try:
-        con.execute(f"CREATE TEMP TABLE _merge AS SELECT {typed}, row_number() OVER (ORDER BY {order}) - 1 AS _i "
-                    f"FROM read_parquet({listed}, union_by_name=true)")
-        total = con.execute("SELECT count(*) FROM _merge").fetchone()[0]
-        columns = ", ".join(ident(c.name) for c in ds.columns)
-        for lo in range(0, total, size):  # one write per output file, each already in sort order
-            new += upsert.write_files(con, ds, f"SELECT {columns} FROM _merge WHERE _i >= {lo} AND _i < {lo + size} "
-                                               "ORDER BY _i")
-        merged = {f.path for f in merge}
-        files = [f for f in m.files if f.path not in merged] + new
-        summaries = {**m.rollups, **_per_file_summaries(con, dataset, files, m)}
-    finally:
-        con.close()
-    rows = sum(f.rows for f in new)
-    if rows != sum(f.rows for f in merge):  # never publish a version that lost or gained a row
-        raise RuntimeError(f"{dataset}: compaction wrote {rows} rows for {sum(f.rows for f in merge)}")
-    load = {"run_id": f"compact-{uuid.uuid4().hex[:8]}", "source": "compaction", "format": None, "rows_in": 0,
-            "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0,
-            "compaction": {"files_before": len(m.files), "files_after": len(files), "files_merged": len(merge)}}
-    published = lake.publish(dataset, files, load, expected_parent=m.version, rollups=summaries)
-    out.update(version=published.version, files_after=len(files), files_merged=len(merge), rows_rewritten=rows,
-               compacted=True)
-    return out
+    con.execute(f"CREATE TEMP TABLE _merge AS SELECT {typed}, row_number() OVER (ORDER BY {order}) - 1 AS _i "
+                f"FROM read_parquet({listed}, union_by_name=true)")
+    total = con.execute("SELECT count(*) FROM _merge").fetchone()[0]
+    columns = ", ".join(ident(c.name) for c in ds.columns)
+    for lo in range(0, total, size):  # one write per output file, each already in sort order
+        new += upsert.write_files(con, ds, f"SELECT {columns} FROM _merge WHERE _i >= {lo} AND _i < {lo + size} "
+                                           "ORDER BY _i")
+    return new
 
 
 def _per_file_summaries(con, dataset: str, files: list[lake.DataFile], previous: lake.Manifest) -> dict:
@@ -122,7 +137,8 @@ def _referenced(m: lake.Manifest) -> set[str]:
     out = {f.path for f in m.files}
     for entry in m.rollups.values():
         out.add(entry["path"])
-        out.update((entry.get("files") or {}).values())
+        out.update((entry.get("files") or {}).values())  # projections: one file per data file
+        out.update(rollups.stored_files(entry))  # rollups: a base and a delta
     return out
 
 
@@ -243,12 +259,13 @@ def _retention_due(dataset: str, m: lake.Manifest) -> bool:
 
 def after_publish(dataset: str) -> dict | None:
     """What the real-time writers (poll, watch, simulate, load) call after each publish: compact when
-    the current version has more than PULSE_COMPACT_FILES files, apply retention when it is due."""
+    the current version has more than PULSE_COMPACT_FILES files or a rollup delta due for folding,
+    apply retention when it is due."""
     m = lake.manifest(dataset)
     if m is None:
         return None
     threshold = config.get_int("compact_files")
-    if threshold > 0 and len(m.files) > threshold and len(small_files(m)) >= 2:
+    if (threshold > 0 and len(m.files) > threshold and len(small_files(m)) >= 2) or rollups.fold_due(m):
         return compact(dataset)
     if _retention_due(dataset, m):
         return compact(dataset, merge=False)

@@ -24,7 +24,8 @@ from etl.errors import InputError
 from etl.sources import csvfile, read_raw
 from etl.sql import ident
 
-# From this size a load converts local times through per-day offsets (validate.prepare_local_days):
+# From this size a load converts local times through per-day offsets (validate.prepare_local_days,
+# and etl/local_day.py for the local days of its rollups and projections):
 # the table of offsets costs ~20 ms to build, which an ICU call per value repays from ~30k rows.
 LOCAL_DAYS_MIN_BYTES = 16 << 20
 
@@ -161,9 +162,10 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         progress.step("publish")
         return
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
+    fast_days = path.stat().st_size >= LOCAL_DAYS_MIN_BYTES  # worth ~30 ms of offsets (etl/local_day.py)
     m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None,
-                     rollups={**rollups.materialise(con, ds.name, files, current, delta),
-                              **projections.materialise(con, ds.name, files, current)})
+                     rollups={**rollups.materialise(con, ds.name, files, current, delta, fast_days=fast_days),
+                              **projections.materialise(con, ds.name, files, current, fast_days=fast_days)})
     result.version, result.outcome = m.version, "published"
     progress.step("publish")
 

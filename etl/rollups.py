@@ -1,68 +1,191 @@
 """Materialise a version's rollups (datasets/rollups.yaml) as Parquet beside its data files, before
 the version is published, so a reader never sees a version without them.
 
-Rollup measures are counts, so the new version's rollup is the previous one plus the rollup of the
-rows the load adds minus the rollup of the rows it replaces: a publish costs what its batch costs,
-not what the table costs. Without a usable previous rollup it is computed from the version's files.
+Rollup measures are counts, so a rollup can be kept as a large *base* file plus a small *delta*
+file: the sum of every change since the base was written (+ the rows loads added, - the rows they
+replaced), by key. A publish rewrites only the delta, so a micro-batch costs what the batch and the
+changes since the last fold cost, not what the table costs; compaction folds the delta into a new
+base once it has grown (docs/decisions/0008-rollup-base-and-delta.md). A key may therefore appear
+in both files: every measure is summed by whoever reads them (the named queries all aggregate;
+the reader sums the in-memory ones into one row per key).
+
+Manifest entry: {"path": folder, "timezone", "base": file, "base_rows", "delta": file or absent,
+"delta_rows"}, paths relative to the dataset folder. An entry written before deltas existed
+({"path": file, "timezone"}) is a base without a delta.
 """
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import config
 import datasets
 from datasets import rollups as declared
-from etl import lake
+from etl import lake, local_day
 from etl.sql import ident, lit
 from etl.upsert import Delta
 
+# A delta is folded into its base (by compaction, etl/compact.py) once it holds more than FOLD_ROWS
+# rows, or more than FOLD_MIN_ROWS and a FOLD_FRACTION-th of the base: rewriting the delta costs each
+# publish a little more as it grows, rewriting the base costs what the table costs, and a small lake
+# is not worth a compaction for a delta of a few rows.
+FOLD_ROWS = 20_000
+FOLD_MIN_ROWS = 2_000
+FOLD_FRACTION = 20
 
-def _fresh(r, files_source: str, tz: str) -> str:
-    return r.compile(files_source, tz)
+
+def stored_files(entry: dict | None) -> list[str]:
+    """The files of a stored rollup entry (base, then delta), relative to the dataset folder."""
+    if not entry:
+        return []
+    if "base" in entry:
+        return [f for f in (entry.get("base"), entry.get("delta")) if f]
+    return [entry["path"]] if str(entry.get("path", "")).endswith(".parquet") else []
 
 
-def _incremental(r, old_path: str, delta: Delta, tz: str) -> str:
+def file_paths(dataset: str, entry: dict | None) -> list[str]:
+    """Absolute paths of a stored rollup's files, for read_parquet."""
+    base = lake.dataset_dir(dataset)
+    return [str(base / rel) for rel in stored_files(entry)]
+
+
+def _sums(r) -> str:
+    return ", ".join(f"CAST(sum({ident(m)}) AS BIGINT) AS {ident(m)}" for m in r.measures)
+
+
+def _not_all_zero(r) -> str:
+    return "NOT (" + " AND ".join(f"sum({ident(m)}) = 0" for m in r.measures) + ")"
+
+
+def summed(r, source: str) -> str:
+    """One row per key of `source` (rows of rollup `r`, keys possibly repeated), measures summed;
+    keys whose measures all sum to zero are dropped: a fresh rollup would not have them."""
     keys = ", ".join(ident(k) for k in r.keys)
-    measures = ", ".join(f"CAST(sum({ident(m)}) AS BIGINT) AS {ident(m)}" for m in r.measures)
-    parts = [f"SELECT * FROM read_parquet({lit(old_path)})", r.compile(f"({delta.plus})", tz)]
+    return f"SELECT {keys}, {_sums(r)} FROM ({source}) GROUP BY ALL HAVING {_not_all_zero(r)}"
+
+
+def _change(r, delta: Delta, tz: str, days=None) -> str:
+    """The rows of `r` that a load's delta adds, and those it takes away with their measures negated."""
+    keys = ", ".join(ident(k) for k in r.keys)
+    parts = [r.compile(f"({delta.plus})", tz, days)]
     if delta.minus:
         negated = ", ".join(f"-{ident(m)} AS {ident(m)}" for m in r.measures)
-        parts.append(f"SELECT {keys}, {negated} FROM ({r.compile(f'({delta.minus})', tz)})")
-    everything = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
-    # A group whose counts all return to zero has no rows left: a fresh rollup would not have it.
-    gone = " AND ".join(f"sum({ident(m)}) = 0" for m in r.measures)
-    return f"SELECT {keys}, {measures} FROM ({everything}) GROUP BY ALL HAVING NOT ({gone})"
+        parts.append(f"SELECT {keys}, {negated} FROM ({r.compile(f'({delta.minus})', tz, days)})")
+    return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+
+
+def _write(con, r, sql: str, folder: Path, sort: bool) -> tuple[str | None, int]:
+    """(path, rows) of a new rollup file holding `sql`'s rows, with `sort` in its declared order
+    (all its keys unless it names fewer: a sort on leading keys is enough for row-group pruning and
+    cheaper); (None, 0) when there are none."""
+    path = folder / f"{uuid.uuid4().hex}.parquet"
+    order = (" ORDER BY " + ", ".join(ident(c) for c in r.order_by) if r.order_by else " ORDER BY ALL") if sort else ""
+    rows = con.execute(f"COPY ({sql}{order}) TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)").fetchone()[0]
+    if not rows:
+        path.unlink(missing_ok=True)
+        return None, 0
+    lake._fsync_file(path)
+    return str(path), rows
+
+
+def _entry(base_dir: Path, r, zone: str, base: tuple[str | None, int], delta: tuple[str | None, int] = (None, 0)) -> dict:
+    rel = lambda p: str(Path(p).relative_to(base_dir)) if p else None  # noqa: E731
+    out = {"path": f"rollups/{r.name}", "timezone": zone, "base": rel(base[0]), "base_rows": base[1]}
+    if delta[0]:
+        out.update(delta=rel(delta[0]), delta_rows=delta[1])
+    return out
+
+
+def _folder(base_dir: Path, r) -> Path:
+    folder = base_dir / "rollups" / r.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _whole(con, r, base_dir: Path, source_sql: str, zone: str) -> dict:
+    """A new base holding the whole rollup of `source_sql`, with no delta. Sorted by its keys when
+    it is read from Parquet, so a query for one type or one range of days skips row groups."""
+    return _entry(base_dir, r, zone, _write(con, r, source_sql, _folder(base_dir, r), sort=not r.in_memory))
+
+
+def _with_change(con, r, base_dir: Path, old: dict, delta: Delta, tz: str, zone: str, days=None) -> dict:
+    """The previous base, and a new delta: the previous delta plus this load's change."""
+    pieces = [_change(r, delta, tz, days)]
+    if old.get("delta"):
+        pieces.append(f"SELECT * FROM read_parquet({lit(str(base_dir / old['delta']))})")
+    new_delta = _write(con, r, summed(r, " UNION ALL BY NAME ".join(f"({p})" for p in pieces)), _folder(base_dir, r),
+                       sort=False)
+    base = (str(base_dir / old["base"]) if old.get("base") else None, old.get("base_rows", 0))
+    return _entry(base_dir, r, zone, base, new_delta)
+
+
+def _usable(entry: dict | None, zone: str) -> dict | None:
+    """The previous version's entry as {base, base_rows, delta?, delta_rows?}, if it can be brought
+    up to date (same time zone), including entries from before deltas existed."""
+    if not entry or entry.get("timezone") != zone:
+        return None
+    if "base" in entry:
+        return entry
+    files = stored_files(entry)
+    return {"base": files[0], "base_rows": entry.get("rows", 0)} if files else None
 
 
 def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Manifest | None = None,
-                delta: Delta | None = None) -> dict[str, dict]:
-    """{rollup name: {path (relative to the dataset folder), timezone}} for the version made of `files`.
+                delta: Delta | None = None, fast_days: bool = False) -> dict[str, dict]:
+    """{rollup name: manifest entry} for the version made of `files`.
 
     Days are the city's days (PULSE_CITY); the time zone is recorded so a reader configured for
-    another city knows not to use them.
+    another city knows not to use them. `fast_days` (a big load) computes them through a table of
+    UTC offsets instead of ICU per value (etl/local_day.py): the same days, faster.
     """
     todo = declared.of(dataset)
     if not todo or not files:
         return {}
-    base = lake.dataset_dir(dataset)
-    folder = base / "rollups"
-    folder.mkdir(parents=True, exist_ok=True)
+    base_dir = lake.dataset_dir(dataset)
     zone = datasets.city(config.get("city")).timezone
     tz = lit(zone)
-    files_source = "read_parquet([" + ", ".join(lit(str(base / f.path)) for f in files) + "])"
+    days = local_day.prepare(con, zone) if fast_days else None
+    files_source = "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in files) + "])"
     out = {}
     for r in todo:
-        old = previous.rollups.get(r.name) if previous else None
-        if delta is not None and previous is None:
-            sql = r.compile(f"({delta.plus})", tz)  # a first version: the batch is everything
-        elif delta is not None and old and old.get("timezone") == zone:
-            sql = _incremental(r, str(base / old["path"]), delta, tz)
+        old = _usable(previous.rollups.get(r.name) if previous else None, zone)
+        if delta is not None and previous is None:  # a first version: the batch is everything
+            out[r.name] = _whole(con, r, base_dir, r.compile(f"({delta.plus})", tz, days), zone)
+        elif delta is not None and old is not None:
+            out[r.name] = _with_change(con, r, base_dir, old, delta, tz, zone, days)
         else:
-            sql = _fresh(r, files_source, tz)
-        path = folder / f"{r.name}-{uuid.uuid4().hex}.parquet"
-        # A rollup read from Parquet is sorted by its keys so a query for one type skips row
-        # groups; one loaded into memory needs no order.
-        order = "" if r.in_memory else " ORDER BY ALL"
-        con.execute(f"COPY ({sql}{order}) TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)")
-        out[r.name] = {"path": str(path.relative_to(base)), "timezone": zone}
+            out[r.name] = _whole(con, r, base_dir, r.compile(files_source, tz, days), zone)
     return out
+
+
+def _due(entry: dict | None) -> bool:
+    e = entry or {}
+    rows = e.get("delta_rows", 0) if e.get("delta") else 0
+    return rows > FOLD_ROWS or (rows > FOLD_MIN_ROWS and rows * FOLD_FRACTION > e.get("base_rows", 0))
+
+
+def fold_due(m: lake.Manifest) -> bool:
+    """Whether any rollup of the version has a delta large enough to fold into its base."""
+    return any(_due(m.rollups.get(r.name)) for r in declared.of(m.dataset))
+
+
+def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, dict]:
+    """The version's rollup entries with each due delta (every delta with `everything`) folded into
+    a new base. The rows the entries stand for do not change, so neither does any answer."""
+    base_dir = lake.dataset_dir(m.dataset)
+    out = dict(m.rollups)
+    for r in declared.of(m.dataset):
+        e = m.rollups.get(r.name)
+        if everything and e and "base" not in e and stored_files(e):  # an entry from before deltas: restate it
+            path = file_paths(m.dataset, e)[0]
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({lit(path)})").fetchone()[0]
+            _folder(base_dir, r)  # the entry's folder, which publishing syncs
+            out[r.name] = _entry(base_dir, r, e["timezone"], (path, rows))
+            continue
+        if not e or not e.get("delta") or not (everything or _due(e)):
+            continue
+        source = " UNION ALL BY NAME ".join(f"(SELECT * FROM read_parquet({lit(p)}))" for p in file_paths(m.dataset, e))
+        out[r.name] = _entry(base_dir, r, e["timezone"], _write(con, r, summed(r, source), _folder(base_dir, r),
+                                                                 sort=not r.in_memory))
+    return out
+

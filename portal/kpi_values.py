@@ -26,10 +26,10 @@ def city_today() -> date:
 def default_as_of() -> date:
     """Today in the city, or the day of the newest 311 request if the data ends earlier (a demo or a
     stalled feed), so a scorecard shows the latest data rather than an empty period."""
-    # The newest local day of the created-per-day rollup is the local day of max(created) (a local
-    # day never decreases as time goes on), read from thousands of rows instead of a scan of the
-    # table on every scorecard request (issue 4).
-    r = reader().query("SELECT max(day) FROM {sr_created_daily}", name="newest_request_day")
+    # The newest local day with requests created in the daily-flow rollup is the local day of
+    # max(created) (a local day never decreases as time goes on), read from thousands of rows held
+    # in memory instead of a scan of the table on every scorecard request (issue 4).
+    r = reader().query("SELECT max(day) FILTER (WHERE opened > 0) FROM {sr_daily_flow}", name="newest_request_day")
     newest = r.rows[0][0] if r.rows else None
     today = city_today()
     return today if newest is None else min(today, newest)

@@ -126,16 +126,18 @@ ORDER BY borough, community_board
 
 SR_FILTER_VALUES = """
 -- Every agency and complaint type in the data, busiest first (the dashboard's filter choices), and the
--- range of local days covered.
+-- range of local days covered. A rollup read from Parquet may hold a key twice (base and delta,
+-- etl/rollups.py), so counts are summed and kept only when positive; the days come from the
+-- in-memory daily flow, one row per key, where a day with requests created has opened > 0.
 SELECT 'agency' AS filter, agency AS value, CAST(sum(requests) AS BIGINT) AS requests
-FROM {sr_created_daily} WHERE agency IS NOT NULL GROUP BY agency
+FROM {sr_created_daily} WHERE agency IS NOT NULL GROUP BY agency HAVING sum(requests) > 0
 UNION ALL
 SELECT 'complaint_type', complaint_type, CAST(sum(requests) AS BIGINT)
-FROM {sr_created_daily} WHERE complaint_type IS NOT NULL GROUP BY complaint_type
+FROM {sr_created_daily} WHERE complaint_type IS NOT NULL GROUP BY complaint_type HAVING sum(requests) > 0
 UNION ALL
-SELECT 'first_day', CAST(min(day) AS VARCHAR), 0 FROM {sr_created_daily}
+SELECT 'first_day', CAST(min(day) FILTER (WHERE opened > 0) AS VARCHAR), 0 FROM {sr_daily_flow}
 UNION ALL
-SELECT 'last_day', CAST(max(day) AS VARCHAR), 0 FROM {sr_created_daily}
+SELECT 'last_day', CAST(max(day) FILTER (WHERE opened > 0) AS VARCHAR), 0 FROM {sr_daily_flow}
 ORDER BY filter, requests DESC, value
 """
 

@@ -18,7 +18,7 @@ import duckdb
 import config
 import datasets
 from datasets import rollups as rollup_decls
-from etl import lake, projections
+from etl import lake, projections, rollups
 from etl.sql import lit
 
 
@@ -116,9 +116,12 @@ class LakeReader:
         stored = m.rollups.get(r.name) if m else None
         files = self._stored_files(r, stored, zone)
         if files:
-            kind = "TABLE" if r.in_memory else "VIEW"
             listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
-            self._con.execute(f'CREATE OR REPLACE {kind} "{table}" AS SELECT * FROM read_parquet({listed})')
+            if r.in_memory:  # one row per key: a base and its delta summed (etl/rollups.py)
+                source = f"SELECT * FROM read_parquet({listed})"
+                self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {rollups.summed(r, source) if len(files) > 1 else source}')
+            else:  # a key may appear in the base and in the delta; every query sums the measures
+                self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM read_parquet({listed})')
         else:  # none stored, or stored in another city's days or for another declaration
             table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
             self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
@@ -131,7 +134,7 @@ class LakeReader:
             return []
         if r.kind == "projection":
             return projections.file_paths(r.dataset, stored) if projections.reusable(r, stored, zone) else []
-        return [str(lake.dataset_dir(r.dataset) / stored["path"])]
+        return rollups.file_paths(r.dataset, stored)
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
         ds = datasets.get(name)

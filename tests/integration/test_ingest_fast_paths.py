@@ -1,14 +1,16 @@
 """The ingest's shortcuts give exactly what the plain path gives (issue 2, ingest speed).
 
 Naive local times become instants through a list of per-day offsets instead of one ICU call each
-(etl/validate.py, prepare_local_days); a big file takes that path, a small one the plain cast.
+(etl/validate.py, prepare_local_days), and instants become the local days of rollups and projections
+through a list of per-UTC-day offsets (etl/local_day.py); a big file takes those paths, a small one
+the plain casts.
 """
 import csv
 
 import duckdb
 import pytest
 
-from etl import demo, lake, validate
+from etl import demo, lake, local_day, projections, rollups, validate
 from etl import load as load_mod
 from etl.load import load_file, rejects
 
@@ -32,6 +34,24 @@ def test_day_offsets_give_icus_instant_for_every_local_time(zone):
     wrong = con.execute(f"""SELECT count(*), any_value(v) FROM t CROSS JOIN {validate.LOCAL_DAYS_TABLE}
                             WHERE {fast} IS DISTINCT FROM CAST(v AS TIMESTAMPTZ)""").fetchone()
     assert wrong[0] == 0, f"first local time that differs from ICU in {zone}: {wrong[1]}"
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_utc_day_offsets_give_icus_local_day_for_every_instant(zone):
+    # The same zones and edges, from the instant side: clock changes at any minute of the UTC day,
+    # instants before 1970 and after 2099 (ICU cast), and NULL.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    fast, icu = local_day.prepare(con, zone), local_day.LocalDay(zone)
+    assert local_day.prepare(con, zone).fast  # built once per connection and zone
+    con.execute("""CREATE TABLE t AS
+        SELECT TIMESTAMPTZ '1965-01-01 00:00:00.123456+00' + to_minutes(i * 97) AS x FROM range(760000) r(i)
+        UNION ALL SELECT TIMESTAMPTZ '2011-01-01 00:00:00+00' + to_minutes(i) + INTERVAL 29999999 MICROSECOND FROM range(525600) r(i)
+        UNION ALL SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_minutes(i) FROM range(527040) r(i)
+        UNION ALL SELECT TIMESTAMPTZ '2099-12-31 12:00:00+00' + to_minutes(i * 7) FROM range(1000) r(i)
+        UNION ALL SELECT NULL""")
+    wrong = con.execute(f"SELECT count(*), any_value(x) FROM t WHERE {fast['x']} IS DISTINCT FROM {icu['x']}").fetchone()
+    assert wrong[0] == 0, f"first instant whose local day differs from ICU's in {zone}: {wrong[1]}"
 
 
 def _export(path, extra_rows):
@@ -70,7 +90,11 @@ def test_a_big_file_loads_exactly_as_a_small_one(tmp_path, monkeypatch):
         base = lake.dataset_dir("service_requests")
         files = [str(base / f.path) for f in lake.manifest("service_requests").files]
         rows = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [files]).fetchall()
-        outcomes.append((r.rows_in, r.inserted, r.rejected, r.notes, rows,
+        m = lake.manifest("service_requests")
+        summaries = {name: duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [
+            (projections.file_paths if "files" in entry else rollups.file_paths)("service_requests", entry)]).fetchall()
+            for name, entry in m.rollups.items()}  # the local days of rollups and the projection
+        outcomes.append((r.rows_in, r.inserted, r.rejected, r.notes, rows, summaries,
                          [(x["line"], x["reason"]) for x in rejects("service_requests", r.run_id)]))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == 3000 + len(EDGES)

@@ -5,6 +5,7 @@ import pytest
 
 from datasets import rollups
 from etl import lake
+from etl import rollups as etl_rollups
 from etl.load import load_file
 from portal import queries
 from portal.reader import LakeReader, reset_reader
@@ -39,7 +40,7 @@ def test_a_materialised_rollup_equals_the_aggregate_over_raw_rows(lake_with_hist
     r = rollups.rollups()[name]
     m = lake.manifest("service_requests")
     con = duckdb.connect()
-    stored = con.execute(f"SELECT * FROM read_parquet('{lake.dataset_dir('service_requests') / m.rollups[name]['path']}') ORDER BY ALL").fetchall()
+    stored = con.execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [etl_rollups.file_paths("service_requests", m.rollups[name])]).fetchall()
     assert m.rollups[name]["timezone"] == "America/New_York"
     source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
     live = con.execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
@@ -94,6 +95,120 @@ def test_rollups_are_kept_up_to_date_incrementally_through_many_versions(lake_di
     con = duckdb.connect()
     source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
     for r in rollups.of("service_requests"):
-        stored = con.execute(f"SELECT * FROM read_parquet('{lake.dataset_dir('service_requests') / m.rollups[r.name]['path']}') ORDER BY ALL").fetchall()
+        stored = con.execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [etl_rollups.file_paths("service_requests", m.rollups[r.name])]).fetchall()
         fresh = con.execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
         assert stored == fresh, r.name
+
+
+
+def summed_rollup(entry, r) -> list:
+    """A stored rollup as a reader sees it: base and delta summed to one row per key."""
+    source = "SELECT * FROM read_parquet(" + repr(etl_rollups.file_paths("service_requests", entry)) + ")"
+    return duckdb.connect().execute(f"{etl_rollups.summed(r, source)} ORDER BY ALL").fetchall()
+
+
+def fresh_rollup(m, r) -> list:
+    source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
+    return duckdb.connect().execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
+
+
+def test_a_load_keeps_the_base_and_writes_only_a_delta_of_the_keys_it_changed(lake_dir, tmp_path):
+    """Issue 6: a micro-batch into a big table must not rewrite the whole rollup (decision 0008)."""
+    rows = [sr_row(i, created=f"2025-{1 + i % 4:02d}-10T12:00:00-05:00", due="2025-05-01T12:00:00-04:00")
+            for i in range(40)]  # January to April
+    load_file("service_requests", write_csv(tmp_path / "v1.csv", rows))
+    v1 = lake.manifest("service_requests")
+    assert all("delta" not in v1.rollups[r.name] for r in rollups.of("service_requests"))
+    # One March request closes in April; a new request arrives in April.
+    load_file("service_requests", write_csv(tmp_path / "v2.csv", [
+        sr_row(2, created="2025-03-10T12:00:00-05:00", due="2025-05-01T12:00:00-04:00", status="Closed",
+               closed="2025-04-02T09:00:00-04:00"),
+        sr_row(100, created="2025-04-20T12:00:00-04:00")]))
+    v2 = lake.manifest("service_requests")
+    # created per day: March 10 gains a closed-with-due, April 20 a request; daily flow: April 2 a
+    # closure, April 20 an opening (March 10's opening is replaced by itself: no change, no row).
+    for name, changed in {"sr_created_daily": 2, "sr_daily_flow": 2, "sr_descriptor_daily": 1}.items():
+        assert v2.rollups[name]["base"] == v1.rollups[name]["base"], name
+        assert v2.rollups[name]["delta_rows"] == changed, name
+    for r in rollups.of("service_requests"):
+        assert summed_rollup(v2.rollups[r.name], r) == fresh_rollup(v2, r), r.name
+
+
+def test_deltas_accumulate_until_compaction_folds_them_into_a_new_base(lake_dir, tmp_path, monkeypatch):
+    from etl import compact
+
+    load_file("service_requests", write_csv(tmp_path / "v1.csv", [sr_row(i) for i in range(50)]))
+    for n in range(3):
+        load_file("service_requests", write_csv(tmp_path / f"b{n}.csv", [sr_row(100 + n, borough="QUEENS"),
+                                                                         sr_row(n, status="Closed", closed="2025-04-02T09:00:00-04:00")]))
+    m = lake.manifest("service_requests")
+    assert m.rollups["sr_created_daily"]["delta_rows"] >= 3
+    monkeypatch.setattr(etl_rollups, "FOLD_ROWS", 2)  # so the deltas count as grown
+    assert etl_rollups.fold_due(m)
+    before = queries.run("sr_open_backlog", start="2025-02-25", end="2025-04-10").rows
+    result = compact.after_publish("service_requests")
+    folded = lake.manifest("service_requests")
+    assert result["compacted"] and result["rollups_folded"] >= 1 and folded.rows == m.rows
+    assert folded.load["source"] == "compaction"
+    for r in rollups.of("service_requests"):
+        e = folded.rollups[r.name]
+        if "delta" not in e:
+            assert e["base"] != m.rollups[r.name]["base"]
+        assert summed_rollup(e, r) == fresh_rollup(folded, r), r.name
+    reset_reader()
+    assert queries.run("sr_open_backlog", start="2025-02-25", end="2025-04-10").rows == before
+    compact.compact("service_requests", full=True)
+    assert all("delta" not in e for e in lake.manifest("service_requests").rollups.values())
+
+
+def test_the_reader_holds_one_row_per_key_of_an_in_memory_rollup_with_a_delta(lake_dir, tmp_path):
+    load_file("service_requests", write_csv(tmp_path / "v1.csv", [sr_row(i) for i in range(10)]))
+    load_file("service_requests", write_csv(tmp_path / "v2.csv", [sr_row(20)]))  # same day, agency, borough
+    assert "delta" in lake.manifest("service_requests").rollups["sr_daily_flow"]
+    reset_reader()
+    r = LakeReader()
+    assert r.query("SELECT count(*) - count(DISTINCT (day, agency, borough)) FROM {sr_daily_flow}").rows == [(0,)]
+    assert r.query("SELECT sum(opened) FROM {sr_daily_flow}").rows == [(11,)]
+
+
+def test_a_version_stored_before_deltas_is_read_and_brought_up_to_date(lake_dir, tmp_path):
+    """A manifest entry from before decision 0008 names one file; it still serves, and the next load
+    keeps it as the base and adds a delta."""
+    import json
+
+    load_file("service_requests", write_csv(tmp_path / "v1.csv", [sr_row(i) for i in range(10)]))
+    m = lake.manifest("service_requests")
+    path = lake.dataset_dir("service_requests") / "versions" / f"{m.version:08d}.json"
+    body = json.loads(path.read_text())
+    for name in ("sr_daily_flow", "sr_created_daily", "sr_descriptor_daily"):
+        body["rollups"][name] = {"path": body["rollups"][name]["base"], "timezone": "America/New_York"}
+    path.write_text(json.dumps(body))
+    reset_reader()
+    reader = LakeReader()
+    assert reader.query("SELECT sum(requests) FROM {sr_created_daily}").rows == [(10,)]
+    assert "__live_" not in reader._views["sr_created_daily"]  # served from the stored file, not live
+    load_file("service_requests", write_csv(tmp_path / "v2.csv", [sr_row(20)]))
+    entry = lake.manifest("service_requests").rollups["sr_created_daily"]
+    assert entry["base"] == body["rollups"]["sr_created_daily"]["path"] and entry["delta_rows"] == 1
+    reset_reader()
+    assert LakeReader().query("SELECT sum(requests) FROM {sr_created_daily}").rows == [(11,)]
+
+
+def test_a_full_compaction_restates_an_entry_from_before_deltas(lake_dir, tmp_path):
+    import json
+
+    from etl import compact
+
+    load_file("service_requests", write_csv(tmp_path / "v1.csv", [sr_row(i) for i in range(10)]))
+    m = lake.manifest("service_requests")
+    path = lake.dataset_dir("service_requests") / "versions" / f"{m.version:08d}.json"
+    body = json.loads(path.read_text())
+    old = body["rollups"]["sr_created_daily"]["base"]
+    moved = old.replace("rollups/sr_created_daily/", "rollups/")  # where files lived before decision 0008
+    (lake.dataset_dir("service_requests") / old).rename(lake.dataset_dir("service_requests") / moved)
+    body["rollups"]["sr_created_daily"] = {"path": moved, "timezone": "America/New_York"}
+    path.write_text(json.dumps(body))
+    compact.compact("service_requests", full=True)
+    entry = lake.manifest("service_requests").rollups["sr_created_daily"]
+    assert entry["base"] == moved and entry["base_rows"] >= 1 and "delta" not in entry
+    assert queries.run("sr_volume", start="2025-03-01", end="2025-03-31").rows
