@@ -69,20 +69,51 @@ def catalog():
     return jsonify({"datasets": [_summary(ds) for ds in datasets.datasets().values()]})
 
 
+VERSIONS_PAGE = 100  # versions listed per page of /datasets/<name> (at most VERSIONS_PAGE_MAX)
+VERSIONS_PAGE_MAX = 1000
+
+
+def _int_param(key: str, low: int, high: int | None = None) -> int | None:
+    raw = request.args.get(key)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f"{low} or more"
+        raise ApiError(400, f"{key} must be a whole number, {bound}; got {raw!r}", parameter=key)
+    return value
+
+
 @bp.get("/datasets/<name>")
 def dataset(name: str):
-    """Metadata, the public schema, and every version with what its load changed."""
+    """Metadata, the public schema, and the versions with what each load changed: the newest
+    `versions_limit` (default 100) below `versions_before`, oldest first, and `versions_next` for
+    the older ones. A real-time feed makes thousands of versions; a page reads only its manifests."""
     ds = dataset_or_404(name)
-    _no_params()
+    unknown = sorted(set(request.args) - {"versions_limit", "versions_before"})
+    if unknown:
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; this endpoint takes versions_limit and versions_before",
+                       parameter=unknown[0], allowed=["versions_limit", "versions_before"])
+    limit = _int_param("versions_limit", 1, VERSIONS_PAGE_MAX) or VERSIONS_PAGE
+    before = _int_param("versions_before", 1)
     schema = [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit,
                "allowed": list(c.allowed) if c.allowed is not None else None, "required": c.required}
               for c in ds.public_columns]
     load_keys = ("rows_in", "inserted", "updated", "unchanged", "rejected")
+    numbers = lake.version_numbers(name)
+    kept = [n for n in numbers if before is None or n < before]
     versions = [{"version": m.version, "published_at": m.published_at, "rows": m.rows,
-                 **{k: m.load.get(k) for k in load_keys}} for m in lake.versions(name)]
+                 **{k: m.load.get(k) for k in load_keys}} for m in lake.versions(name, limit=limit, before=before)]
+    paging = {"versions_total": len(numbers)}
+    if len(kept) > limit and versions:
+        paging["versions_next"] = url_for("api_datasets.dataset", name=name, versions_limit=limit,
+                                          versions_before=versions[0]["version"])
     return jsonify({**_summary(ds), "contact": ds.contact, "keywords": list(ds.keywords), "theme": ds.theme,
                     "primary_key": list(ds.primary_key), "time_column": ds.time_column,
-                    "schema": schema, "versions": versions})
+                    "schema": schema, "versions": versions, **paging})
 
 
 def _no_params() -> None:
@@ -159,15 +190,16 @@ def export(name: str, fmt: str):
         q.columns += [c for c in ("longitude", "latitude") if c not in q.columns]
     if fmt == "geojson" and geometry and geometry not in q.columns:
         q.columns.append(geometry)
-    # CSV lines are made by the query itself (decision 0004); other formats get typed columns.
-    csv_select = [exports.csv_line([ds.column(c) for c in q.columns])] if fmt == "csv" else None
-    sql, params = q.sql(paged=False, select=csv_select)
-    geo = {c.name for c in ds.public_columns if c.type == "geojson"}
+    # CSV lines and JSON texts are made by the query itself (decision 0004); Parquet gets typed columns.
+    columns = [ds.column(c) for c in q.columns]
+    select = {"csv": lambda: exports.csv_line(columns), "parquet": lambda: None}.get(
+        fmt, lambda: exports.json_line(columns, fmt, geometry or None))()
+    sql, params = q.sql(paged=False, select=[select] if select else None)
     writers = {
         "csv": exports.csv_chunks,
-        "json": lambda b: exports.json_chunks(b, geo),
-        "ndjson": lambda b: exports.ndjson_chunks(b, geo),
-        "geojson": lambda b: exports.geojson_chunks(b, geo, geometry),
+        "json": exports.json_chunks,
+        "ndjson": exports.ndjson_chunks,
+        "geojson": exports.geojson_chunks,
         "parquet": exports.parquet_chunks,
     }
     head = exports.csv_header(q.columns) if fmt == "csv" else b""

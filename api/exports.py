@@ -4,9 +4,10 @@ Why batches from one relation: the download reads the one manifest chosen when i
 returns exactly one version even while a load publishes (files are immutable), and memory stays
 flat whatever the size (habit 6, datasette's stream_csv).
 
-CSV is written by the query, not by Python: DuckDB turns each row into its finished CSV line (RFC
-4180 quoting, formulas neutralised, the text Python's csv module wrote before) on all its threads,
-and a batch of lines leaves as one slice of the Arrow string buffer, with no Python per row
+CSV, JSON, NDJSON and GeoJSON are written by the query, not by Python: DuckDB turns each row into its
+finished CSV line (RFC 4180 quoting, formulas neutralised, the text Python's csv module wrote
+before) or JSON text (the text json.dumps wrote before) on all its threads, and a batch of lines
+leaves as one slice of the Arrow string buffer, with no Python per row
 (docs/decisions/0004-csv-export-in-sql.md).
 """
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from api.rowquery import to_json
 from datasets import Column
 from etl.sql import ident, lit
 
@@ -78,6 +78,64 @@ def csv_header(names: list[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+_ESCAPE_START = "\\u00"
+_UPPER_ESCAPES = [(f"\\u{code:04X}", f"\\u{code:04x}") for code in (0x0B, *range(0x0E, 0x20)) if f"{code:04X}" != f"{code:04x}"]
+
+
+def _json_value(col: Column) -> str:
+    """SQL for one value's JSON text, exactly as json.dumps(to_json(value), ensure_ascii=False) writes
+    it ('null' when missing). A geojson column's stored text goes in as it is: the same JSON, written
+    without the spaces json.dumps would add after re-reading it."""
+    c = ident(col.name)
+    if col.type == "string":
+        text = f"CAST(to_json({c}) AS VARCHAR)"
+        # DuckDB writes \u001B where Python writes \u001b: only control characters, so only looked at then.
+        fixed = text
+        for upper, lower in _UPPER_ESCAPES:
+            fixed = f"replace({fixed}, {lit(upper)}, {lit(lower)})"
+        value = f"CASE WHEN contains({text}, {lit(_ESCAPE_START)}) THEN {fixed} ELSE {text} END"
+    elif col.type == "geojson":
+        value = c
+    elif col.type == "datetime":  # concat() skips NULLs: quoted only when there is a value
+        value = f"CASE WHEN {c} IS NOT NULL THEN concat('\"', {_csv_cell(col)}, '\"') END"
+    elif col.type == "date":
+        value = f"CASE WHEN {c} IS NOT NULL THEN concat('\"', CAST({c} AS VARCHAR), '\"') END"
+    elif col.type == "number":
+        value = _csv_cell(col)  # repr()'s text; NaN and infinity become null
+    else:
+        value = f"CAST({c} AS VARCHAR)"  # integer; boolean as true/false
+    return f"coalesce({value}, 'null')"
+
+
+def _json_object(columns: list[Column]) -> list[str]:
+    """The parts of a concat() writing a row as json.dumps(dict) does: {"name": value, ...}."""
+    parts = ["'{'"]
+    for i, col in enumerate(columns):
+        parts += [lit(("" if i == 0 else ", ") + json.dumps(col.name) + ": "), _json_value(col)]
+    return parts + ["'}'"]
+
+
+def json_line(columns: list[Column], fmt: str, geometry: str | None = None) -> str:
+    """SQL for a row's finished text in a JSON export (decision 0004, as for CSV): an NDJSON line, an
+    element of a JSON array, or a GeoJSON Feature (geometry from the declared geojson column, else a
+    Point from longitude and latitude). Array elements and features start with the ",\n" that
+    separates them from the one before; json_chunks drops the first one."""
+    if fmt == "ndjson":
+        return "concat(" + ", ".join(_json_object(columns)) + ", chr(10))"
+    if fmt == "json":
+        return "concat(',', chr(10), " + ", ".join(_json_object(columns)) + ")"
+    if geometry:
+        geom = f"coalesce({ident(geometry)}, 'null')"
+        properties = [c for c in columns if c.name != geometry]
+    else:
+        lon, lat = (f"CASE WHEN isfinite({ident(n)}) THEN CAST({ident(n)} AS VARCHAR) END" for n in ("longitude", "latitude"))
+        geom = (f"CASE WHEN {lon} IS NOT NULL AND {lat} IS NOT NULL THEN concat('{{\"type\": \"Point\", "
+                f"\"coordinates\": [', {lon}, ', ', {lat}, ']}}') ELSE 'null' END")
+        properties = columns
+    return (f"concat(',', chr(10), '{{\"type\": \"Feature\", \"geometry\": ', {geom}, ', \"properties\": ', "
+            + ", ".join(_json_object(properties)) + ", '}')")
+
+
 def _joined(lines: pa.Array) -> bytes:
     """A batch of lines back to back: the string array's data buffer from its first to its last offset."""
     if len(lines) == 0:
@@ -96,43 +154,32 @@ def csv_chunks(batches: pa.RecordBatchReader):
         yield _joined(batch.column(0))
 
 
-def _rows(batches: pa.RecordBatchReader, geojson_columns: set[str]):
+def ndjson_chunks(batches: pa.RecordBatchReader):
+    """Each batch of finished NDJSON lines (json_line) as one chunk."""
     for batch in batches:
-        for row in batch.to_pylist():
-            out = {}
-            for k, v in row.items():
-                out[k] = json.loads(v) if k in geojson_columns and v else to_json(v)
-            yield out
+        yield _joined(batch.column(0))
 
 
-def json_chunks(batches, geojson_columns: set[str]):
-    yield b"["
+def _separated(batches: pa.RecordBatchReader, head: bytes, tail: bytes):
+    """head, the elements (each made with a leading ",\n", dropped from the first), tail."""
+    yield head
     first = True
-    for row in _rows(batches, geojson_columns):
-        yield (b"" if first else b",\n") + json.dumps(row, ensure_ascii=False).encode("utf-8")
-        first = False
-    yield b"]\n"
+    for batch in batches:
+        chunk = _joined(batch.column(0))
+        if first and chunk:
+            chunk, first = chunk[2:], False
+        yield chunk
+    yield tail
 
 
-def ndjson_chunks(batches, geojson_columns: set[str]):
-    for row in _rows(batches, geojson_columns):
-        yield json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"
+def json_chunks(batches: pa.RecordBatchReader):
+    """A JSON array of row objects, as json.dumps wrote them one by one."""
+    return _separated(batches, b"[", b"]\n")
 
 
-def geojson_chunks(batches, geojson_columns: set[str], geometry: str | None):
-    """A FeatureCollection: geometry from the declared geojson column, else a Point from lon/lat."""
-    yield b'{"type":"FeatureCollection","features":['
-    first = True
-    for row in _rows(batches, geojson_columns):
-        if geometry:
-            geom = row.pop(geometry, None)
-        else:
-            lon, lat = row.get("longitude"), row.get("latitude")
-            geom = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
-        feature = {"type": "Feature", "geometry": geom, "properties": row}
-        yield (b"" if first else b",\n") + json.dumps(feature, ensure_ascii=False).encode("utf-8")
-        first = False
-    yield b"]}\n"
+def geojson_chunks(batches: pa.RecordBatchReader):
+    """A FeatureCollection of the Features json_line wrote."""
+    return _separated(batches, b'{"type":"FeatureCollection","features":[', b"]}\n")
 
 
 class _Sink(io.RawIOBase):

@@ -188,7 +188,10 @@ def _schemas() -> dict:
                 "required": {"type": "boolean"}})},
             "versions": {"type": "array", "items": _obj({"version": INT, "published_at": STR, "rows": INT,
                                                          **{k: _null(INT) for k in load_keys}})},
-        }),
+            "versions_total": {"type": "integer", "description": "Versions kept, on every page."},
+            "versions_next": {"type": "string", "description": "The page of older versions; absent on the last."},
+        }, required=[*summary_props, "contact", "theme", "time_column", "keywords", "primary_key", "schema",
+                     "versions", "versions_total"]),
         "Row": row,
         "Rows": _obj({"dataset": {"type": "string", "enum": names}, "version": _null(INT),
                       "columns": {"type": "array", "items": {"type": "string", "enum": list(every)}},
@@ -304,8 +307,15 @@ def paths() -> dict:
             {"200": _json(_ref("Catalog"), "The catalog."), **_errors(400)}, example="/api/v1/datasets",
             tag="datasets"),
         "/api/v1/datasets/{dataset}": _get(
-            "Dataset", "Metadata, the public schema (the data dictionary) and every published version.",
-            {"200": _json(_ref("Dataset"), "The dataset."), **_errors(400, 404)}, [_dataset_param()],
+            "Dataset", "Metadata, the public schema (the data dictionary) and the published versions with "
+            "what each load changed: the newest `versions_limit` below `versions_before`, oldest first; "
+            "`versions_next` (absent on the last page) links to the older ones.",
+            {"200": _json(_ref("Dataset"), "The dataset."), **_errors(400, 404)},
+            [_dataset_param(),
+             _param("versions_limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                    "How many versions to list."),
+             _param("versions_before", "query", {"type": "integer", "minimum": 1},
+                    "List only versions with a smaller number (the next page's link sets it).")],
             example=f"/api/v1/datasets/{ds}", tag="datasets"),
         "/api/v1/datasets/{dataset}/rows": _get(
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "

@@ -13,7 +13,7 @@ from benchmarks import dashboards, exports, ingest, queries, realtime, storage
 from benchmarks.ingest import OUT
 
 BENCHES = {
-    "ingest": lambda a: ingest.run(rows=a.rows, repeats=1 if a.rows > 5_000_000 else 2),
+    "ingest": lambda a: ingest.run(rows=a.rows, repeats=a.rounds or (1 if a.rows > 5_000_000 else 2)),
     "storage": lambda a: storage.run(rows=a.storage_rows),
     "queries": lambda a: queries.run(rows=a.rows),
     "exports": lambda a: exports.run(rows=a.rows),
@@ -25,6 +25,7 @@ BENCHES = {
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     p.add_argument("--rows", type=int, default=1_000_000, help="311 rows for the ingest benchmark")
+    p.add_argument("--rounds", type=int, help="ingest rounds (each runs every contender once); default 2, 1 above 5M rows")
     p.add_argument("--storage-rows", type=int, default=5_000_000, help="table size for the storage benchmark")
     p.add_argument("--realtime-rows", type=int, default=10_000_000, help="service_requests size for the realtime benchmark")
     p.add_argument("--realtime-batches", type=int, default=1000, help="micro-batches before the realtime query ratio")

@@ -44,7 +44,9 @@ class Rollup:
     def fingerprint(self) -> str:
         """Changes whenever what a stored file holds would change: stored files of another
         fingerprint are not reused or served."""
-        return hashlib.sha256(f"{self.sql}|{','.join(self.order_by)}".encode()).hexdigest()[:16]
+        # Over the text with ICU's local days: a faster spelling of the same days keeps stored files.
+        text = self.compile("{source}", "{tz}")
+        return hashlib.sha256(f"{text}|{','.join(self.order_by)}".encode()).hexdigest()[:16]
 
 
 class _IcuDay:

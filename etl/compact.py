@@ -64,16 +64,17 @@ def small_files(m: lake.Manifest, full: bool = False) -> list[lake.DataFile]:
     return [f for f in m.files if full or f.rows < limit]
 
 
-def _merge(dataset: str, full: bool) -> dict:
-    """Under the writer lock: rewrite the small files of the current version, and fold the rollup
-    deltas that have grown (all of them with `full`), as a new version holding the same rows."""
+def _merge(dataset: str, full: bool, files_too: bool = True) -> dict:
+    """Under the writer lock: rewrite the small files of the current version (unless not `files_too`),
+    and fold the rollup deltas that have grown (all of them with `full`), as a new version holding
+    the same rows."""
     m = lake.manifest(dataset)
     out = {"dataset": dataset, "version_before": m.version if m else None, "version": m.version if m else None,
            "files_before": len(m.files) if m else 0, "files_after": len(m.files) if m else 0,
            "files_merged": 0, "rows_rewritten": 0, "rollups_folded": 0, "compacted": False}
     if m is None:
         return out
-    merge = small_files(m, full)
+    merge = small_files(m, full) if files_too else []
     merge = merge if len(merge) >= 2 else []
     folding = full or rollups.fold_due(m)
     if not merge and not folding:
@@ -238,11 +239,13 @@ def _cleanup(dataset: str) -> dict:
     return out
 
 
-def compact(dataset: str, full: bool = False, merge: bool = True, wait_seconds: float = 600.0) -> dict:
-    """Merge small files (unless merge=False) and apply retention, holding the dataset's writer lock."""
+def compact(dataset: str, full: bool = False, merge: bool = True, wait_seconds: float = 600.0,
+            files_too: bool = True) -> dict:
+    """Merge small files and fold grown rollup deltas (neither with merge=False; only the deltas
+    with files_too=False) and apply retention, holding the dataset's writer lock."""
     started = time.monotonic()
     with lake.writer_lock(dataset, wait_seconds):
-        out = _merge(dataset, full) if merge else {"dataset": dataset, "compacted": False}
+        out = _merge(dataset, full, files_too) if merge else {"dataset": dataset, "compacted": False}
         out.update(_cleanup(dataset))
     out["seconds"] = round(time.monotonic() - started, 3)
     return out
@@ -265,8 +268,10 @@ def after_publish(dataset: str) -> dict | None:
     if m is None:
         return None
     threshold = config.get_int("compact_files")
-    if (threshold > 0 and len(m.files) > threshold and len(small_files(m)) >= 2) or rollups.fold_due(m):
-        return compact(dataset)
+    if threshold > 0 and len(m.files) > threshold and len(small_files(m)) >= 2:
+        return compact(dataset)  # folds grown rollup deltas too
+    if rollups.fold_due(m):
+        return compact(dataset, files_too=False)  # PULSE_COMPACT_FILES=0 still means: leave data files be
     if _retention_due(dataset, m):
         return compact(dataset, merge=False)
     return None

@@ -117,19 +117,31 @@ def oldest_version(dataset: str) -> int:
         return 1
 
 
-def versions(dataset: str) -> list[Manifest]:
-    """Every published version, oldest first."""
+def version_numbers(dataset: str) -> list[int]:
+    """The numbers of every published version still kept, oldest first (no manifest is read)."""
     folder = dataset_dir(dataset) / "versions"
     current = current_version(dataset)
     if current is None or not folder.exists():
         return []
+    return sorted(n for n in (int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()) if n <= current)
+
+
+def versions(dataset: str, limit: int | None = None, before: int | None = None) -> list[Manifest]:
+    """Published versions, oldest first: all of them, or the newest `limit` below `before`.
+
+    Why the page: a real-time feed publishes every few seconds and retention keeps hours of versions,
+    thousands of manifests; a page reads only the manifests it returns."""
+    numbers = version_numbers(dataset)
+    if before is not None:
+        numbers = [n for n in numbers if n < before]
+    if limit is not None:
+        numbers = numbers[-limit:] if limit > 0 else []
     out = []
-    for p in sorted(folder.glob("*.json")):
-        if int(p.stem) <= current:
-            try:
-                out.append(Manifest.from_json(p.read_text()))
-            except FileNotFoundError:  # removed by retention meanwhile (etl/compact.py)
-                continue
+    for n in numbers:
+        try:
+            out.append(manifest(dataset, n))
+        except KeyError:  # removed by retention meanwhile (etl/compact.py)
+            continue
     return out
 
 

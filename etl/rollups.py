@@ -90,7 +90,8 @@ def _write(con, r, sql: str, folder: Path, sort: bool) -> tuple[str | None, int]
 
 def _entry(base_dir: Path, r, zone: str, base: tuple[str | None, int], delta: tuple[str | None, int] = (None, 0)) -> dict:
     rel = lambda p: str(Path(p).relative_to(base_dir)) if p else None  # noqa: E731
-    out = {"path": f"rollups/{r.name}", "timezone": zone, "base": rel(base[0]), "base_rows": base[1]}
+    out = {"path": f"rollups/{r.name}", "timezone": zone, "fingerprint": r.fingerprint(), "base": rel(base[0]),
+           "base_rows": base[1]}
     if delta[0]:
         out.update(delta=rel(delta[0]), delta_rows=delta[1])
     return out
@@ -119,15 +120,28 @@ def _with_change(con, r, base_dir: Path, old: dict, delta: Delta, tz: str, zone:
     return _entry(base_dir, r, zone, base, new_delta)
 
 
-def _usable(entry: dict | None, zone: str) -> dict | None:
+def current(r, entry: dict | None, zone: str) -> bool:
+    """Whether a stored entry holds what `r` declares today, in `zone` (entries from before
+    fingerprints were recorded are taken as current: the declarations had not changed since)."""
+    return bool(entry) and entry.get("timezone") == zone and entry.get("fingerprint", r.fingerprint()) == r.fingerprint()
+
+
+def _usable(con, r, dataset: str, entry: dict | None, zone: str) -> dict | None:
     """The previous version's entry as {base, base_rows, delta?, delta_rows?}, if it can be brought
-    up to date (same time zone), including entries from before deltas existed."""
-    if not entry or entry.get("timezone") != zone:
+    up to date (same time zone and declaration), including entries from before deltas existed
+    (counted once)."""
+    if not current(r, entry, zone):
         return None
     if "base" in entry:
         return entry
     files = stored_files(entry)
-    return {"base": files[0], "base_rows": entry.get("rows", 0)} if files else None
+    if not files:
+        return None
+    return {"base": files[0], "base_rows": _rows(con, file_paths(dataset, entry)[0])}
+
+
+def _rows(con, path: str) -> int:
+    return con.execute(f"SELECT count(*) FROM read_parquet({lit(path)})").fetchone()[0]  # from the footer
 
 
 def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Manifest | None = None,
@@ -148,7 +162,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     files_source = "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in files) + "])"
     out = {}
     for r in todo:
-        old = _usable(previous.rollups.get(r.name) if previous else None, zone)
+        old = _usable(con, r, dataset, previous.rollups.get(r.name) if previous else None, zone)
         if delta is not None and previous is None:  # a first version: the batch is everything
             out[r.name] = _whole(con, r, base_dir, r.compile(f"({delta.plus})", tz, days), zone)
         elif delta is not None and old is not None:
@@ -171,16 +185,24 @@ def fold_due(m: lake.Manifest) -> bool:
 
 def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, dict]:
     """The version's rollup entries with each due delta (every delta with `everything`) folded into
-    a new base. The rows the entries stand for do not change, so neither does any answer."""
+    a new base. The rows the entries stand for do not change, so neither does any answer.
+
+    With `everything` (`compact --full`), also brought to what is declared today: a rollup the
+    version lacks, or has in another time zone, is computed from its files; an entry from before
+    deltas is restated as a base."""
     base_dir = lake.dataset_dir(m.dataset)
+    zone = datasets.city(config.get("city")).timezone
     out = dict(m.rollups)
     for r in declared.of(m.dataset):
         e = m.rollups.get(r.name)
+        if everything and not current(r, e, zone) and m.files:
+            files_source = "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in m.files) + "])"
+            out[r.name] = _whole(con, r, base_dir, r.compile(files_source, lit(zone), local_day.prepare(con, zone)), zone)
+            continue
         if everything and e and "base" not in e and stored_files(e):  # an entry from before deltas: restate it
             path = file_paths(m.dataset, e)[0]
-            rows = con.execute(f"SELECT count(*) FROM read_parquet({lit(path)})").fetchone()[0]
             _folder(base_dir, r)  # the entry's folder, which publishing syncs
-            out[r.name] = _entry(base_dir, r, e["timezone"], (path, rows))
+            out[r.name] = _entry(base_dir, r, e["timezone"], (path, _rows(con, path)))
             continue
         if not e or not e.get("delta") or not (everything or _due(e)):
             continue

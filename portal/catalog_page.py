@@ -65,7 +65,7 @@ def dictionary(name: str) -> list[dict]:
 def history(name: str, limit: int = HISTORY_SHOWN) -> list[dict]:
     """Versions newest first with what each load changed."""
     out = []
-    for m in reversed(lake.versions(name)[-limit:]):
+    for m in reversed(lake.versions(name, limit=limit)):  # reads only the manifests it shows
         load = m.load or {}
         out.append({"version": m.version, "published_at": m.published_at, "rows": m.rows,
                     **{k: load.get(k) for k in ("rows_in", "inserted", "updated", "unchanged", "rejected")}})

@@ -14,6 +14,9 @@ COMPLAINT_TYPE = Param("complaint_type", "value", column=("service_requests", "c
                        help="Only requests of this complaint type.")
 KPI_START = Param("start", "date", help="Accepted for symmetry with the other KPIs; the backlog is a level at `end`.")
 
+# Over a rollup read from Parquet, a key may come twice, from its base and its delta (etl/rollups.py):
+# measures are summed, and a group whose sum is 0 (a request that moved to another borough, channel
+# or day since the base was written) is dropped, as a fresh aggregate would not have it.
 SR_VOLUME = """
 -- From the created-per-day rollup (datasets/rollups.yaml): exact counts, thousands of rows read.
 SELECT CAST(date_trunc($period, day) AS DATE) AS period_start,
@@ -25,6 +28,7 @@ WHERE day >= $start AND day <= $end
   AND ($agency IS NULL OR agency = $agency)
   AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
 GROUP BY period_start, channel
+HAVING sum(requests) <> 0
 ORDER BY period_start, channel
 """
 
@@ -37,6 +41,7 @@ WHERE day >= $start AND day <= $end
   AND ($agency IS NULL OR agency = $agency)
   AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
 GROUP BY period_start, borough
+HAVING sum(requests) <> 0
 ORDER BY period_start, borough
 """
 
@@ -107,6 +112,7 @@ WHERE complaint_type = $complaint_type
   AND day >= $start AND day <= $end
   AND ($borough IS NULL OR borough = $borough)
 GROUP BY descriptor
+HAVING sum(requests) <> 0
 ORDER BY requests DESC, descriptor
 LIMIT $limit
 """

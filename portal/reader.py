@@ -134,7 +134,7 @@ class LakeReader:
             return []
         if r.kind == "projection":
             return projections.file_paths(r.dataset, stored) if projections.reusable(r, stored, zone) else []
-        return rollups.file_paths(r.dataset, stored)
+        return rollups.file_paths(r.dataset, stored) if rollups.current(r, stored, zone) else []
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
         ds = datasets.get(name)

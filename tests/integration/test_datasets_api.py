@@ -94,6 +94,24 @@ def test_metadata_has_version_rows_schema_and_each_versions_load_counts(client):
     assert status["required"] is True and "Closed" in status["allowed"] and status["type"] == "string"
     assert [(v["version"], v["rows"], v["rows_in"], v["inserted"], v["updated"], v["unchanged"], v["rejected"])
             for v in body["versions"]] == [(1, 60, 60, 60, 0, 0, 0), (2, 65, 15, 5, 10, 0, 0)]
+    assert body["versions_total"] == 2 and "versions_next" not in body
+
+
+def test_versions_come_in_pages_newest_first_with_a_link_to_the_older_ones(client):
+    """A real-time feed publishes every few seconds: the metadata lists a page of versions, not thousands."""
+    first = client.get(f"{SR}?versions_limit=1").json
+    assert [v["version"] for v in first["versions"]] == [2] and first["versions_total"] == 2
+    older = client.get(first["versions_next"]).json
+    assert [v["version"] for v in older["versions"]] == [1] and "versions_next" not in older
+    assert older["versions"][0]["inserted"] == 60
+
+
+@pytest.mark.parametrize("query, parameter", [("versions_limit=0", "versions_limit"), ("versions_limit=1001", "versions_limit"),
+                                              ("versions_limit=ten", "versions_limit"), ("versions_before=-3", "versions_before"),
+                                              ("version=1", "version")])
+def test_bad_version_paging_is_a_400_naming_the_parameter(client, query, parameter):
+    r = client.get(f"{SR}?{query}")
+    assert r.status_code == 400 and r.json["parameter"] == parameter and parameter in r.json["error"]
 
 
 @pytest.mark.parametrize("path", ["", "/rows", "/export.csv"])

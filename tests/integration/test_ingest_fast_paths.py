@@ -43,7 +43,11 @@ def test_utc_day_offsets_give_icus_local_day_for_every_instant(zone):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     fast, icu = local_day.prepare(con, zone), local_day.LocalDay(zone)
-    assert local_day.prepare(con, zone).fast  # built once per connection and zone
+    con.execute(f"CREATE TABLE marker AS SELECT offsets FROM {local_day.TABLE}")
+    con.execute(f"UPDATE {local_day.TABLE} SET offsets = [42]")
+    local_day.prepare(con, zone)  # built once per connection and zone: this call keeps the table as it is
+    assert con.execute(f"SELECT offsets FROM {local_day.TABLE}").fetchone()[0] == [42]
+    con.execute(f"UPDATE {local_day.TABLE} SET offsets = (SELECT offsets FROM marker)")
     con.execute("""CREATE TABLE t AS
         SELECT TIMESTAMPTZ '1965-01-01 00:00:00.123456+00' + to_minutes(i * 97) AS x FROM range(760000) r(i)
         UNION ALL SELECT TIMESTAMPTZ '2011-01-01 00:00:00+00' + to_minutes(i) + INTERVAL 29999999 MICROSECOND FROM range(525600) r(i)
