@@ -61,12 +61,13 @@ def test_compaction_merges_small_files_and_every_answer_stays_the_same(lake_dir,
     m, before_m = lake.manifest("service_requests"), lake.manifest("service_requests", 12)
     assert m.rows == before_m.rows
     source = f"read_parquet({lake.file_paths('service_requests', m)!r})"
+    def summed(r, entry) -> list:
+        files = etl_rollups.file_paths("service_requests", entry)
+        return duckdb.connect().execute(etl_rollups.summed(r, f"SELECT * FROM read_parquet({files!r})") + " ORDER BY ALL").fetchall()
+
     for r in rollups.of("service_requests"):  # same rows: rollups that still equal a fresh aggregate
-        summed = lambda e: duckdb.connect().execute(  # noqa: E731
-            etl_rollups.summed(r, f"SELECT * FROM read_parquet({etl_rollups.file_paths('service_requests', e)!r})")
-            + " ORDER BY ALL").fetchall()
         fresh = duckdb.connect().execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
-        assert summed(m.rollups[r.name]) == summed(before_m.rollups[r.name]) == fresh, r.name
+        assert summed(r, m.rollups[r.name]) == summed(r, before_m.rollups[r.name]) == fresh, r.name
     for entry in m.rollups.values():  # summaries kept per data file cover the new files
         if "files" in entry:
             assert set(entry["files"]) == {f.path for f in m.files}
