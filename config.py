@@ -39,7 +39,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_scale", "small", "Size of the demo lake that `make run` builds when none exists: small, medium, large or a 311 row count."),
     Setting("demo_seed", "311", "Seed of the deterministic demo generator: the same seed gives the same lake."),
     Setting("file_rows", "1000000", "Largest number of rows written to one Parquet data file; bounds the cost of rewriting a file on upsert."),
-    Setting("etl_memory", "700MB", "DuckDB memory limit of one load; beyond it DuckDB spills to PULSE_DATA_DIR/tmp."),
+    Setting("etl_memory", "600MB", "DuckDB memory limit of one load; beyond it DuckDB spills to PULSE_DATA_DIR/tmp."),
     Setting("max_future_days", "2", "A timestamp later than now plus this many days is rejected as far-future."),
     Setting("cache_type", "filesystem", "Query cache shared by the web workers: filesystem (under PULSE_DATA_DIR/cache), redis, or null (no caching)."),
     Setting("redis_url", "", "Redis URL for PULSE_CACHE_TYPE=redis, e.g. redis://127.0.0.1:6379/0."),
