@@ -77,10 +77,7 @@ def _int_param(key: str, low: int, high: int | None = None) -> int | None:
     raw = request.args.get(key)
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
+    value = int(raw) if raw.isascii() and raw.isdigit() else None  # no signs, spaces, underscores
     if value is None or value < low or (high is not None and value > high):
         bound = f"{low}..{high}" if high is not None else f"{low} or more"
         raise ApiError(400, f"{key} must be a whole number, {bound}; got {raw!r}", parameter=key)
@@ -103,10 +100,10 @@ def dataset(name: str):
                "allowed": list(c.allowed) if c.allowed is not None else None, "required": c.required}
               for c in ds.public_columns]
     load_keys = ("rows_in", "inserted", "updated", "unchanged", "rejected")
-    numbers = lake.version_numbers(name)
+    numbers = lake.version_numbers(name)  # listed once: a version published meanwhile waits for the next request
     kept = [n for n in numbers if before is None or n < before]
     versions = [{"version": m.version, "published_at": m.published_at, "rows": m.rows,
-                 **{k: m.load.get(k) for k in load_keys}} for m in lake.versions(name, limit=limit, before=before)]
+                 **{k: m.load.get(k) for k in load_keys}} for m in lake.versions(name, numbers=kept[-limit:])]
     paging = {"versions_total": len(numbers)}
     if len(kept) > limit and versions:
         paging["versions_next"] = url_for("api_datasets.dataset", name=name, versions_limit=limit,
@@ -176,7 +173,8 @@ def export(name: str, fmt: str):
         raise ApiError(404, f"{name} has no location columns, so no GeoJSON export; allowed: {', '.join(_formats(ds))}",
                        allowed=_formats(ds))
     q = parse(ds, request.args, paged=False)
-    etag = hashlib.sha256(f"{name}\n{q.version}\n{fmt}\n{request.query_string.decode()}".encode()).hexdigest()[:32]
+    etag = hashlib.sha256(f"{name}\n{q.version}\n{fmt}\n{request.query_string.decode()}\n{exports.REVISION}".encode()
+                          ).hexdigest()[:32]
     max_age = VERSIONED_MAX_AGE if "version" in request.args else CURRENT_MAX_AGE
     headers = {
         "ETag": f'"{etag}"',

@@ -22,6 +22,9 @@ import pyarrow.parquet as pq
 from datasets import Column
 from etl.sql import ident, lit
 
+# Part of every export's ETag: bumped when the bytes written for the same rows change (2: JSON texts
+# built in SQL, geojson columns written compactly), so a cached copy is not confirmed by a 304.
+REVISION = 2
 BATCH_ROWS = 10_000  # ~4 MB of service_requests CSV; a bigger first batch delays the first row
 # DuckDB's streaming_buffer_size: how far its threads may run ahead of the reader. At the default
 # (~1 MB) they wait between batches and CSV streams at about 2/3 of the speed (decision 0004).
@@ -79,6 +82,7 @@ def csv_header(names: list[str]) -> bytes:
 
 
 _ESCAPE_START = "\\u00"
+_BACKSLASHES = "\\\\"  # an escaped backslash in JSON text
 _UPPER_ESCAPES = [(f"\\u{code:04X}", f"\\u{code:04x}") for code in (0x0B, *range(0x0E, 0x20)) if f"{code:04X}" != f"{code:04x}"]
 
 
@@ -89,13 +93,16 @@ def _json_value(col: Column) -> str:
     c = ident(col.name)
     if col.type == "string":
         text = f"CAST(to_json({c}) AS VARCHAR)"
-        # DuckDB writes \u001B where Python writes \u001b: only control characters, so only looked at then.
-        fixed = text
+        # DuckDB writes \u001B where Python writes \u001b: only control characters, so only looked at
+        # then, and only in the pieces between escaped backslashes ("\\"), so a value that holds the
+        # six characters \u001B itself (written "\\u001B") is left as it is.
+        piece = "x"
         for upper, lower in _UPPER_ESCAPES:
-            fixed = f"replace({fixed}, {lit(upper)}, {lit(lower)})"
+            piece = f"replace({piece}, {lit(upper)}, {lit(lower)})"
+        fixed = f"array_to_string(list_transform(string_split({text}, {lit(_BACKSLASHES)}), lambda x: {piece}), {lit(_BACKSLASHES)})"
         value = f"CASE WHEN contains({text}, {lit(_ESCAPE_START)}) THEN {fixed} ELSE {text} END"
     elif col.type == "geojson":
-        value = c
+        value = _stored_json(c)
     elif col.type == "datetime":  # concat() skips NULLs: quoted only when there is a value
         value = f"CASE WHEN {c} IS NOT NULL THEN concat('\"', {_csv_cell(col)}, '\"') END"
     elif col.type == "date":
@@ -105,6 +112,12 @@ def _json_value(col: Column) -> str:
     else:
         value = f"CAST({c} AS VARCHAR)"  # integer; boolean as true/false
     return f"coalesce({value}, 'null')"
+
+
+def _stored_json(c: str) -> str:
+    """A geojson column's stored text as one line of strict JSON: ingest accepts what DuckDB's
+    json_valid accepts (newlines, trailing commas), which json() writes compactly and strictly."""
+    return f"CAST(json(nullif({c}, '')) AS VARCHAR)"
 
 
 def _json_object(columns: list[Column]) -> list[str]:
@@ -125,7 +138,7 @@ def json_line(columns: list[Column], fmt: str, geometry: str | None = None) -> s
     if fmt == "json":
         return "concat(',', chr(10), " + ", ".join(_json_object(columns)) + ")"
     if geometry:
-        geom = f"coalesce({ident(geometry)}, 'null')"
+        geom = f"coalesce({_stored_json(ident(geometry))}, 'null')"
         properties = [c for c in columns if c.name != geometry]
     else:
         lon, lat = (f"CASE WHEN isfinite({ident(n)}) THEN CAST({ident(n)} AS VARCHAR) END" for n in ("longitude", "latitude"))

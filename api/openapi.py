@@ -188,7 +188,7 @@ def _schemas() -> dict:
                 "required": {"type": "boolean"}})},
             "versions": {"type": "array", "items": _obj({"version": INT, "published_at": STR, "rows": INT,
                                                          **{k: _null(INT) for k in load_keys}})},
-            "versions_total": {"type": "integer", "description": "Versions kept, on every page."},
+            "versions_total": {"type": "integer", "minimum": 0, "description": "Versions kept, on every page."},
             "versions_next": {"type": "string", "description": "The page of older versions; absent on the last."},
         }, required=[*summary_props, "contact", "theme", "time_column", "keywords", "primary_key", "schema",
                      "versions", "versions_total"]),
@@ -316,7 +316,7 @@ def paths() -> dict:
                     "How many versions to list."),
              _param("versions_before", "query", {"type": "integer", "minimum": 1},
                     "List only versions with a smaller number (the next page's link sets it).")],
-            example=f"/api/v1/datasets/{ds}", tag="datasets"),
+            example=f"/api/v1/datasets/{ds}?versions_limit=1", tag="datasets"),
         "/api/v1/datasets/{dataset}/rows": _get(
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "

@@ -97,7 +97,7 @@ def test_metadata_has_version_rows_schema_and_each_versions_load_counts(client):
     assert body["versions_total"] == 2 and "versions_next" not in body
 
 
-def test_versions_come_in_pages_newest_first_with_a_link_to_the_older_ones(client):
+def test_versions_come_in_pages_from_the_newest_with_a_link_to_the_older_ones(client):
     """A real-time feed publishes every few seconds: the metadata lists a page of versions, not thousands."""
     first = client.get(f"{SR}?versions_limit=1").json
     assert [v["version"] for v in first["versions"]] == [2] and first["versions_total"] == 2
@@ -108,6 +108,7 @@ def test_versions_come_in_pages_newest_first_with_a_link_to_the_older_ones(clien
 
 @pytest.mark.parametrize("query, parameter", [("versions_limit=0", "versions_limit"), ("versions_limit=1001", "versions_limit"),
                                               ("versions_limit=ten", "versions_limit"), ("versions_before=-3", "versions_before"),
+                                              ("versions_limit=1_0", "versions_limit"), ("versions_limit=+3", "versions_limit"),
                                               ("version=1", "version")])
 def test_bad_version_paging_is_a_400_naming_the_parameter(client, query, parameter):
     r = client.get(f"{SR}?{query}")

@@ -15,7 +15,8 @@ from api.rowquery import to_json
 from datasets import Column
 from tests.unit.test_csv_export import TYPES, _table
 
-CONTROL = ["".join(chr(i) for i in range(32)), "\x7f DEL", "\u2028 \u2029", "emoji 😀", 'back\\slash "quote"', "/slash"]
+CONTROL = ["".join(chr(i) for i in range(32)), "\x7f DEL", "\u2028 \u2029", "emoji 😀", 'back\\slash "quote"', "/slash",
+           "\x1b", "\\u001B typed, not escaped", "a\\u001Fb\x1f", "\\\x1b", "\\\\u001B"]
 
 
 def _python_rows(table: pa.Table, columns: list[Column]) -> list[dict]:
@@ -103,3 +104,19 @@ def test_an_empty_export_is_an_empty_array_or_collection(fmt):
     if fmt == "geojson":
         table = pa.table({"longitude": pa.array([], pa.float64()), "latitude": pa.array([], pa.float64())})
     assert _sql(fmt, table, columns) == _python(fmt, table, columns)
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "geojson"])
+def test_a_geojson_column_stored_loosely_goes_out_as_strict_json_on_one_line(fmt):
+    """Ingest takes what DuckDB's json_valid takes: newlines inside, a trailing comma."""
+    loose = '{"type": "LineString",\n "coordinates": [[-76.1, 43.0], [-76.2, 43.1],],}'
+    table = pa.table({"s": pa.array(["a", "b"]), "g": pa.array([loose, None])})
+    columns = [Column(name="s", type="string", description=""), Column(name="g", type="geojson", description="")]
+    out = _sql(fmt, table, columns, geometry="g" if fmt == "geojson" else None)
+    if fmt == "ndjson":
+        rows = [json.loads(line) for line in out.decode().splitlines()]
+        assert len(rows) == 2 and rows[0]["g"]["coordinates"][1] == [-76.2, 43.1] and rows[1]["g"] is None
+    else:
+        parsed = json.loads(out)
+        first = parsed["features"][0]["geometry"] if fmt == "geojson" else parsed[0]["g"]
+        assert first == {"type": "LineString", "coordinates": [[-76.1, 43.0], [-76.2, 43.1]]}
