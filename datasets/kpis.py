@@ -13,9 +13,7 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
-from datasets.registry import Dataset, DeclarationError, datasets
+from datasets.registry import Dataset, DeclarationError, datasets, read_yaml
 
 PATH = Path(__file__).resolve().parent / "kpis.yaml"
 PERIODS = ("day", "week", "month", "quarter")
@@ -124,7 +122,7 @@ def load(path: Path | str = PATH, known: Mapping[str, Dataset] | None = None) ->
     """Read and check one KPI file; `known` datasets default to the registry's."""
     path = Path(path)
     known = datasets() if known is None else known
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or set(raw) != {"kpis"} or not isinstance(raw["kpis"], list):
         raise DeclarationError(f"{path.name}: must hold exactly one key, 'kpis', a list of KPIs")
     out: dict[str, Kpi] = {}

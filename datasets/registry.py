@@ -119,8 +119,14 @@ def _column(raw: dict, where: str) -> Column:
     return Column(**{**raw, "allowed": tuple(allowed) if allowed is not None else None})
 
 
+def read_yaml(path: Path):
+    """A declaration file, parsed with libyaml's safe loader when PyYAML has it (about ten times
+    faster than the pure-Python one, which took ~0.1 s of every process's first load)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _dataset(path: Path) -> Dataset:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     where = path.name
     required = ["name", "title", "description", "publisher", "contact", "licence", "update_cadence",
                 "accrual_periodicity", "primary_key", "columns", "source_formats"]
@@ -176,7 +182,7 @@ def get(name: str) -> Dataset:
 
 @cache
 def cities() -> dict[str, City]:
-    raw = yaml.safe_load((HERE / "cities.yaml").read_text(encoding="utf-8"))
+    raw = read_yaml(HERE / "cities.yaml")
     return {key: City(key=key, name=v["name"], timezone=v["timezone"], **v["bbox"]) for key, v in raw.items()}
 
 

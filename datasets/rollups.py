@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from datasets.registry import DeclarationError, datasets
+from datasets.registry import DeclarationError, datasets, read_yaml
 
 PATH = Path(__file__).resolve().parent / "rollups.yaml"
 KINDS = ("rollup", "projection")
@@ -86,7 +84,7 @@ def _check(r: dict) -> None:
 @cache
 def rollups() -> dict[str, Rollup]:
     """Every declaration of either kind, by name (each is a {name} placeholder in named queries)."""
-    raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))["rollups"]
+    raw = read_yaml(PATH)["rollups"]
     out = {}
     for r in raw:
         _check(r)

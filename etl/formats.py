@@ -12,9 +12,9 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import yaml
 
 import datasets
+from datasets.registry import read_yaml
 from etl.errors import InputError
 from etl.sources.csvfile import read_header
 
@@ -73,7 +73,7 @@ def _column_map(target: str, raw, where: str) -> ColumnMap:
 
 
 def _load(path: Path) -> Format:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     ds = datasets.get(raw["dataset"])
     if raw["reader"] not in READERS:
         raise ValueError(f"{path.name}: reader must be one of {READERS}")

@@ -184,6 +184,9 @@ def _column_rules(c, v: str, t: str, p: str | None, col: ColumnMap | None, futur
     if c.type == "date" or (c.type == "datetime" and c.future_ok):
         out.append((f"{v} > DATE {lit(future_limit[:10])} + INTERVAL 3660 DAY",
                     f"'{name}: ' || CAST({v} AS VARCHAR) || ' is more than ten years ahead'"))
+    if c.type in ("date", "datetime"):  # DuckDB reads year 0 and BC dates, which no export format can write
+        first = "DATE '0001-01-01'" if c.type == "date" else "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+        out.append((f"{v} < {first}", f"'{name}: ' || CAST({v} AS VARCHAR) || ' is before the year 1'"))
     return out
 
 
