@@ -56,7 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("poll_seconds", "60", "Seconds between two polls of an Open311 feed (`python -m etl poll open311 --every`)."),
     Setting("poll_timeout", "30", "Seconds one HTTP request of the poller may take, connecting and reading, before it counts as hung and is retried."),
     Setting("watch_quiet_seconds", "2", "A file in a drop folder (`python -m etl watch`) is loaded only once its size and time stayed unchanged this long and across two scans."),
-    Setting("compact_files", "32", "A micro-batch publish that leaves a version with more data files than this compacts the small ones into a new version."),
+    Setting("compact_files", "16", "A micro-batch publish that leaves a version with more data files than this compacts the small ones into a new version."),
     Setting("keep_versions", "100", "Retention: the newest this many versions of a dataset stay readable by number (at least 2)."),
     Setting("keep_hours", "6", "Retention: every version published in the last this many hours stays readable by number too."),
     Setting("keep_daily", "30", "Retention: for this many days, each day's last version stays readable as a daily snapshot; any other older version answers 410."),
