@@ -165,10 +165,15 @@ print(json.dumps(out))
 """
 
 
-def _up_to_date(data: Path) -> bool:
+def up_to_date(data: Path) -> bool:
     """The lake exists and its version carries every rollup and projection declared today (a lake
-    built by older code would measure the live fallbacks instead)."""
+    built by older code would measure the live fallbacks instead): the reader's own tests of a
+    stored entry, applied to the manifest."""
+    import config
+    import datasets
     from datasets import rollups
+    from etl import projections
+    from etl import rollups as stored_rollups
 
     base = data / "lake" / "service_requests"
     try:
@@ -176,16 +181,16 @@ def _up_to_date(data: Path) -> bool:
         stored = json.loads((base / "versions" / f"{current:08d}.json").read_text()).get("rollups", {})
     except (FileNotFoundError, ValueError):
         return False
-    declared = [*rollups.of("service_requests"), *rollups.projections("service_requests")]
-    return all(r.name in stored and (stored[r.name].get("fingerprint") == r.fingerprint() if r.kind == "projection"
-                                     else "base" in stored[r.name])
-               for r in declared)
+    zone = datasets.city(config.get("city")).timezone
+    return all(bool(projections.reusable(r, stored.get(r.name), zone)) for r in rollups.projections("service_requests")) \
+        and all(stored_rollups.current(r, stored.get(r.name), zone) and "base" in stored[r.name]
+                for r in rollups.of("service_requests"))
 
 
 def lake_for(rows: int) -> Path:
     """A lake holding the benchmark's N-row 311 CSV, built once and reused while it is up to date."""
     data = OUT / f"lake-{rows}"
-    if not _up_to_date(data):
+    if not up_to_date(data):
         shutil.rmtree(data, ignore_errors=True)
         run_python("load", f"from etl.load import load_file; load_file('service_requests', {str(source_csv(rows))!r})",
                    env={"PULSE_DATA_DIR": str(data)})

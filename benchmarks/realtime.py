@@ -44,14 +44,14 @@ def base_lake(rows: int) -> Path:
     """The demo lake at `rows` 311 requests, built once and kept (its 311 CSV deleted) for later runs,
     and brought up to the rollups and projections declared today (`compact --full`) when code has
     changed them since: otherwise the first publish of each part would pay for that."""
-    from benchmarks.queries import _up_to_date
+    from benchmarks.queries import up_to_date
 
     data = OUT / f"base-{rows}"
     if not (data / "lake" / "service_requests" / "CURRENT").exists():
         shutil.rmtree(data, ignore_errors=True)
         run_python("demo", f"from etl import demo; demo.build(scale={rows}, seed=311)", env={"PULSE_DATA_DIR": str(data)})
         shutil.rmtree(data / "demo-src", ignore_errors=True)
-    if not _up_to_date(data):
+    if not up_to_date(data):
         subprocess.run([sys.executable, "-m", "etl", "compact", "service_requests", "--full"], cwd=ROOT,
                        env={**os.environ, "PULSE_DATA_DIR": str(data)}, check=True, capture_output=True)
     return data

@@ -126,20 +126,16 @@ def version_numbers(dataset: str) -> list[int]:
     return sorted(n for n in (int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()) if n <= current)
 
 
-def versions(dataset: str, limit: int | None = None, before: int | None = None,
-             numbers: list[int] | None = None) -> list[Manifest]:
-    """Published versions, oldest first: all of them, the newest `limit` below `before`, or those
-    `numbers` (from version_numbers, so a caller's count and page come from one listing).
+def versions(dataset: str, limit: int | None = None, numbers: list[int] | None = None) -> list[Manifest]:
+    """Published versions, oldest first: all of them, the newest `limit`, or those `numbers` (from
+    version_numbers, so a caller's count and page come from one listing).
 
     Why the page: a real-time feed publishes every few seconds and retention keeps hours of versions,
     thousands of manifests; a page reads only the manifests it returns."""
-    if numbers is not None:
-        limit = before = None
-    numbers = version_numbers(dataset) if numbers is None else list(numbers)
-    if before is not None:
-        numbers = [n for n in numbers if n < before]
-    if limit is not None:
-        numbers = numbers[-limit:] if limit > 0 else []
+    if numbers is None:
+        numbers = version_numbers(dataset)
+        if limit is not None:
+            numbers = numbers[-limit:] if limit > 0 else []
     out = []
     for n in numbers:
         try:

@@ -140,6 +140,11 @@ def _usable(con, r, dataset: str, entry: dict | None, zone: str) -> dict | None:
     return {"base": files[0], "base_rows": _rows(con, file_paths(dataset, entry)[0])}
 
 
+def _read_files(base_dir: Path, files: list[lake.DataFile]) -> str:
+    """SQL reading a version's data files: the source of a rollup computed whole."""
+    return "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in files) + "])"
+
+
 def _rows(con, path: str) -> int:
     return con.execute(f"SELECT count(*) FROM read_parquet({lit(path)})").fetchone()[0]  # from the footer
 
@@ -159,7 +164,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     zone = datasets.city(config.get("city")).timezone
     tz = lit(zone)
     days = local_day.prepare(con, zone) if fast_days else None
-    files_source = "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in files) + "])"
+    files_source = _read_files(base_dir, files)
     out = {}
     for r in todo:
         old = _usable(con, r, dataset, previous.rollups.get(r.name) if previous else None, zone)
@@ -196,8 +201,8 @@ def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, dict]:
     for r in declared.of(m.dataset):
         e = m.rollups.get(r.name)
         if everything and not current(r, e, zone) and m.files:
-            files_source = "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in m.files) + "])"
-            out[r.name] = _whole(con, r, base_dir, r.compile(files_source, lit(zone), local_day.prepare(con, zone)), zone)
+            source = _read_files(base_dir, m.files)
+            out[r.name] = _whole(con, r, base_dir, r.compile(source, lit(zone), local_day.prepare(con, zone)), zone)
             continue
         if everything and e and "base" not in e and stored_files(e):  # an entry from before deltas: restate it
             path = file_paths(m.dataset, e)[0]
