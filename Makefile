@@ -9,7 +9,7 @@ PULSE_PORT ?= 8050
 # PULSE_SIMULATE=0: `make run` serves the lake without the live simulator (etl/simulate.py)
 PULSE_SIMULATE ?= 1
 
-.PHONY: install dev system-deps node-deps demo run test bench lint clean
+.PHONY: install dev system-deps node-deps vendor-plotly demo run test bench lint clean
 
 install: $(VENV)/.installed ## runtime dependencies, pinned, into .venv
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -32,6 +32,12 @@ node-deps: node_modules/.installed ## axe-core (browser tests) and Lighthouse (b
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
+
+vendor-plotly: install ## re-vendor plotly.js's basic bundle (assets/vendor/) at the installed plotly's plotly.js version, from npm
+	v=$$($(BIN)/python -c "from plotly.offline import get_plotlyjs_version as v; print(v())") && tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$$v >/dev/null && tar xzf *.tgz) && \
+	rm -f assets/vendor/plotly-basic-*.min.js && cp $$tmp/package/plotly-basic.min.js assets/vendor/plotly-basic-$$v.min.js && \
+	cp $$tmp/package/LICENSE assets/vendor/plotly.js-LICENSE.txt && rm -rf $$tmp
 
 demo: install ## (re)build the deterministic demo lake
 	$(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)

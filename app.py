@@ -1,9 +1,13 @@
-"""Build the Dash app: pages from layouts/, callbacks from callbacks/, the API blueprints, and
-`server` for gunicorn. Nothing else lives here (STYLE.md)."""
+"""Build the Dash app: pages from layouts/, callbacks from callbacks/, the API blueprints, the plotly.js
+its charts load, and `server` for gunicorn. Nothing else lives here (STYLE.md)."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from dash import Dash
 
+import config
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
@@ -16,20 +20,45 @@ from api.v1 import bp as api_v1_bp
 INDEX = """<!DOCTYPE html>
 <html lang="en">
 <head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
-<body>{%app_entry%}<div hidden>{%config%}</div>{%scripts%}{%renderer%}</body>
+<body>{%app_entry%}<div hidden>{%config%}</div>PLOTLY{%scripts%}{%renderer%}</body>
 </html>"""
+VENDOR = Path(__file__).resolve().parent / "assets" / "vendor"
 
 BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, charts_bp)
+
+
+def plotly_basic_bundle() -> str | None:
+    """The vendored plotly.js basic bundle for the installed plotly's plotly.js version, relative to
+    assets/, or None when it is missing (after a plotly upgrade, before `make vendor-plotly`)."""
+    from plotly.offline import get_plotlyjs_version
+
+    name = f"vendor/plotly-basic-{get_plotlyjs_version()}.min.js"
+    return name if (VENDOR.parent / name).exists() else None
+
+
+def _plotly_loader(app: Dash) -> str:
+    """A script that makes dcc.Graph load plotly.js's basic bundle instead of the full one.
+
+    Dash's renderer sets `window._dashPlotlyJSURL` (the full 4.8 MB bundle) and dcc.Graph loads
+    that URL when a page first draws a chart; this pins the property to the basic bundle (1.2 MB,
+    scatter and bar: all the dashboards draw, assets/vendor/README.md). Not with a tile base map
+    (PULSE_MAP_TILE_URL): its MapLibre maps need the full bundle."""
+    bundle = plotly_basic_bundle()
+    if bundle is None or config.get("map_tile_url"):
+        return ""
+    url = json.dumps(app.get_asset_url(bundle))
+    return ('<script>Object.defineProperty(window, "_dashPlotlyJSURL", '
+            f"{{get: function () {{ return {url}; }}, set: function () {{}}}});</script>")
 
 
 def create_app() -> Dash:
     # use_async=False: Dash turns async on whenever asgiref is importable (the benchmarks' Datasette
     # brings it), and its async router fails under a running event loop; our callbacks are sync.
     app = Dash(__name__, title="Pulse", compress=True, serve_locally=True, update_title=None,
-               use_pages=True, pages_folder="layouts", use_async=False,
+               use_pages=True, pages_folder="layouts", use_async=False, assets_path_ignore=["vendor"],
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                           {"name": "description", "content": "The city's performance, in public, in real time."}])
-    app.index_string = INDEX
+    app.index_string = INDEX.replace("PLOTLY", _plotly_loader(app))
     from layouts import _shell
 
     app.layout = _shell.layout

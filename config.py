@@ -49,7 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_max_rows", "10000", "Most rows one web query returns; more are reported as truncated."),
     Setting("live_poll_seconds", "5", "How often an open dashboard asks whether a new data version has landed; it redraws only when one has."),
     Setting("geo_dir", "", "Folder with boroughs.geojson and community_districts.geojson for the maps (default: PULSE_DATA_DIR/geo, generated with the demo)."),
-    Setting("map_tile_url", "", "Optional raster tile URL template ({z}/{x}/{y}) drawn under the maps; empty means no tiles, so maps work offline."),
+    Setting("map_tile_url", "", "Optional raster tile URL template ({z}/{x}/{y}) drawn under the maps (as MapLibre maps, with the full plotly.js); empty means SVG maps without tiles, so maps work offline."),
     Setting("simulate", "1", "When 1, `make run` starts `python -m etl simulate` beside the web server (a storm and a day of service in accelerated time); 0 turns it off."),
     Setting("simulate_speed", "60", "Simulated seconds per real second of `python -m etl simulate` (it never writes times later than now)."),
     Setting("open311_url", "", "Open311 GeoReport v2 endpoint base (e.g. https://city.example/open311/v2) that `python -m etl poll open311` and the Procfile worker poll when no URL is given."),

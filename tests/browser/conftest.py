@@ -100,10 +100,12 @@ def browser():
 
 
 class Watched:
-    """A page plus what it did wrong: console errors, uncaught exceptions, requests leaving the machine."""
+    """A page plus what it did wrong (console errors, uncaught exceptions, requests leaving the
+    machine) and every URL it requested."""
 
     def __init__(self, page, base: str):
-        self.page, self.errors, self.external = page, [], []
+        self.page, self.errors, self.external, self.requested = page, [], [], []
+        page.on("request", lambda r: self.requested.append(r.url))
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else self.external.append(r.url))

@@ -31,6 +31,21 @@ def test_page_loads_without_errors_and_serves_everything_locally(open_page, name
     screenshot(w.page, f"{name}-desktop")
 
 
+def test_charts_draw_with_plotly_basic_bundle_not_the_full_one(open_page):
+    w = open_page(PAGES["service-requests"])
+    plotly = [u for u in w.requested if "plotly" in u.rsplit("/", 1)[-1]]
+    assert len(plotly) == 1 and "/assets/vendor/plotly-basic-" in plotly[0], plotly
+    # every chart drew, the two maps included (filled SVG shapes, which the basic bundle draws)
+    assert w.page.locator(".js-plotly-plot").count() == 6
+    assert w.page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() > 59
+    assert w.errors == []
+
+
+def test_the_home_page_loads_no_plotly_at_all(open_page):
+    w = open_page(PAGES["scorecard"])
+    assert not [u for u in w.requested if "plotly" in u.rsplit("/", 1)[-1]]
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders_at_phone_width(open_page, name):
     w = open_page(PAGES[name], viewport=PHONE)
