@@ -35,9 +35,9 @@ node_modules/.installed: package.json package-lock.json
 
 vendor-plotly: install ## re-vendor plotly.js's basic bundle (assets/vendor/) at the installed plotly's plotly.js version, from npm
 	v=$$($(BIN)/python -c "from plotly.offline import get_plotlyjs_version as v; print(v())") && tmp=$$(mktemp -d) && \
-	(cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$$v >/dev/null && tar xzf *.tgz) && \
+	trap 'rm -rf $$tmp' EXIT && (cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$$v >/dev/null && tar xzf *.tgz) && \
 	rm -f assets/vendor/plotly-basic-*.min.js && cp $$tmp/package/plotly-basic.min.js assets/vendor/plotly-basic-$$v.min.js && \
-	cp $$tmp/package/LICENSE assets/vendor/plotly.js-LICENSE.txt && rm -rf $$tmp
+	cp $$tmp/package/LICENSE assets/vendor/plotly.js-LICENSE.txt
 
 demo: install ## (re)build the deterministic demo lake
 	$(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)

@@ -81,7 +81,8 @@
   });
 
   /* Each map canvas is a landmark MapLibre names "Map"; name it after its chart so two maps on a
-     page stay distinguishable (axe: landmark-unique). */
+     page stay distinguishable (axe: landmark-unique). Only maps over a tile server (PULSE_MAP_TILE_URL)
+     are MapLibre maps; the default SVG maps have no canvas. */
   new MutationObserver(function () {
     document.querySelectorAll(".maplibregl-canvas[aria-label='Map']").forEach(function (canvas) {
       var card = canvas.closest(".card");

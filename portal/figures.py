@@ -6,8 +6,6 @@ better, and a message figure for empty or failed panels so a chart is never blan
 """
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -89,86 +87,6 @@ def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title=""
         layout.update(height=max(340, 28 * len(df[x].unique()) + 80))
         layout["margin"]["l"] = 220
     return apply_template(go.Figure(traces, layout))
-
-
-def choropleth(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
-               centre: dict, zoom: float, tile_url: str = "") -> go.Figure | dict:
-    """A choropleth of `value` by `location`, drawn from local GeoJSON: no tile server, no network.
-
-    Without `tile_url` the areas are filled SVG shapes on lon/lat axes (`choropleth_svg`), which
-    plotly.js's basic bundle draws (app.py serves it: a third of the full bundle's bytes, and no
-    software WebGL on a phone). `tile_url` (a {z}/{x}/{y} raster template) puts them on a MapLibre
-    map over that base map instead, which needs the full plotly.js the app then serves."""
-    if not tile_url:
-        return choropleth_svg(geojson, feature_key, df, location, value, value_title=value_title)
-    fig = go.Figure(go.Choroplethmap(
-        geojson=geojson, featureidkey=f"properties.{feature_key}", locations=df[location], z=df[value],
-        colorscale=SEQUENTIAL, marker={"line": {"color": INK, "width": 0.6}, "opacity": 0.85},
-        colorbar={"title": {"text": value_title}}, hovertemplate="%{location}: %{z:,}<extra></extra>",
-    ))
-    layers = [{"sourcetype": "raster", "source": [tile_url], "below": "traces"}]
-    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": zoom, "layers": layers},
-                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420, font={"family": FONT, "color": INK})
-    return fig
-
-
-NO_DATA = "#f0f0f0"
-
-
-def _rings(geometry: dict) -> list[list]:
-    """Every ring (outer boundary or hole) of a Polygon or MultiPolygon."""
-    if geometry["type"] == "Polygon":
-        return list(geometry["coordinates"])
-    if geometry["type"] == "MultiPolygon":
-        return [ring for polygon in geometry["coordinates"] for ring in polygon]
-    return []
-
-
-def choropleth_svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str) -> dict:
-    """Each area a filled SVG shape, shaded on the sequential scale by its value (areas without a
-    value in `df` light grey), with a colour bar and "area: value" on hover.
-
-    One scatter trace per area (its rings joined by gaps, which plotly fills one by one; a hole
-    winds the other way, so SVG's nonzero rule leaves it empty) on hidden lon/lat axes scaled by the
-    cosine of the middle latitude, as on the snow map. Returned as figure JSON with the traces put in
-    as plain dicts: validating dozens of shapes through plotly's classes cost more than drawing them."""
-    from plotly.colors import get_colorscale, sample_colorscale
-
-    values = {str(k): v for k, v in zip(df[location].tolist(), df[value].tolist(), strict=True)
-              if k is not None and v is not None and v == v}
-    lo, hi = (min(values.values()), max(values.values())) if values else (0, 0)
-    scale = get_colorscale(SEQUENTIAL)
-    shapes, lats = [], []
-    for feature in geojson["features"]:
-        key = str(feature["properties"].get(feature_key, ""))
-        xs, ys = [], []
-        for ring in _rings(feature["geometry"]):
-            xs += [c[0] for c in ring] + [None]
-            ys += [c[1] for c in ring] + [None]
-        if not xs:
-            continue
-        lats += [y for y in ys if y is not None]
-        v = values.get(key)
-        colour = NO_DATA if v is None else sample_colorscale(scale, [(v - lo) / (hi - lo) if hi > lo else 1.0])[0]
-        shapes.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself", "fillcolor": colour,
-                       "line": {"color": INK, "width": 0.6}, "hoveron": "fills", "hoverinfo": "name",
-                       "name": f"{key}: {v:,}" if v is not None else f"{key}: none", "showlegend": False})
-    mid = (min(lats) + max(lats)) / 2 if lats else 0.0
-    bar = go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
-                     marker={"colorscale": SEQUENTIAL, "cmin": lo, "cmax": hi, "color": [lo], "showscale": bool(values),
-                             "colorbar": {"title": {"text": value_title}}})
-    # constrain="domain" as on the snow map: scaleanchor alone made plotly and Dash's resize
-    # observer fight on a narrow page.
-    fig = apply_template(go.Figure([bar], {
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 420, "font": {"family": FONT, "color": INK},
-        "hovermode": "closest", "plot_bgcolor": "white",
-        "xaxis": {"visible": False, "constrain": "domain"},
-        "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid)), 0.1),
-                  "constrain": "domain"},
-    }))
-    out = fig.to_plotly_json()
-    out["data"] = shapes + out["data"]  # the colour bar's invisible marker last, over the shapes
-    return out
 
 
 def sparkline_svg(values: list[float | None], *, width: int = 120, height: int = 32) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import config
-from portal import figures, geo
+from portal import choropleth, figures, geo
 from portal.panels import Panel, fmt, query_frame, register
 
 PAGE = "service_requests"
@@ -111,7 +111,10 @@ def area_data(p, layer):
     if layer == "borough":
         out = df.groupby("borough", dropna=False, as_index=False)["requests"].sum()
         return out.dropna(subset=["borough"]).sort_values("requests", ascending=False).reset_index(drop=True)
-    out = df.dropna(subset=["community_board"])[["community_board", "borough", "requests"]]
+    # One row per district: a district's requests may name different boroughs (or none), and the map,
+    # the summary and the table all count the district once.
+    out = (df.dropna(subset=["community_board"]).sort_values("requests", ascending=False)
+           .groupby("community_board", as_index=False, sort=False).agg(borough=("borough", "first"), requests=("requests", "sum")))
     return out.sort_values("requests", ascending=False).reset_index(drop=True)
 
 
@@ -120,9 +123,9 @@ def area_figure(df, p, layer):
     if shapes is None:
         return figures.message("No boundary file for this map: set PULSE_GEO_DIR or rebuild the demo.")
     location = "borough" if layer == "borough" else "community_board"
-    centre, zoom = geo.view(shapes)
-    return figures.choropleth(shapes, geo.feature_key(layer), df, location, "requests", value_title="Requests",
-                              centre=centre, zoom=zoom, tile_url=config.get("map_tile_url"))
+    tiles = config.get("map_tile_url")
+    return choropleth.choropleth(shapes, geo.feature_key(layer), df, location, "requests", value_title="Requests",
+                                 tile_url=tiles, view=geo.view(shapes) if tiles else None)
 
 
 def area_summary(df, p, what):

@@ -3,6 +3,7 @@ the charts and the URL, a permalink restores a view, meeting mode and print rend
 screenshots of every page at desktop and phone width land in tests/browser/screenshots/."""
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -31,14 +32,32 @@ def test_page_loads_without_errors_and_serves_everything_locally(open_page, name
     screenshot(w.page, f"{name}-desktop")
 
 
-def test_charts_draw_with_plotly_basic_bundle_not_the_full_one(open_page):
+def test_charts_draw_with_plotly_basic_bundle_not_the_full_one(open_page, portal):
     w = open_page(PAGES["service-requests"])
     plotly = [u for u in w.requested if "plotly" in u.rsplit("/", 1)[-1]]
     assert len(plotly) == 1 and "/assets/vendor/plotly-basic-" in plotly[0], plotly
-    # every chart drew, the two maps included (filled SVG shapes, which the basic bundle draws)
+    # every chart drew, the two maps included: one filled SVG shape per boundary feature
     assert w.page.locator(".js-plotly-plot").count() == 6
-    assert w.page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() > 59
+    features = sum(len(json.loads((portal.data_dir / "geo" / f).read_text())["features"])
+                   for f in ("boroughs.geojson", "community_districts.geojson"))
+    assert w.page.locator(".js-plotly-plot .scatterlayer path.js-fill").count() == features
     assert w.errors == []
+
+
+def test_hovering_the_map_names_each_area_with_its_whole_count(open_page):
+    page = open_page(PAGES["service-requests"]).page
+    graph = page.locator("#sr-map-borough-graph")
+    graph.scroll_into_view_if_needed()
+    summary = page.locator("#sr-map-borough-summary").text_content()  # "..., BROOKLYN had the most ...: 516 (...)"
+    top, count = re.search(r"boroughs, (.+?) had the most .*?: ([\d,]+) \(", summary).groups()
+    fills, seen = graph.locator("path.js-fill"), set()
+    for i in range(fills.count()):  # the middle of each shape's box (inside it, or inside a neighbour)
+        box = fills.nth(i).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        seen.add(graph.locator(".hoverlayer").text_content())
+    seen.discard("")
+    assert seen and all(re.fullmatch(r"[A-Z ]+: ([\d,]+|no data)", t) for t in seen), seen  # never cut to "STATEN ISLAN..."
+    assert all(t == f"{top}: {count}" for t in seen if t.startswith(top + ":")), (seen, summary)
 
 
 def test_the_home_page_loads_no_plotly_at_all(open_page):
