@@ -11,6 +11,7 @@ import config
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
+from api.not_found import bp as not_found_bp
 from api.open311 import bp as open311_bp
 from api.openapi import bp as openapi_bp
 from api.standards import bp as standards_bp
@@ -24,7 +25,7 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 VENDOR = Path(__file__).resolve().parent / "assets" / "vendor"
 
-BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, charts_bp)
+BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, charts_bp, not_found_bp)
 
 
 def plotly_basic_bundle() -> str | None:

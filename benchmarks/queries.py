@@ -35,7 +35,8 @@ SELECT complaint_type, count(*) AS closed_requests,
 FROM (SELECT complaint_type, (epoch_us(closed) - epoch_us(created)) / 3.6e9 AS hours
       FROM {service_requests}
       WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
-        AND closed IS NOT NULL AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency))
+        AND closed IS NOT NULL AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
+        AND ($complaint_type IS NULL OR complaint_type = $complaint_type))
 GROUP BY complaint_type ORDER BY closed_requests DESC, complaint_type
 """
 

@@ -65,7 +65,7 @@ def _target_text(k: dict) -> str:
 
 
 def _sparkline(k: dict) -> html.Img | html.Span:
-    values = [h["actual"] for h in k.get("history", [])][::-1] + [k["actual"]]
+    values = [h["actual"] for h in k.get("history", [])] + [k["actual"]]  # history is oldest first
     svg = figures.sparkline_svg(values)
     if not svg:
         return html.Span("Not enough history for a trend.", className="trend")

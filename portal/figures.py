@@ -89,6 +89,16 @@ def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title=""
     return apply_template(go.Figure(traces, layout))
 
 
+def reference_line(fig: go.Figure, *, x: float | None = None, y: float | None = None, label: str,
+                   position: str = "top") -> go.Figure:
+    """A dashed target line across the chart, labelled. Width and opacity are set here because the
+    house template's shape defaults (simple_white: line width 0, opacity 0.3, meant for shaded bands)
+    would otherwise draw the line invisible and leave only its label."""
+    style = {"line_dash": "dash", "line_color": INK, "line_width": 2, "opacity": 1,
+             "annotation_text": label, "annotation_position": position}
+    return fig.add_vline(x=x, **style) if x is not None else fig.add_hline(y=y, **style)
+
+
 def sparkline_svg(values: list[float | None], *, width: int = 120, height: int = 32) -> str:
     """A tiny inline SVG polyline of a KPI's history (oldest first); no plotly on the scorecard, so
     the home page stays light. Missing values break the line."""

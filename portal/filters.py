@@ -23,6 +23,21 @@ def _iso(value) -> str | None:
         return None
 
 
+def canonical(value, choices) -> str | None:
+    """`value` as the data spells it when it names one of `choices` in another case or with spaces
+    around it (?borough=Brooklyn, "street condition" typed in the box); otherwise as given, so a
+    panel can say that nothing matches. Every panel then filters on the same spelling."""
+    if value in (None, ""):
+        return None
+    wanted = str(value).strip().casefold()
+    return next((c for c in choices if str(c).casefold() == wanted), str(value).strip())
+
+
+def ordered(start: str, end: str) -> tuple[str, str]:
+    """A range typed the wrong way round means the days between the two dates: answered, not refused."""
+    return (end, start) if start > end else (start, end)
+
+
 def sr_choices() -> dict:
     df = query_frame("sr_filter_values")
     pick = {f: df[df["filter"] == f]["value"].tolist() for f in ("agency", "complaint_type", "first_day", "last_day")}
@@ -42,9 +57,10 @@ def sr_params(query: dict) -> dict:
     last = _iso(choices["last_day"]) or date.today().isoformat()
     end = _iso(query.get("end")) or last
     start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=SR_DAYS - 1)).isoformat()
+    start, end = ordered(start, end)
     period = query.get("period") if query.get("period") in PERIODS else "week"
-    return {"start": start, "end": end, "period": period, "borough": query.get("borough") or None,
-            "agency": query.get("agency") or None, "complaint_type": query.get("complaint_type") or None}
+    return {"start": start, "end": end, "period": period,
+            **{name: canonical(query.get(name), choices[name]) for name in ("borough", "agency", "complaint_type")}}
 
 
 def storms() -> list[dict]:
@@ -76,4 +92,6 @@ def volunteer_params(query: dict) -> dict:
     last = min(volunteer_last_day() or today, today)  # sign-ups for future events exist; default to today
     end = _iso(query.get("end")) or last
     start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=VOLUNTEER_DAYS - 1)).isoformat()
-    return {"start": start, "end": end, "borough": query.get("borough") or None}
+    start, end = ordered(start, end)
+    boroughs = datasets.get("volunteer_signups").column("borough").allowed or ()
+    return {"start": start, "end": end, "borough": canonical(query.get("borough"), boroughs)}

@@ -7,6 +7,7 @@ from portal.panels import Panel, fmt, query_frame, register
 
 PAGE = "service_requests"
 FILTERS = ("start", "end", "borough", "agency", "complaint_type")
+BACKLOG_FILTERS = ("start", "end", "borough", "agency")  # no complaint type: see backlog_summary
 TOP_TYPES = 15
 
 
@@ -36,7 +37,7 @@ def volume_summary(df, p):
 
 # ---- time to close by complaint type -------------------------------------------------------------
 def close_data(p):
-    df = query_frame("sr_time_to_close", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+    df = query_frame("sr_time_to_close", **{k: p.get(k) for k in FILTERS})
     if df.empty:
         return df
     df = df.head(TOP_TYPES).copy()
@@ -52,17 +53,28 @@ def close_figure(df, p):
                         legend_title="Time to close", horizontal=True)
 
 
+def _duration(days: float) -> str:
+    """A time to close in words a resident reads at a glance: hours under a day ("0.0 days" said nothing)."""
+    return f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
+
+
 def close_summary(df, p):
+    if len(df) == 1:
+        r = df.iloc[0]
+        return (f"{fmt(r.closed_requests)} {r.complaint_type} requests created {_range(p)} have been closed: half "
+                f"within {_duration(r.median_days)}, nine in ten within {_duration(r.p90_days)}. Requests still open "
+                f"are not counted here.")
     slow = df.sort_values("median_days", ascending=False).iloc[0]
     fast = df.sort_values("median_days").iloc[0]
     return (f"Of the {len(df)} most common complaint types created {_range(p)} and since closed, "
-            f"{slow.complaint_type} took longest (median {fmt(slow.median_days, 1)} days, 90th percentile "
-            f"{fmt(slow.p90_days, 1)}) and {fast.complaint_type} was quickest (median {fmt(fast.median_days, 1)} days).")
+            f"{slow.complaint_type} took longest (median {_duration(slow.median_days)}, 90th percentile "
+            f"{_duration(slow.p90_days)}) and {fast.complaint_type} was quickest (median {_duration(fast.median_days)}). "
+            f"Requests still open are not counted here.")
 
 
 # ---- share closed within target by agency ----------------------------------------------------------
 def target_data(p):
-    df = query_frame("sr_within_target", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+    df = query_frame("sr_within_target", **{k: p.get(k) for k in FILTERS})
     if df.empty:
         return df
     by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
@@ -73,8 +85,7 @@ def target_data(p):
 def target_figure(df, p):
     fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency", y_title="% closed within target",
                        horizontal=True)
-    fig.add_vline(x=85, line_dash="dash", line_color=figures.INK, annotation_text="city standard 85%",
-                  annotation_position="top")
+    figures.reference_line(fig, x=85, label="city standard 85%")
     fig.update_xaxes(range=[0, 100])
     return fig
 
@@ -99,13 +110,16 @@ def backlog_summary(df, p):
     first, last = df.iloc[0], df.iloc[-1]
     change = int(last.open_requests) - int(first.open_requests)
     word = "rose" if change > 0 else "fell" if change < 0 else "held steady"
-    return (f"The open backlog {word} from {fmt(first.open_requests)} on {first.day} to "
+    # The daily flow the backlog is summed from is kept by agency and borough, not by type
+    # (datasets/rollups.yaml): say so rather than look filtered.
+    scope = " (all complaint types: the backlog is not counted by type)" if p.get("complaint_type") else ""
+    return (f"The open backlog{scope} {word} from {fmt(first.open_requests)} on {first.day} to "
             f"{fmt(last.open_requests)} on {last.day}, peaking at {fmt(df.open_requests.max())}.")
 
 
 # ---- maps --------------------------------------------------------------------------------------------
 def area_data(p, layer):
-    df = query_frame("sr_by_area", **{k: p.get(k) for k in ("start", "end", "agency", "complaint_type")})
+    df = query_frame("sr_by_area", **{k: p.get(k) for k in FILTERS})
     if df.empty:
         return df
     if layer == "borough":
@@ -145,7 +159,7 @@ register(
     Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
           target_summary, empty="No closed requests with a due date in this range.",
           columns={"pct_within_target": "% within target"}),
-    Panel("sr-backlog", PAGE, "Open backlog over time", FILTERS, backlog_data, backlog_figure, backlog_summary,
+    Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
           columns={"open_requests": "open requests"}),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
           lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs")),

@@ -81,8 +81,7 @@ def first_pass_figure(df, p):
     fig = figures.bars(long, "priority", "hours", "measure", x_title="Route priority",
                        y_title="Hours from storm start to first pass", legend_title="")
     target = int(p.get("target_hours") or 6)
-    fig.add_hline(y=target, line_dash="dash", line_color=figures.INK, annotation_text=f"target {target} h",
-                  annotation_position="top left")
+    figures.reference_line(fig, y=target, label=f"target {target} h", position="top left")
     return fig
 
 

@@ -60,6 +60,7 @@ FROM (
     WHERE day >= $start AND day <= $end
       AND ($borough IS NULL OR borough = $borough)
       AND ($agency IS NULL OR agency = $agency)
+      AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
     GROUP BY complaint_type
 )
 ORDER BY closed_requests DESC, complaint_type
@@ -75,6 +76,7 @@ FROM {sr_created_daily}
 WHERE day >= $start AND day <= $end
   AND ($borough IS NULL OR borough = $borough)
   AND ($agency IS NULL OR agency = $agency)
+  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
 GROUP BY agency, month
 HAVING sum(closed_with_due) > 0
 ORDER BY agency, month
@@ -124,6 +126,7 @@ SELECT borough, community_board, count(*) AS requests
 FROM {service_requests}
 WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
   AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+  AND ($borough IS NULL OR borough = $borough)
   AND ($agency IS NULL OR agency = $agency)
   AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
 GROUP BY borough, community_board
@@ -182,10 +185,10 @@ QUERIES = (
           SR_VOLUME_BY_BOROUGH, START, END, PERIOD, AGENCY, COMPLAINT_TYPE),
     named("sr_time_to_close", """Per complaint type, the requests created in the range and since closed:
           how many, and the median and 90th-percentile hours from created to closed. Largest first.""",
-          SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY),
+          SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_within_target", """Per agency and local month of creation, the requests created in the range
           that have a due time and are closed: how many, how many closed at or before due, and the percentage.""",
-          SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY),
+          SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_open_backlog", """Per local day of the range, the requests open at the end of that day (created
           before the next local midnight, closed empty or at or after it), counted over the whole history.""",
           SR_OPEN_BACKLOG, START, END, SR_BOROUGH, AGENCY),
@@ -196,7 +199,7 @@ QUERIES = (
           SR_BOROUGH, limit()),
     named("sr_by_area", """311 requests created in the range per borough and community district (the
           maps); empty borough or district: the source gave none.""",
-          SR_BY_AREA, START, END, AGENCY, COMPLAINT_TYPE),
+          SR_BY_AREA, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_filter_values", """Every agency and complaint type with its request count, busiest first, and
           the first and last local day with requests (filter = first_day / last_day).""", SR_FILTER_VALUES),
     named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed

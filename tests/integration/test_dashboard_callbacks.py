@@ -85,6 +85,70 @@ def test_the_scorecard_callback_draws_a_tile_per_kpi_and_the_overall_score(demo_
     assert "Overall city score" in text and "mean of the KPI scores" in text
 
 
+def test_a_kpi_trend_runs_oldest_to_newest_ending_at_the_current_value(demo_lake):
+    from layouts import scorecard
+
+    k = {"actual": 40.0, "unit": "requests", "history": [{"actual": 10.0}, {"actual": 20.0}, {"actual": 30.0}]}  # oldest first
+    img = scorecard._sparkline(k)
+    assert img.alt == "Trend over the last 4 periods: from 10.0 requests to 40.0 requests."
+    svg = base64.b64decode(img.src.split(",", 1)[1]).decode()
+    points = [tuple(map(float, p.split(","))) for p in svg.split('points="')[1].split('"')[0].split()]
+    assert [x for x, _ in points] == sorted(x for x, _ in points)
+    assert [y for _, y in points] == sorted((y for _, y in points), reverse=True)  # rising: y falls down the SVG
+
+
+def test_target_lines_are_drawn_not_only_labelled(demo_lake, sr_params):
+    import plotly.graph_objects as go
+
+    from portal import panels_snow
+
+    figs = [panels.get("sr-within-target").figure(panels.get("sr-within-target").data(sr_params), sr_params),
+            panels_snow.first_pass_figure(__import__("pandas").DataFrame({"route_priority": [1], "segments": [3],
+                                          "reached": [2], "median_hours": [4.0], "p90_hours": [7.0]}), {"target_hours": 6})]
+    for fig in figs:
+        layout = go.Figure(fig).layout  # the template's shape defaults apply unless the shape overrides them
+        (shape,) = layout.shapes
+        assert shape.line.width >= 1 and shape.opacity == 1 and shape.line.dash == "dash"
+
+
+def test_every_311_panel_applies_the_filters_or_says_which_it_cannot(demo_lake, sr_params):
+    kind = "Noise - Residential"
+    p = {**sr_params, "borough": "BROOKLYN", "complaint_type": kind}
+    close = panels.frame(panels.get("sr-time-to-close"), p)
+    assert close.complaint_type.tolist() == [kind]
+    assert panels.frame(panels.get("sr-within-target"), p).closed_with_due.sum() < \
+        panels.frame(panels.get("sr-within-target"), {**p, "complaint_type": None}).closed_with_due.sum()
+    districts = panels.frame(panels.get("sr-map-district"), p)
+    assert set(districts.borough) == {"BROOKLYN"}
+    assert districts.requests.sum() == total(panels.render(panels.get("sr-volume"), p).figure)
+    backlog = panels.get("sr-backlog")
+    view = panels.render(backlog, p)
+    assert "complaint_type" not in panels.csv_href(backlog, p) and "borough=BROOKLYN" in panels.csv_href(backlog, p)
+    assert "(all complaint types: the backlog is not counted by type)" in view.summary
+
+
+def test_filter_values_are_read_whatever_their_case_and_every_panel_gets_the_same_spelling(demo_lake):
+    kind = filters.sr_choices()["complaint_type"][0]
+    p = filters.sr_params({"borough": " brooklyn", "complaint_type": kind.lower(), "agency": "nYpD"})
+    assert (p["borough"], p["complaint_type"], p["agency"]) == ("BROOKLYN", kind, "NYPD")
+    assert filters.sr_params({"complaint_type": "Pothole"})["complaint_type"] == "Pothole"  # unknown: kept, so "no data"
+    v = filters.volunteer_params({"borough": "Queens"})
+    assert v["borough"] == "QUEENS"
+    assert not panels.frame(panels.get("vol-by-borough"), v).empty
+
+
+def test_a_range_typed_backwards_is_read_forwards_and_short_times_are_in_hours(demo_lake):
+    p = filters.sr_params({"start": "2026-10-31", "end": "2026-10-01"})
+    assert (p["start"], p["end"]) == ("2026-10-01", "2026-10-31")
+    v = filters.volunteer_params({"start": "2026-10-31", "end": "2026-10-01"})
+    assert (v["start"], v["end"]) == ("2026-10-01", "2026-10-31")
+    from portal import panels_311
+
+    assert panels_311._duration(0.01) == "0.2 hours" and panels_311._duration(2.25) == "2.2 days"
+    one = panels.render(panels.get("sr-time-to-close"), {**p, "complaint_type": filters.sr_choices()["complaint_type"][0]})
+    assert "half within" in one.summary and "still open are not counted" in one.summary
+
+
 # ---- panels: one frame behind chart, summary, table and CSV ---------------------------------------------
 def test_a_panel_shows_exactly_what_its_named_query_returns(demo_lake, sr_params):
     panel = panels.get("sr-backlog")

@@ -52,8 +52,9 @@ def _shape(path: str) -> str:
 
 
 def _flask_routes(server) -> set[str]:
-    """The portal's own routes: those of its blueprints (Dash's internal and page routes have none)."""
-    ours = set(server.blueprints) - {"_dash_assets"}
+    """The portal's own routes: those of its blueprints (Dash's internal and page routes have none),
+    less the JSON 404 for unknown API paths (api/not_found.py), which is no endpoint."""
+    ours = set(server.blueprints) - {"_dash_assets", "api_not_found"}
     return {_shape(r.rule) for r in server.url_map.iter_rules() if r.endpoint.split(".")[0] in ours}
 
 
@@ -66,6 +67,20 @@ def test_the_description_is_valid_openapi(api_schema, spec):
 
 def test_every_route_is_described_and_every_described_path_is_a_route(server, spec):
     assert {_shape(p) for p in spec["paths"]} == _flask_routes(server)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/openapi.json", "/api/v2/kpis", "/open311/v2/nope.json"])
+def test_an_unknown_api_path_is_a_json_404_not_the_portal_s_html_page(server, path):
+    for method in ("get", "post"):
+        resp = getattr(server.test_client(), method)(path)
+        assert resp.status_code == 404 and resp.mimetype == "application/json"
+        assert resp.json["docs"] == "/openapi.json" and "no such API endpoint" in resp.json["error"]
+
+
+def test_real_endpoints_still_answer_beside_the_catch_all(server, spec):
+    client = server.test_client()
+    assert client.get("/api/v1/version").status_code == 200 and client.get("/api").mimetype == "text/html"
+    assert client.get("/api/v1/kpis/nope").json["error"].startswith("no KPI")  # the endpoint's own 404
 
 
 def test_only_get_is_described(spec):

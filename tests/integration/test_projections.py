@@ -27,7 +27,8 @@ SELECT complaint_type, count(*) AS closed_requests,
 FROM (SELECT complaint_type, (epoch_us(closed) - epoch_us(created)) / 3.6e9 AS hours
       FROM {service_requests}
       WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
-        AND closed IS NOT NULL AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency))
+        AND closed IS NOT NULL AND ($borough IS NULL OR borough = $borough) AND ($agency IS NULL OR agency = $agency)
+        AND ($complaint_type IS NULL OR complaint_type = $complaint_type))
 GROUP BY complaint_type
 ORDER BY closed_requests DESC, complaint_type
 """
@@ -55,6 +56,7 @@ def demo(tmp_path_factory):
 CASES = [
     dict(start=D("2025-01-01"), end=D("2025-12-31")),
     dict(start=D("2025-03-01"), end=D("2025-05-31"), borough="QUEENS", agency="NYPD"),
+    dict(start=D("2025-01-01"), end=D("2025-12-31"), complaint_type="Noise - Residential"),
     dict(start=D("2025-03-09"), end=D("2025-03-09")),
     dict(start=D("2024-11-03"), end=D("2024-11-03"), borough="BROOKLYN"),
     dict(start=D("2026-08-23"), end=D("2026-11-20")),

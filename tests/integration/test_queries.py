@@ -131,9 +131,10 @@ def sr_volume_by_borough(f, start, end, period="day", agency=None, complaint_typ
     return records(g, ["period_start", "borough", "requests"])
 
 
-def sr_time_to_close(f, start, end, borough=None, agency=None):
+def sr_time_to_close(f, start, end, borough=None, agency=None, complaint_type=None):
     sr = f["service_requests"]
-    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna()], borough=borough, agency=agency)
+    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna()], borough=borough, agency=agency,
+                  complaint_type=complaint_type)
     df = df.assign(h=hours(df.closed, df.created))
     g = df.groupby("complaint_type").h.agg(closed_requests="count", median_hours=lambda h: h.quantile(0.5),
                                            p90_hours=lambda h: h.quantile(0.9)).reset_index()
@@ -141,9 +142,10 @@ def sr_time_to_close(f, start, end, borough=None, agency=None):
     return records(g, ["complaint_type", "closed_requests", "median_hours", "p90_hours"])
 
 
-def sr_within_target(f, start, end, borough=None, agency=None):
+def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
     sr = f["service_requests"]
-    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna() & sr.due.notna()], borough=borough, agency=agency)
+    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna() & sr.due.notna()], borough=borough, agency=agency,
+                  complaint_type=complaint_type)
     df = df.assign(month=bucket(df.created, "month"), on_time=df.closed <= df.due)
     g = df.groupby(["agency", "month"]).on_time.agg(closed_with_due="count", closed_within_target="sum").reset_index()
     g["pct"] = 100.0 * g.closed_within_target / g.closed_with_due
@@ -257,9 +259,9 @@ def kpi_snow_p1_serviced_within_target(f, start, end, target_hours=6):
     return [(100.0 * within / total if total else None, within, total)]
 
 
-def sr_by_area(f, start, end, agency=None, complaint_type=None):
+def sr_by_area(f, start, end, borough=None, agency=None, complaint_type=None):
     sr = f["service_requests"]
-    df = filtered(sr[local_days(sr.created, start, end)], agency=agency, complaint_type=complaint_type)
+    df = filtered(sr[local_days(sr.created, start, end)], borough=borough, agency=agency, complaint_type=complaint_type)
     g = df.groupby(["borough", "community_board"], dropna=False).size().reset_index(name="n")
     g = g.sort_values(["borough", "community_board"], na_position="last")
     return [(plain(r.borough), plain(r.community_board), int(r.n)) for r in g.itertuples()]
@@ -338,10 +340,12 @@ CASES = {
     "sr_time_to_close": [
         dict(start=D("2025-01-01"), end=D("2025-12-31")),
         dict(start=D("2025-03-01"), end=D("2025-05-31"), borough="QUEENS", agency="NYPD"),
+        dict(start=D("2025-01-01"), end=D("2025-12-31"), borough="BROOKLYN", complaint_type="Noise - Residential"),
     ],
     "sr_within_target": [
         dict(start=D("2025-01-01"), end=D("2025-06-30")),
         dict(start=D("2024-10-15"), end=D("2024-11-15"), borough="BRONX"),
+        dict(start=D("2025-01-01"), end=D("2025-06-30"), complaint_type="Noise - Residential"),
     ],
     "sr_open_backlog": [
         dict(start=D("2025-03-01"), end=D("2025-03-20")),
@@ -370,7 +374,8 @@ CASES = {
         dict(end=D("2023-11-01")),
     ],
     "sr_by_area": [dict(start=D("2026-01-01"), end=D("2026-03-31")),
-                   dict(start=D("2025-06-01"), end=D("2025-06-30"), agency="NYPD")],
+                   dict(start=D("2025-06-01"), end=D("2025-06-30"), agency="NYPD"),
+                   dict(start=D("2026-01-01"), end=D("2026-03-31"), borough="QUEENS", complaint_type="Noise - Residential")],
     "sr_filter_values": [{}],
     "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1))],
     "snow_storms": [{}],
