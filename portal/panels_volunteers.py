@@ -43,8 +43,12 @@ def borough_figure(df, p):
 def borough_summary(df, p):
     by_b = df.groupby("borough")["signups"].sum().sort_values(ascending=False)
     by_c = df.groupby("category")["signups"].sum().sort_values(ascending=False)
-    return (f"{by_b.index[0].title()} had the most sign-ups ({fmt(by_b.iloc[0])}) and {by_c.index[0]} was the "
-            f"most popular category ({fmt(by_c.iloc[0])} sign-ups, {fmt(df['hours'].sum())} hours in all).")
+    top_c = df[df["category"] == by_c.index[0]]
+    where = (f"{by_b.index[0].title()} had the most sign-ups ({fmt(by_b.iloc[0])}) and " if len(by_b) > 1
+             else f"In {by_b.index[0].title()}, ")
+    return (f"{where}{by_c.index[0]} was the most popular category ({fmt(by_c.iloc[0])} sign-ups, "
+            f"{fmt(top_c['hours'].sum(), 1)} hours served); {fmt(df['signups'].sum())} sign-ups and "
+            f"{fmt(df['hours'].sum(), 1)} hours in all.")
 
 
 def open_data(p):
@@ -56,8 +60,13 @@ def open_data(p):
 
 
 def open_figure(df, p):
-    return figures.bars(df, "title", "still_needed", x_title="Opportunity", y_title="Volunteers still needed",
-                        horizontal=True)
+    # One bar per opportunity: long titles are cut to a line so the bars keep their width, and labels
+    # that are then the same (two "MLK Day of Service: Help at a…") carry the opportunity's id, since
+    # bars with one label would stack into one.
+    label = df["title"].map(lambda t: t if len(t) <= 32 else t[:31].rstrip() + "\u2026")
+    label = label.where(~label.duplicated(keep=False), label + " (" + df["opportunity_id"].astype(str) + ")")
+    return figures.bars(df.assign(label=label), "label", "still_needed", x_title="Opportunity",
+                        y_title="Volunteers still needed", horizontal=True)
 
 
 def open_summary(df, p):

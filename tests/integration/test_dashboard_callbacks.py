@@ -149,6 +149,33 @@ def test_a_range_typed_backwards_is_read_forwards_and_short_times_are_in_hours(d
     assert "half within" in one.summary and "still open are not counted" in one.summary
 
 
+def test_volunteer_summaries_and_bars_say_what_they_count(demo_lake):
+    import pandas as pd
+
+    from portal import panels_volunteers as pv
+
+    df = pd.DataFrame({"borough": ["BRONX", "BRONX", "QUEENS"], "category": ["Education", "Food", "Education"],
+                       "signups": [10, 5, 3], "hours": [20.5, 7.0, 4.0]})
+    text = pv.borough_summary(df, {})
+    assert "Education was the most popular category (13 sign-ups, 24.5 hours served)" in text
+    assert text.endswith("18 sign-ups and 31.5 hours in all.")
+    assert pv.borough_summary(df[df.borough == "QUEENS"], {}).startswith("In Queens, Education")
+    opportunities = pd.DataFrame({"opportunity_id": [7, 8, 9, 10, 11],
+                                  "title": ["Deliver meals", "Deliver meals", "x" * 60, "x" * 50 + "a", "y" * 60],
+                                  "still_needed": [5, 4, 3, 2, 1]})
+    bars = pv.open_figure(opportunities, {}).to_plotly_json()["data"][0]
+    cut = "x" * 31 + "\u2026"
+    assert list(bars["y"]) == ["Deliver meals (7)", "Deliver meals (8)", f"{cut} (9)", f"{cut} (10)", "y" * 31 + "\u2026"]
+
+
+def test_charts_offer_saving_and_resetting_not_a_row_of_selection_tools(demo_lake):
+    from layouts import _shell
+
+    graph = _shell.chart_card(panels.get("sr-volume")).children[2]
+    assert {"select2d", "lasso2d", "zoomIn2d", "pan2d"} <= set(graph.config["modeBarButtonsToRemove"])
+    assert "toImage" not in graph.config["modeBarButtonsToRemove"]
+
+
 # ---- panels: one frame behind chart, summary, table and CSV ---------------------------------------------
 def test_a_panel_shows_exactly_what_its_named_query_returns(demo_lake, sr_params):
     panel = panels.get("sr-backlog")
