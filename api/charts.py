@@ -10,8 +10,13 @@ import hashlib
 from flask import Blueprint, Response, request
 
 from api.errors import ApiError, register
-from portal import panels
+from portal import filters, panels
 from portal.reader import QueryError, QueryTimeout
+
+# A parameter the link leaves out takes the value the chart's page starts with (the last 90 days of
+# 311 data, the latest storm, ...): the bare URL answers what the page shows on opening. Given
+# values are used as given, so a malformed one is still a 400.
+PAGE_DEFAULTS = {"service_requests": filters.sr_params, "snow": filters.snow_params, "volunteers": filters.volunteer_params}
 
 bp = Blueprint("charts", __name__, url_prefix="/api/v1/charts")
 register(bp)
@@ -28,7 +33,8 @@ def chart_csv(panel_id: str):
         raise ApiError(400, f"unknown parameter {unknown[0]!r}; this chart takes: {', '.join(panel.params)}",
                        parameter=unknown[0])
     try:
-        df = panels.frame(panel, dict(request.args))
+        defaults = PAGE_DEFAULTS[panel.page]({}) if panel.page in PAGE_DEFAULTS else {}
+        df = panels.frame(panel, {**defaults, **request.args.to_dict()})
     except QueryTimeout:
         raise ApiError(503, "the query took too long; try a narrower filter") from None
     except (QueryError, ValueError) as e:

@@ -370,8 +370,9 @@ def chart_paths() -> dict:
         _param("target_hours", "query", {"type": "integer", "minimum": 1, "maximum": 168}, "Target hours to a first pass."),
     ]
     return {"/api/v1/charts/{panel_id}.csv": _get(
-        "Chart data", "Exactly the rows a dashboard chart draws, as CSV, for the chart's filters; a parameter the "
-        "chart does not take is a 400.",
+        "Chart data", "Exactly the rows a dashboard chart draws, as CSV, for the chart's filters; a filter left "
+        "out takes the value the chart's page opens with (the last 90 days of 311 data, the latest storm); a "
+        "parameter the chart does not take is a 400.",
         {"200": {"description": "The chart's data, with an attachment filename naming the data versions.",
                  "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 503)},
         params, example="/api/v1/charts/sr-backlog.csv?start=2026-11-01&end=2026-11-20", tag="portal")}

@@ -7,7 +7,7 @@ enlarges everything for a projector, with arrow keys moving between KPIs (assets
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import date, timedelta
 
 import dash
 from dash import dcc, html
@@ -111,6 +111,22 @@ def overall(card: dict) -> list:
     return [
         html.H2("Overall city score"),
         html.P(className="overall-score", children="no data" if score is None else f"{score:.2f}"),
-        html.P(f"{card['period'].title()} {card['start']} to {card['end']} (end excluded); {scored} of "
+        html.P(f"{card['period'].title()} {card['start']} to {_last_day(card['end'])}{_so_far(card)}; {scored} of "
                f"{len(card['kpis'])} indicators have data. {card['overall_formula']}"),
     ]
+
+
+def _last_day(end: str) -> str:
+    """The last day of a period whose end is the first day after it."""
+    return (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+
+
+def _so_far(card: dict) -> str:
+    """For a period still running: how much of it the data covers. Totals such as sign-ups and hours
+    are then scored against the whole period's target, so an unfinished period reads low."""
+    start, end, as_of = (date.fromisoformat(card[k]) for k in ("start", "end", "as_of"))
+    days, done = (end - start).days, (as_of - start).days + 1
+    if done >= days:
+        return ""
+    return (f" (so far: data through {as_of}, {done} of {days} days; totals are scored against the whole "
+            f"{card['period']}'s target)")

@@ -23,11 +23,12 @@ NO_DATA = {"fillcolor": "#ffffff", "fillpattern": {"shape": "/", "fgcolor": "#9a
 
 
 def choropleth(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
-               tile_url: str = "", view: tuple[dict, float] | None = None) -> go.Figure | dict:
+               tile_url: str = "", view: tuple[dict, float] | None = None, missing: float | None = None) -> go.Figure | dict:
     """`value` by `location` (matched to each feature's `properties[feature_key]`). SVG shapes, or
-    with `tile_url` (a {z}/{x}/{y} raster template) a MapLibre map at `view` (centre, zoom)."""
+    with `tile_url` (a {z}/{x}/{y} raster template) a MapLibre map at `view` (centre, zoom).
+    `missing`: the value of an area `df` does not list (0 for counts), instead of "no data"."""
     if not tile_url:
-        return svg(geojson, feature_key, df, location, value, value_title=value_title)
+        return svg(geojson, feature_key, df, location, value, value_title=value_title, missing=missing)
     centre, zoom = view or ({"lat": 0.0, "lon": 0.0}, 1.0)
     fig = go.Figure(go.Choroplethmap(
         geojson=geojson, featureidkey=f"properties.{feature_key}", locations=df[location], z=df[value],
@@ -90,7 +91,8 @@ def _label(key: str, v) -> str:
     return f"{key}: {v:,}" if isinstance(v, int) else f"{key}: {v:,.2f}"
 
 
-def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str) -> dict:
+def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
+        missing: float | None = None) -> dict:
     """Each area a filled SVG shape shaded by its value, a colour bar, "area: value" on hover, and
     areas without a value hatched. Features without the key (parks, airports in some files) are left
     out, as the MapLibre map leaves out what it cannot join.
@@ -109,6 +111,8 @@ def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value
             ys += [c[1] for c in ring] + [None]
         if key is not None and xs:
             areas.append((key, xs, ys))
+            if missing is not None:
+                values.setdefault(key, missing)
     shown = [values[key] for key, _, _ in areas if key in values]  # the scale spans what the map shows
     lo, hi = (min(shown), max(shown)) if shown else (0, 0)
     if hi == lo:  # plotly widens a one-value colour bar by ±0.5; the fills follow the same range

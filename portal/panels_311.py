@@ -94,7 +94,9 @@ def target_summary(df, p):
     total = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum()
     worst = df.iloc[0]
     return (f"{fmt(total, 1)}% of the requests created {_range(p)} that have a due date and are closed were "
-            f"closed on time; {worst.agency} had the lowest share ({fmt(worst.pct_within_target, 1)}%).")
+            f"closed on time; {worst.agency} had the lowest share ({fmt(worst.pct_within_target, 1)}%). Requests "
+            f"still open are not counted here; the scorecard's on-time KPI counts requests in the period they "
+            f"were closed, so its figure for a month differs.")
 
 
 # ---- open backlog ------------------------------------------------------------------------------------
@@ -139,7 +141,7 @@ def area_figure(df, p, layer):
     location = "borough" if layer == "borough" else "community_board"
     tiles = config.get("map_tile_url")
     return choropleth.choropleth(shapes, geo.feature_key(layer), df, location, "requests", value_title="Requests",
-                                 tile_url=tiles, view=geo.view(shapes) if tiles else None)
+                                 tile_url=tiles, view=geo.view(shapes) if tiles else None, missing=0)  # a count: none is 0
 
 
 def area_summary(df, p, what):

@@ -176,6 +176,17 @@ def test_charts_offer_saving_and_resetting_not_a_row_of_selection_tools(demo_lak
     assert "toImage" not in graph.config["modeBarButtonsToRemove"]
 
 
+def test_the_overall_score_says_when_the_period_is_not_over(demo_lake):
+    from layouts import scorecard
+
+    card = {"period": "month", "start": "2026-11-01", "end": "2026-12-01", "as_of": "2026-11-19", "overall": 0.9,
+            "kpis": {}, "overall_formula": "Mean."}
+    text = str(scorecard.overall(card)[2].children)
+    assert "Month 2026-11-01 to 2026-11-30 (so far: data through 2026-11-19, 19 of 30 days;" in text
+    done = str(scorecard.overall({**card, "as_of": "2026-11-30"})[2].children)
+    assert "Month 2026-11-01 to 2026-11-30;" in done and "so far" not in done
+
+
 # ---- panels: one frame behind chart, summary, table and CSV ---------------------------------------------
 def test_a_panel_shows_exactly_what_its_named_query_returns(demo_lake, sr_params):
     panel = panels.get("sr-backlog")
@@ -233,6 +244,15 @@ def test_a_time_out_is_a_message(demo_lake, sr_params):
 def test_chart_downloads_answer_bad_requests_with_4xx_json(client, demo_lake, url, status):
     resp = client.get(url)
     assert resp.status_code == status and "error" in resp.json
+
+
+def test_a_chart_download_without_filters_is_what_the_page_opens_with(client, demo_lake, sr_params):
+    bare = client.get("/api/v1/charts/sr-volume.csv")
+    assert bare.status_code == 200
+    expected = client.get("/api/v1/charts/sr-volume.csv?" + "&".join(
+        f"{k}={sr_params[k]}" for k in ("start", "end", "period")))
+    assert bare.get_data() == expected.get_data()
+    assert client.get("/api/v1/charts/vol-by-day.csv").status_code == 200
 
 
 # ---- the URL query is the view ----------------------------------------------------------------------------

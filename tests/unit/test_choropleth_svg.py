@@ -122,3 +122,10 @@ def test_a_tile_url_keeps_the_maplibre_map_over_that_base_map():
     assert fig.layout.map.layers[0].source == ("https://tiles.example/{z}/{x}/{y}.png",)
     assert fig.layout.map.zoom == 5
     assert isinstance(choropleth.choropleth(AREAS, "name", COUNTS, "area", "requests", value_title="Requests"), dict)
+
+
+def test_for_a_count_an_area_not_listed_is_zero_not_missing():
+    fig = choropleth.svg(AREAS, "name", COUNTS, "area", "requests", value_title="Requests", missing=0)
+    shapes = _shapes(fig)
+    assert shapes["EMPTY"]["name"] == "EMPTY: 0" and "fillpattern" not in shapes["EMPTY"]
+    assert fig["data"][-1]["marker"]["cmin"] == 0
