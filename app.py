@@ -12,6 +12,7 @@ from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
 from api.not_found import bp as not_found_bp
+from api.not_found import page_status
 from api.open311 import bp as open311_bp
 from api.openapi import bp as openapi_bp
 from api.standards import bp as standards_bp
@@ -68,6 +69,7 @@ def create_app() -> Dash:
     for bp in BLUEPRINTS:
         app.server.register_blueprint(bp)
     app.server.register_blueprint(status_bp)
+    page_status(app.server, app.config.requests_pathname_prefix)
     return app
 
 

@@ -1,13 +1,16 @@
-"""Unknown paths under the API prefixes answer a JSON 404.
+"""Unknown paths answer 404: a JSON body under the API prefixes, the portal's "page not found" page
+(with its 404 status) anywhere else.
 
-Why: the portal's pages catch every other path (Dash's router) and answer 200 with an HTML "page not
-found", which a journalist's script would read as success. Werkzeug matches the most specific rule
-first, so every real endpoint still wins over these.
+Why: Dash's router catches every path and answers 200 with its not-found page, which a journalist's
+script or a link checker reads as success. Werkzeug matches the most specific rule first, so every
+real endpoint still wins over the API catch-alls.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+import dash
+from flask import Blueprint, Flask, request
 
+import datasets
 from api.errors import ApiError, register
 
 bp = Blueprint("api_not_found", __name__)
@@ -18,3 +21,20 @@ register(bp)
 @bp.route("/open311/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(rest: str):
     raise ApiError(404, "no such API endpoint; every endpoint is described at /openapi.json and /api", docs="/openapi.json")
+
+
+def known_page(path: str) -> bool:
+    """A path one of the portal's pages answers: a registered page, or /data/<a declared dataset>."""
+    static = {p["path"] for p in dash.page_registry.values() if not p.get("path_template")} - {"/404"}
+    return path in static or (path.startswith("/data/") and path[len("/data/"):] in datasets.datasets())
+
+
+def page_status(server: Flask, prefix: str = "/") -> None:
+    """Give Dash's page responses for unknown paths the 404 status their page already says."""
+    @server.after_request
+    def _status(resp):
+        if request.endpoint in ("/", "/<path:path>") and resp.status_code == 200:
+            path = "/" + request.path[len(prefix):].lstrip("/") if request.path.startswith(prefix) else request.path
+            if not known_page(path.rstrip("/") or "/"):
+                resp.status_code = 404
+        return resp

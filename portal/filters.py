@@ -67,9 +67,23 @@ def storms() -> list[dict]:
     return query_frame("snow_storms").to_dict("records")
 
 
+def storm_id(value, known: list[dict]) -> str | None:
+    """The storm a typed value names: its id or its name ("storm cora"), in any case, or the label the
+    storm box suggests ("Storm Cora (2026-01-22)"); otherwise the value as typed, so the page says
+    there is no such storm."""
+    if value in (None, ""):
+        return None
+    wanted = str(value).strip().casefold()
+    for s in known:
+        names = {str(s["storm_id"]).casefold(), str(s.get("name") or "").casefold()}
+        if wanted in names or wanted.split(" (")[0] in names - {""}:
+            return s["storm_id"]
+    return str(value).strip()
+
+
 def snow_params(query: dict) -> dict:
     known = storms()
-    storm = query.get("storm_id") or (known[0]["storm_id"] if known else None)
+    storm = storm_id(query.get("storm_id"), known) or (known[0]["storm_id"] if known else None)
 
     def whole(name, default, lo, hi):
         try:

@@ -60,6 +60,15 @@ def test_hovering_the_map_names_each_area_with_its_whole_count(open_page):
     assert all(t == f"{top}: {count}" for t in seen if t.startswith(top + ":")), (seen, summary)
 
 
+def test_an_unknown_address_shows_the_not_found_page(open_page, portal):
+    w = open_page("/data/no-such-dataset")
+    expect(w.page.locator("h1")).to_have_text("No such dataset")
+    w = open_page("/no-such-page")
+    expect(w.page.locator("h1")).to_have_text("Page not found")
+    assert w.page.request.get(portal.url + "/no-such-page").status == 404
+    assert [e for e in w.errors if "404" not in e] == []  # Chromium reports the document's own status
+
+
 def test_the_home_page_loads_no_plotly_at_all(open_page):
     w = open_page(PAGES["scorecard"])
     assert not [u for u in w.requested if "plotly" in u.rsplit("/", 1)[-1]]

@@ -187,6 +187,14 @@ def test_the_overall_score_says_when_the_period_is_not_over(demo_lake):
     assert "Month 2026-11-01 to 2026-11-30;" in done and "so far" not in done
 
 
+def test_a_storm_can_be_named_as_people_call_it(demo_lake):
+    storm = filters.storms()[-1]
+    for typed in (storm["storm_id"].lower(), storm["name"].upper(), f"{storm['name']} (2020-01-01)", f" {storm['name']} "):
+        assert filters.snow_params({"storm_id": typed})["storm_id"] == storm["storm_id"], typed
+    assert filters.snow_params({"storm_id": "Storm Nobody"})["storm_id"] == "Storm Nobody"
+    assert filters.snow_params({})["storm_id"] == filters.storms()[0]["storm_id"]
+
+
 # ---- panels: one frame behind chart, summary, table and CSV ---------------------------------------------
 def test_a_panel_shows_exactly_what_its_named_query_returns(demo_lake, sr_params):
     panel = panels.get("sr-backlog")

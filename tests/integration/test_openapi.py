@@ -77,6 +77,19 @@ def test_an_unknown_api_path_is_a_json_404_not_the_portal_s_html_page(server, pa
         assert resp.json["docs"] == "/openapi.json" and "no such API endpoint" in resp.json["error"]
 
 
+def test_a_page_that_does_not_exist_says_so_with_a_404_status(server):
+    import dash
+
+    client = server.test_client()
+    for page in dash.page_registry.values():  # every page the portal has still answers 200
+        path = page["path"] if not page.get("path_template") else "/data/service_requests"
+        assert client.get(path).status_code == (404 if path == "/404" else 200), path
+    for path in ("/nope", "/data/nope", "/snow/extra"):
+        resp = client.get(path)
+        assert resp.status_code == 404 and resp.mimetype == "text/html"  # Dash's page, which says "not found"
+    assert client.get("/service-requests?borough=BRONX").status_code == 200
+
+
 def test_real_endpoints_still_answer_beside_the_catch_all(server, spec):
     client = server.test_client()
     assert client.get("/api/v1/version").status_code == 200 and client.get("/api").mimetype == "text/html"
