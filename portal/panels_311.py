@@ -101,7 +101,7 @@ def target_summary(df, p):
 
 # ---- open backlog ------------------------------------------------------------------------------------
 def backlog_data(p):
-    return query_frame("sr_open_backlog", **{k: p.get(k) for k in ("start", "end", "borough", "agency")})
+    return query_frame("sr_open_backlog", **{k: p.get(k) for k in BACKLOG_FILTERS})
 
 
 def backlog_figure(df, p):
