@@ -53,7 +53,12 @@ def _plotly_loader(app: Dash) -> str:
             f"{{get: function () {{ return {url}; }}, set: function () {{}}}});</script>")
 
 
-def create_app() -> Dash:
+def create_app(settings: config.Settings | None = None) -> Dash:
+    """The portal. With `settings`, the process runs with them (installed: the query layer and the
+    API read them); without, it reads its PULSE_ environment at each call, as gunicorn's `app:server`
+    does for operators."""
+    if settings is not None:
+        config.install(settings)
     # use_async=False: Dash turns async on whenever asgiref is importable (the benchmarks' Datasette
     # brings it), and its async router fails under a running event loop; our callbacks are sync.
     app = Dash(__name__, title="Pulse", compress=True, serve_locally=True, update_title=None,
@@ -70,6 +75,7 @@ def create_app() -> Dash:
         app.server.register_blueprint(bp)
     app.server.register_blueprint(status_bp)
     page_status(app.server, app.config.requests_pathname_prefix)
+    app.server.config["PULSE_SETTINGS"] = settings
     return app
 
 
@@ -77,6 +83,4 @@ app = create_app()
 server = app.server
 
 if __name__ == "__main__":
-    import config
-
     app.run(host=config.get("host"), port=config.get_int("port"), debug=False)

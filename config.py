@@ -1,25 +1,24 @@
-"""Every Pulse setting in one table, each overridable by an environment variable PULSE_<NAME>.
+"""Every Pulse setting in one table, and the Settings object a process runs with.
 
-Why a table: the README, `python -m etl settings` and the test that every setting is documented all
-read it, so a setting cannot exist without its help text (datasette's SETTINGS habit).
+Why a table: the README and the test that every setting is documented both read it, so a setting
+cannot exist without its help text (datasette's SETTINGS habit).
+
+Why an object (Flask's `create_app(test_config)`, Datasette's settings on the instance): the app
+and the tests hand settings in (`app.create_app(Settings.from_env(data_dir=...))`, `using(...)`)
+instead of editing the environment. Operators still set PULSE_<NAME> variables: `from_env` reads
+them over the defaults. A process with no installed settings reads the environment at each call.
 """
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 ROOT = Path(__file__).resolve().parent
-
-
-def _shared_default() -> Path:
-    """../shared/data beside the checkout; a clone made elsewhere (CI in /tmp) falls back to the
-    workplace's shared folder."""
-    beside = ROOT.parent / "shared" / "data"
-    if beside.exists():
-        return beside
-    fallback = Path("/work/shared/data")
-    return fallback if fallback.exists() else beside
 
 
 @dataclass(frozen=True)
@@ -63,20 +62,95 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the portal listens on under `make run`."),
     Setting("port", "8050", "Port the portal listens on under `make run`."),
     Setting("require_shared", "0", "When 1, tests that need ../shared/data fail instead of skipping when it is absent (CI sets it)."),
-    Setting("shared_data", str(_shared_default()), "Folder of real public sample files used by tests and benchmarks (default: ../shared/data beside the checkout, else /work/shared/data)."),
+    Setting("shared_data", str(ROOT.parent / "shared" / "data"), "Folder of real public sample files used by tests and benchmarks (default: ../shared/data beside the checkout)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A whole set of setting values (strings, as the environment holds them)."""
+
+    values: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Defaults, then PULSE_<NAME> variables of `environ` (default: this process's), then
+        `overrides` by setting name (None restores the default)."""
+        environ = os.environ if environ is None else environ
+        values = {s.name: environ.get(s.env, s.default) for s in SETTINGS}
+        return cls(MappingProxyType(values)).replace(**overrides)
+
+    def replace(self, **overrides) -> Settings:
+        unknown = sorted(set(overrides) - set(_BY_NAME))
+        if unknown:
+            raise KeyError(f"no setting {unknown[0]!r}; settings: {', '.join(_BY_NAME)}")
+        values = dict(self.values)
+        for name, value in overrides.items():
+            values[name] = _BY_NAME[name].default if value is None else str(value)
+        return Settings(MappingProxyType(values))
+
+    def get(self, name: str) -> str:
+        return self.values[_BY_NAME[name].name]
+
+    def get_int(self, name: str) -> int:
+        return _whole(name, self.get(name))
+
+    def data_dir(self) -> Path:
+        return Path(self.get("data_dir"))
+
+    def as_env(self) -> dict[str, str]:
+        """The PULSE_<NAME> variables that give a child process (a loader, a gunicorn) these settings."""
+        return {s.env: self.values[s.name] for s in SETTINGS}
+
+
+_installed: list[Settings] = []
+_installed_lock = threading.Lock()
+
+
+def install(settings: Settings | None) -> None:
+    """Make `settings` this process's settings (create_app does; None goes back to the environment)."""
+    with _installed_lock:
+        _installed[:] = [settings] if settings is not None else []
+
+
+def installed() -> Settings | None:
+    return _installed[0] if _installed else None
+
+
+def active() -> Settings:
+    """The installed settings, or the environment's as they are now."""
+    return installed() or Settings.from_env()
+
+
+@contextmanager
+def using(settings: Settings) -> Iterator[Settings]:
+    """Run with `settings` installed, then restore what was there (tests, `etl demo` building
+    another folder's lake)."""
+    before = installed()
+    install(settings)
+    try:
+        yield settings
+    finally:
+        install(before)
+
+
 def get(name: str) -> str:
-    """The current value of a setting: the environment wins over the default, read at call time."""
+    """The current value of a setting: the installed settings', else the environment's over the
+    default, read at call time."""
+    settings = installed()
+    if settings is not None:
+        return settings.get(name)
     setting = _BY_NAME[name]
     return os.environ.get(setting.env, setting.default)
 
 
 def get_int(name: str) -> int:
-    value = get(name)
+    return _whole(name, get(name))
+
+
+def _whole(name: str, value: str) -> int:
     try:
         return int(value)
     except ValueError:

@@ -13,10 +13,10 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context, ur
 
 import config
 import datasets
+import lake
 from api import exports
 from api.errors import ApiError, register
 from api.rowquery import RowQuery, connect, dataset_or_404, encode_cursor, parse, to_json
-from etl import lake
 
 bp = Blueprint("api_datasets", __name__, url_prefix="/api/v1")
 register(bp)

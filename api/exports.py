@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datasets import Column
-from etl.sql import ident, lit
+from lake.sql import ident, lit
 
 # Part of every export's ETag: bumped when the bytes written for the same rows change (2: JSON texts
 # built in SQL, geojson columns written compactly), so a cached copy is not confirmed by a 304.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 import datasets
-from etl import lake
+import lake
 
 bp = Blueprint("health", __name__)
 

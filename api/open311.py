@@ -19,10 +19,10 @@ from flask import Blueprint, Response, jsonify, request
 
 import config
 import datasets
+import lake
 from api.datasets import run_limited
 from api.errors import ApiError
 from api.rowquery import MAX_IN_VALUES, RowQuery, parse_datetime
-from etl import lake
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 

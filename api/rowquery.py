@@ -18,11 +18,11 @@ import duckdb
 
 import config
 import datasets
+import lake
 from api.errors import ApiError
 from datasets import Dataset
-from etl import lake
-from etl.errors import VersionPruned
-from etl.sql import ident, lit
+from lake.errors import VersionPruned
+from lake.sql import ident, lit
 
 OPS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 ROWS_OPTIONS = ("bbox", "columns", "cursor", "limit", "sort", "version")

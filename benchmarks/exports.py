@@ -36,8 +36,8 @@ print(load_file('service_requests', {csv!r}).inserted)
 # The SQLite copy holds the same public rows, times as the ISO text Pulse writes, so both CSVs match.
 SQLITE = """
 import sqlite3, duckdb, datasets
-from etl import lake
-from etl.sql import ident
+import lake
+from lake.sql import ident
 ds = datasets.get('service_requests')
 files = lake.file_paths(ds.name, lake.manifest(ds.name))
 cols = ds.public_columns
@@ -58,8 +58,8 @@ print(db.execute('SELECT count(*) FROM service_requests').fetchone()[0])
 
 DUCKDB_COPY = """
 import time, os, duckdb, datasets
-from etl import lake
-from etl.sql import ident
+import lake
+from lake.sql import ident
 ds = datasets.get('service_requests')
 files = lake.file_paths(ds.name, lake.manifest(ds.name))
 cols = ', '.join(ident(c.name) for c in ds.public_columns)

@@ -100,7 +100,7 @@ print(json.dumps(out))
 
 DUCKDB_RAW = """
 import json, time, statistics, duckdb
-from etl import lake
+import lake
 from portal import queries
 Q = json.loads({queries!r})
 RAW = {raw!r}
@@ -125,7 +125,7 @@ print(json.dumps(out))
 PANDAS = """
 import json, time, statistics
 import pandas as pd
-from etl import lake
+import lake
 files = lake.file_paths('service_requests', lake.manifest('service_requests'))
 t = time.perf_counter()
 df = pd.concat([pd.read_parquet(f, columns=['created', 'closed', 'due', 'agency', 'complaint_type', 'descriptor', 'borough'])
@@ -173,19 +173,18 @@ def up_to_date(data: Path) -> bool:
     import config
     import datasets
     from datasets import rollups
-    from etl import projections
-    from etl import rollups as stored_rollups
+    from lake.model import Manifest
 
     base = data / "lake" / "service_requests"
     try:
         current = int((base / "CURRENT").read_text())
-        stored = json.loads((base / "versions" / f"{current:08d}.json").read_text()).get("rollups", {})
+        stored = Manifest.from_json((base / "versions" / f"{current:08d}.json").read_text()).rollups
     except (FileNotFoundError, ValueError):
         return False
     zone = datasets.city(config.get("city")).timezone
-    return all(bool(projections.reusable(r, stored.get(r.name), zone)) for r in rollups.projections("service_requests")) \
-        and all(stored_rollups.current(r, stored.get(r.name), zone) and "base" in stored[r.name]
-                for r in rollups.of("service_requests"))
+    return all(r.name in stored and stored[r.name].kind == r.kind and stored[r.name].holds(r.fingerprint(), zone)
+               and getattr(stored[r.name], "legacy_file", None) is None
+               for r in [*rollups.projections("service_requests"), *rollups.of("service_requests")])
 
 
 def lake_for(rows: int) -> Path:

@@ -77,7 +77,7 @@ class Batches:
     def __init__(self, folder: Path, closes: int = 500, new: int = 500):
         import duckdb
 
-        from etl import lake
+        import lake
 
         self.folder, self.closes, self.new = folder, closes, new
         folder.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,8 @@ def publish_worker(n: int) -> None:
 
 def microbatch_worker(n: int) -> None:
     """n micro-batches with the automatic compaction the real-time writers do (etl/compact.py)."""
-    from etl import compact, lake
+    import lake
+    from etl import compact
     from etl.load import load_file
 
     batches = Batches(Path(os.environ["PULSE_DATA_DIR"]) / "batches")
@@ -164,7 +165,7 @@ def microbatch_worker(n: int) -> None:
 
 def query_worker() -> None:
     """Median of 7 uncached runs of each dashboard query (after one warm-up), in this fresh process."""
-    from etl import lake
+    import lake
     from portal import queries
 
     out = {}

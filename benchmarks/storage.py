@@ -31,7 +31,7 @@ load_file('service_requests', '{out}/base.parquet')
 t = time.perf_counter()
 r = load_file('service_requests', '{out}/batch.parquet')
 upsert = time.perf_counter() - t
-from etl import lake
+import lake
 import duckdb
 m = lake.manifest('service_requests')
 t = time.perf_counter()

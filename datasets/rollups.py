@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from datasets.registry import DeclarationError, datasets, read_yaml
+from lake.sql import ident
 
 PATH = Path(__file__).resolve().parent / "rollups.yaml"
 KINDS = ("rollup", "projection")
@@ -38,6 +39,15 @@ class Rollup:
         becomes the local date of instant `col`: ICU's cast unless `local_day` supplies a faster
         expression with the same answer (etl/local_day.py)."""
         return self.sql.format(source=source, tz=tz_literal, local_day=local_day or _IcuDay(tz_literal))
+
+    def summed(self, source: str) -> str:
+        """One row per key of `source` (rows of this rollup, keys possibly repeated: a base and its
+        delta, decision 0008), measures summed; keys whose measures all sum to zero are dropped, as
+        a fresh rollup would not have them. Writers fold with it, readers sum with it."""
+        keys = ", ".join(ident(k) for k in self.keys)
+        sums = ", ".join(f"CAST(sum({ident(m)}) AS BIGINT) AS {ident(m)}" for m in self.measures)
+        nonzero = " AND ".join(f"sum({ident(m)}) = 0" for m in self.measures)
+        return f"SELECT {keys}, {sums} FROM ({source}) GROUP BY ALL HAVING NOT ({nonzero})"
 
     def fingerprint(self) -> str:
         """Changes whenever what a stored file holds would change: stored files of another

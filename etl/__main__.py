@@ -13,8 +13,11 @@ import sys
 
 import config
 import datasets
-from etl import cli_realtime, compact, lake, runlog
-from etl.errors import InputError, LakeBusy
+import lake
+from etl import cli_realtime, compact
+from etl.errors import InputError
+from lake import runlog
+from lake.errors import LakeBusy
 
 
 def _print(obj, as_json: bool, text: str) -> None:

@@ -33,12 +33,14 @@ import duckdb
 
 import config
 import datasets
-from etl import lake, rollups, upsert
-from etl.sql import ident, lit
+import lake
+import lake.write
+from etl import rollups, upsert
+from lake.sql import ident, lit
 
 MIN_KEEP_VERSIONS = 2  # the current version and the one before: readers may still be finishing a query on it
 MTIME_MARGIN_S = 0.1  # a file must predate OLDEST's publication by this much to be deleted (file times are coarse)
-FOLDERS = ("data", "rollups", "projections")  # where a version's files live (etl/lake.py, rollups.py, projections.py)
+FOLDERS = ("data", "rollups", "projections")  # where a version's files live (lake/__init__.py)
 HOT_FRACTION = 8  # compacted files hold at most PULSE_FILE_ROWS / 8 rows (one 122,880-row group by default)
 
 
@@ -53,8 +55,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def target_rows(full: bool = False) -> int:
     """Rows per compacted file, whole row groups: PULSE_FILE_ROWS with `full`, else an eighth of it."""
-    groups = max(1, config.get_int("file_rows") // upsert.ROW_GROUP)
-    return upsert.ROW_GROUP * (groups if full else max(1, groups // HOT_FRACTION))
+    groups = max(1, config.get_int("file_rows") // lake.write.ROW_GROUP)
+    return lake.write.ROW_GROUP * (groups if full else max(1, groups // HOT_FRACTION))
 
 
 def small_files(m: lake.Manifest, full: bool = False) -> list[lake.DataFile]:
@@ -98,7 +100,7 @@ def _merge(dataset: str, full: bool, files_too: bool = True) -> dict:
             "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0,
             "compaction": {"files_before": len(m.files), "files_after": len(files), "files_merged": len(merge),
                            "rollups_folded": n_folded}}
-    published = lake.publish(dataset, files, load, expected_parent=m.version, rollups=summaries)
+    published = lake.write.publish(dataset, files, load, expected_parent=m.version, rollups=summaries)
     out.update(version=published.version, files_after=len(files), files_merged=len(merge), rows_rewritten=rows,
                rollups_folded=n_folded, compacted=True)
     return out
@@ -131,16 +133,6 @@ def _per_file_summaries(con, dataset: str, files: list[lake.DataFile], previous:
     except ImportError:  # a checkout without projections
         return {}
     return projections.materialise(con, dataset, files, previous)
-
-
-def _referenced(m: lake.Manifest) -> set[str]:
-    """Every file a version needs: data files, rollup files and per-file summary files."""
-    out = {f.path for f in m.files}
-    for entry in m.rollups.values():
-        out.add(entry["path"])
-        out.update((entry.get("files") or {}).values())  # projections: one file per data file
-        out.update(rollups.stored_files(entry))  # rollups: a base and a delta
-    return out
 
 
 # ---- retention -----------------------------------------------------------------------------------
@@ -209,13 +201,13 @@ def _cleanup(dataset: str) -> dict:
         return out
     base = lake.dataset_dir(dataset)
     if keep_from > lake.oldest_version(dataset):
-        lake._write_atomically(base / "OLDEST", f"{keep_from}\n")  # first: a reader now gets "pruned", not a crash
+        lake.write.write_atomically(base / "OLDEST", f"{keep_from}\n")  # first: a reader now gets "pruned", not a crash
     for p in (base / "versions").glob("*.json"):
         if p.stem.isdigit() and int(p.stem) < keep_from and int(p.stem) not in snapshots:
             p.unlink(missing_ok=True)
             out["versions_pruned"] += 1
     kept = [lake.manifest(dataset, v) for v in [*snapshots, keep_from]]
-    referenced = set().union(*(_referenced(m) for m in kept))
+    referenced = set().union(*(m.referenced() for m in kept))
     cutoff = datetime.fromisoformat(kept[-1].published_at).timestamp() - MTIME_MARGIN_S
     for folder in FOLDERS:
         for p in (base / folder).rglob("*") if (base / folder).exists() else ():
@@ -244,7 +236,7 @@ def compact(dataset: str, full: bool = False, merge: bool = True, wait_seconds: 
     """Merge small files and fold grown rollup deltas (neither with merge=False; only the deltas
     with files_too=False) and apply retention, holding the dataset's writer lock."""
     started = time.monotonic()
-    with lake.writer_lock(dataset, wait_seconds):
+    with lake.write.writer_lock(dataset, wait_seconds):
         out = _merge(dataset, full, files_too) if merge else {"dataset": dataset, "compacted": False}
         out.update(_cleanup(dataset))
     out["seconds"] = round(time.monotonic() - started, 3)

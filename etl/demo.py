@@ -17,7 +17,6 @@ import threading
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from etl.sql import lit
+from lake.sql import lit
 
 DEFAULT_END = datetime(2026, 11, 20)
 SPAN_DAYS = 1096  # three years of 311 requests before `end`
@@ -629,23 +628,6 @@ def rows_for(scale) -> int:
         raise ValueError(f"scale must be one of {', '.join(SCALES)} or a row count, not {scale!r}") from None
 
 
-@contextmanager
-def _data_dir(data_dir):
-    """PULSE_DATA_DIR set to `data_dir` for the duration (the loader reads the setting at call time)."""
-    if data_dir is None:
-        yield
-        return
-    before = os.environ.get("PULSE_DATA_DIR")
-    os.environ["PULSE_DATA_DIR"] = str(data_dir)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PULSE_DATA_DIR", None)
-        else:
-            os.environ["PULSE_DATA_DIR"] = before
-
-
 def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]:
     """Build the demo lake: write every dataset's source file to <data dir>/demo-src/ and load it.
 
@@ -659,7 +641,8 @@ def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]
     from etl.load import load_file
 
     end_dt = _as_datetime(end)
-    with _data_dir(data_dir):
+    settings = config.active() if data_dir is None else config.active().replace(data_dir=data_dir)
+    with config.using(settings):
         src = config.data_dir() / "demo-src"
         src.mkdir(parents=True, exist_ok=True)
         files = {**write_snow(src, seed, end_dt), **write_volunteers(src, seed, end_dt)}

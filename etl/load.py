@@ -18,11 +18,14 @@ import duckdb
 
 import config
 import datasets
+import lake
+import lake.write
 from etl import formats as formats_mod
-from etl import lake, projections, rollups, runlog, upsert, validate
+from etl import projections, rollups, upsert, validate
 from etl.errors import InputError
 from etl.sources import csvfile, read_raw
-from etl.sql import ident
+from lake import runlog
+from lake.sql import ident
 
 # From this size a load converts local times through per-day offsets (validate.prepare_local_days,
 # and etl/local_day.py for the local days of its rollups and projections):
@@ -99,7 +102,7 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
         fmt = formats_mod.detect(dataset, path, format_name)
         result.format = fmt.name
         city_profile = datasets.city(city or fmt.city or config.get("city"))
-        with lake.writer_lock(dataset):
+        with lake.write.writer_lock(dataset):
             con = connect(city_profile)
             try:
                 _run(con, ds, fmt, path, city_profile, result, progress)
@@ -163,7 +166,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
         return
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
     fast_days = path.stat().st_size >= LOCAL_DAYS_MIN_BYTES  # worth ~30 ms of offsets (etl/local_day.py)
-    m = lake.publish(ds.name, files, load, expected_parent=current.version if current else None,
+    m = lake.write.publish(ds.name, files, load, expected_parent=current.version if current else None,
                      rollups={**rollups.materialise(con, ds.name, files, current, delta, fast_days=fast_days),
                               **projections.materialise(con, ds.name, files, current, fast_days=fast_days)})
     result.version, result.outcome = m.version, "published"
@@ -241,7 +244,7 @@ def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict],
     )
     result.rejected = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
     if result.rejected:
-        out = lake.rejects_path(dataset, result.run_id)
+        out = lake.write.rejects_path(dataset, result.run_id)
         tmp = out.with_suffix(".tmp")
         con.execute(
             f"COPY (SELECT ? AS run_id, ? AS source, line, reason, raw FROM rejects) TO '{tmp}' (FORMAT parquet)",
@@ -260,7 +263,7 @@ def _raw_values(raw: str | None):
 
 
 def rejects(dataset: str, run_id: str) -> list[dict]:
-    path = lake.rejects_path(dataset, run_id)
+    path = lake.write.rejects_path(dataset, run_id)
     if not path.exists():
         return []
     con = duckdb.connect()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
-from etl.sql import lit
+from lake.sql import lit
 
 TABLE = "_utc_day_offsets"
 DAYS = 47_482  # 1970-01-01 .. 2099-12-31

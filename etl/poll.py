@@ -5,7 +5,7 @@ server knows the common `updated_after` extension, only what changed since the w
 with page/page_size while the server pages. Records the previous polls already delivered (same id
 and updated_datetime) are skipped; the rest are upserted through the ordinary load path
 (etl/load.py, format open311_georeport_v2) in micro-batches. The watermark is the newest
-updated_datetime seen; it is saved (etl/sourcestate.py) only after the batch is published, and the
+updated_datetime seen; it is saved (etl/writerstate.py) only after the batch is published, and the
 next poll starts `overlap` seconds before it, so a restart or a request updated while pages were
 being read leaves no gap, and the skip list leaves no duplicate
 (docs/decisions/0006-realtime-ingest.md).
@@ -29,14 +29,17 @@ from zoneinfo import ZoneInfo
 
 import config
 import datasets
-from etl import compact, sourcestate
-from etl.errors import InputError, LakeBusy
+from etl import compact
+from etl.errors import InputError
+from etl.log import logger as log_for
+from lake import writerstate
+from lake.errors import LakeBusy
 
 FORMAT = "open311_georeport_v2"
 WINDOW = timedelta(days=90)  # the spec's longest start_date..end_date span
 MAX_BODY = 256 * 2**20  # bytes: a larger answer is treated as garbage
 MAX_PAGES = 100_000
-log = sourcestate.logger("poll")
+log = log_for("poll")
 
 
 class FetchError(Exception):
@@ -84,8 +87,8 @@ class Open311Poller:
         self.endpoint = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
         self.key = f"poll-{self.dataset}-" + _digest(redact(self.url))  # a new feed starts its own watermark
         self.zone = ZoneInfo(datasets.city(config.get("city")).timezone)
-        self.state = sourcestate.load(self.key)
-        sourcestate.started(self.state, "poll", name=f"open311 {redact(self.url)}", url=redact(self.url),
+        self.state = writerstate.load(self.key)
+        writerstate.started(self.state, "poll", name=f"open311 {redact(self.url)}", url=redact(self.url),
                             every=self.every, dataset=self.dataset)
         self.state.setdefault("watermark", None)
         self.state.setdefault("seen", {})
@@ -252,7 +255,7 @@ class Open311Poller:
             self.state["seen"] = merged
             self.state["watermark"] = watermark.isoformat()
         self.state["polls"] += 1
-        self.state["last_poll_at"] = self.state["last_success_at"] = sourcestate.now_iso()
+        self.state["last_poll_at"] = self.state["last_success_at"] = writerstate.now_iso()
         self.state["last_poll_outcome"] = out["outcome"]
         out.update(watermark=self.state["watermark"], seconds=round(time.monotonic() - started, 3))
         return out
@@ -262,7 +265,7 @@ class Open311Poller:
             return
         from etl.load import load_file
 
-        inbox = sourcestate.folder() / "inbox"
+        inbox = writerstate.folder() / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         host = urllib.parse.urlsplit(self.url).hostname or "feed"
         path = inbox / f"open311-{host}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.json"
@@ -278,20 +281,20 @@ class Open311Poller:
             out["versions"].append(result["version"])
             out["outcome"] = "published"
         out["version"] = result["version"]
-        sourcestate.record_success(self.state, self.dataset, result)
+        writerstate.record_success(self.state, self.dataset, result)
         pending.clear()
         compact.after_publish(self.dataset)
 
     # ---- the loop --------------------------------------------------------------------------------
 
     def _beat(self, within: float, status: str = "running") -> None:
-        sourcestate.heartbeat(self.state, within, status)
-        sourcestate.save(self.key, self.state)
+        writerstate.heartbeat(self.state, within, status)
+        writerstate.save(self.key, self.state)
 
     def _error(self, message: str) -> None:
         log.warning("%s %s: %s", self.dataset, redact(self.url), message)
-        sourcestate.record_error(self.state, message, self.dataset)
-        sourcestate.save(self.key, self.state)
+        writerstate.record_error(self.state, message, self.dataset)
+        writerstate.save(self.key, self.state)
 
     def cycle(self) -> dict:
         """poll_once, turning any failure into a logged error: the loop never dies of one."""
@@ -306,7 +309,7 @@ class Open311Poller:
                       "error": f"{type(exc).__name__}: {exc}"}
         if result["outcome"] == "failed":
             self.state["consecutive_failures"] = self.state.get("consecutive_failures", 0) + 1
-            self.state["last_poll_at"] = sourcestate.now_iso()
+            self.state["last_poll_at"] = writerstate.now_iso()
             self.state["last_poll_outcome"] = "failed"
             self._error(f"poll failed: {result['error']}")
         return result
@@ -341,8 +344,8 @@ class Open311Poller:
                     break
         finally:
             self.state["state"] = "stopped"
-            self.state["stopped_at"] = sourcestate.now_iso()
-            sourcestate.save(self.key, self.state)
+            self.state["stopped_at"] = writerstate.now_iso()
+            writerstate.save(self.key, self.state)
         totals.update(watermark=self.state["watermark"], outcome="failed" if once and totals["failed"] else "ok",
                       version=_current(self.dataset))
         return totals
@@ -355,7 +358,7 @@ def _digest(text: str) -> str:
 
 
 def _current(dataset: str) -> int | None:
-    from etl import lake
+    import lake
 
     return lake.current_version(dataset)
 

@@ -9,8 +9,8 @@ SQL is row-wise, so a version's projection is the union of its files' projection
 the same SQL gives over the whole version, which is what the reader falls back to when a version has
 none (docs/decisions/0007-close-time-projection.md).
 
-The manifest entry lists every projection file of the version ({data file: projection file}); its
-`path` is the folder they live in, so publishing fsyncs that folder after the files themselves.
+The manifest entry (lake.ProjectionEntry) lists every projection file of the version by data file;
+its `path` is the folder they live in, so publishing fsyncs that folder after the files themselves.
 """
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ import uuid
 
 import config
 import datasets
+import lake
+import lake.write
 from datasets import rollups as declared
-from etl import lake, local_day
-from etl.sql import ident, lit
+from etl import local_day
+from lake.sql import ident, lit
 
 FOLDER = "projections"
-ROW_GROUP = 122_880
 
 
 def _write(con, p, data_file: str, folder, tz: str, days=None):
@@ -32,22 +33,20 @@ def _write(con, p, data_file: str, folder, tz: str, days=None):
     # LZ4 and Parquet v2 encodings (delta-packed integers): the narrow file is read on a dashboard's hot
     # path, where they decode ~15% faster than zstd and v1 (docs/benchmarks.md, queries).
     con.execute(f"COPY ({p.compile(f'read_parquet({lit(data_file)})', lit(tz), days)} ORDER BY {order}) TO {lit(str(path))} "
-                f"(FORMAT parquet, COMPRESSION lz4, PARQUET_VERSION V2, ROW_GROUP_SIZE {ROW_GROUP})")
-    lake._fsync_file(path)
+                f"(FORMAT parquet, COMPRESSION lz4, PARQUET_VERSION V2, ROW_GROUP_SIZE {lake.write.ROW_GROUP})")
+    lake.write.fsync_file(path)
     return path
 
 
-def reusable(p, entry: dict | None, zone: str) -> dict[str, str]:
+def reusable(p, entry: lake.SummaryEntry | None, zone: str) -> dict[str, str]:
     """{data file: projection file} of a stored entry that still holds what `p` declares in `zone`."""
-    if not entry or entry.get("kind") != "projection" or entry.get("timezone") != zone:
+    if not isinstance(entry, lake.ProjectionEntry) or not entry.holds(p.fingerprint(), zone):
         return {}
-    if entry.get("fingerprint") != p.fingerprint():
-        return {}
-    return dict(entry.get("files") or {})
+    return dict(entry.files_by_data_file)
 
 
 def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Manifest | None = None,
-                fast_days: bool = False) -> dict[str, dict]:
+                fast_days: bool = False) -> dict[str, lake.ProjectionEntry]:
     """{projection name: manifest entry} for the version made of `files`, writing the missing files
     (`fast_days`: local days through UTC offsets, etl/local_day.py; the same days, faster)."""
     todo = declared.projections(dataset)
@@ -64,12 +63,6 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
         mapping = {}
         for f in files:
             mapping[f.path] = have.get(f.path) or str(_write(con, p, str(base / f.path), folder, zone, days).relative_to(base))
-        out[p.name] = {"kind": "projection", "path": str(folder.relative_to(base)), "timezone": zone,
-                       "fingerprint": p.fingerprint(), "files": mapping}
+        out[p.name] = lake.ProjectionEntry(path=str(folder.relative_to(base)), timezone=zone,
+                                           fingerprint=p.fingerprint(), files_by_data_file=mapping)
     return out
-
-
-def file_paths(dataset: str, entry: dict) -> list[str]:
-    """Absolute paths of the projection files a manifest entry lists, for read_parquet."""
-    base = lake.dataset_dir(dataset)
-    return [str(base / rel) for rel in dict.fromkeys((entry.get("files") or {}).values())]

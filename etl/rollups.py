@@ -20,10 +20,12 @@ from pathlib import Path
 
 import config
 import datasets
+import lake
+import lake.write
 from datasets import rollups as declared
-from etl import lake, local_day
-from etl.sql import ident, lit
+from etl import local_day
 from etl.upsert import Delta
+from lake.sql import ident, lit
 
 # A delta is folded into its base (by compaction, etl/compact.py) once it holds more than FOLD_ROWS
 # rows, or more than FOLD_MIN_ROWS and a FOLD_FRACTION-th of the base: rewriting the delta costs each
@@ -32,36 +34,6 @@ from etl.upsert import Delta
 FOLD_ROWS = 20_000
 FOLD_MIN_ROWS = 2_000
 FOLD_FRACTION = 20
-
-
-def stored_files(entry: dict | None) -> list[str]:
-    """The files of a stored rollup entry (base, then delta), relative to the dataset folder."""
-    if not entry:
-        return []
-    if "base" in entry:
-        return [f for f in (entry.get("base"), entry.get("delta")) if f]
-    return [entry["path"]] if str(entry.get("path", "")).endswith(".parquet") else []
-
-
-def file_paths(dataset: str, entry: dict | None) -> list[str]:
-    """Absolute paths of a stored rollup's files, for read_parquet."""
-    base = lake.dataset_dir(dataset)
-    return [str(base / rel) for rel in stored_files(entry)]
-
-
-def _sums(r) -> str:
-    return ", ".join(f"CAST(sum({ident(m)}) AS BIGINT) AS {ident(m)}" for m in r.measures)
-
-
-def _not_all_zero(r) -> str:
-    return "NOT (" + " AND ".join(f"sum({ident(m)}) = 0" for m in r.measures) + ")"
-
-
-def summed(r, source: str) -> str:
-    """One row per key of `source` (rows of rollup `r`, keys possibly repeated), measures summed;
-    keys whose measures all sum to zero are dropped: a fresh rollup would not have them."""
-    keys = ", ".join(ident(k) for k in r.keys)
-    return f"SELECT {keys}, {_sums(r)} FROM ({source}) GROUP BY ALL HAVING {_not_all_zero(r)}"
 
 
 def _change(r, delta: Delta, tz: str, days=None) -> str:
@@ -84,17 +56,15 @@ def _write(con, r, sql: str, folder: Path, sort: bool) -> tuple[str | None, int]
     if not rows:
         path.unlink(missing_ok=True)
         return None, 0
-    lake._fsync_file(path)
+    lake.write.fsync_file(path)
     return str(path), rows
 
 
-def _entry(base_dir: Path, r, zone: str, base: tuple[str | None, int], delta: tuple[str | None, int] = (None, 0)) -> dict:
+def _entry(base_dir: Path, r, zone: str, base: tuple[str | None, int],
+           delta: tuple[str | None, int] = (None, 0)) -> lake.RollupEntry:
     rel = lambda p: str(Path(p).relative_to(base_dir)) if p else None  # noqa: E731
-    out = {"path": f"rollups/{r.name}", "timezone": zone, "fingerprint": r.fingerprint(), "base": rel(base[0]),
-           "base_rows": base[1]}
-    if delta[0]:
-        out.update(delta=rel(delta[0]), delta_rows=delta[1])
-    return out
+    return lake.RollupEntry(path=f"rollups/{r.name}", timezone=zone, fingerprint=r.fingerprint(), base=rel(base[0]),
+                            base_rows=base[1], delta=rel(delta[0]), delta_rows=delta[1] if delta[0] else 0)
 
 
 def _folder(base_dir: Path, r) -> Path:
@@ -103,41 +73,33 @@ def _folder(base_dir: Path, r) -> Path:
     return folder
 
 
-def _whole(con, r, base_dir: Path, source_sql: str, zone: str) -> dict:
+def _whole(con, r, base_dir: Path, source_sql: str, zone: str) -> lake.RollupEntry:
     """A new base holding the whole rollup of `source_sql`, with no delta. Sorted by its keys when
     it is read from Parquet, so a query for one type or one range of days skips row groups."""
     return _entry(base_dir, r, zone, _write(con, r, source_sql, _folder(base_dir, r), sort=not r.in_memory))
 
 
-def _with_change(con, r, base_dir: Path, old: dict, delta: Delta, tz: str, zone: str, days=None) -> dict:
+def _with_change(con, r, base_dir: Path, old: lake.RollupEntry, delta: Delta, tz: str, zone: str,
+                 days=None) -> lake.RollupEntry:
     """The previous base, and a new delta: the previous delta plus this load's change."""
     pieces = [_change(r, delta, tz, days)]
-    if old.get("delta"):
-        pieces.append(f"SELECT * FROM read_parquet({lit(str(base_dir / old['delta']))})")
-    new_delta = _write(con, r, summed(r, " UNION ALL BY NAME ".join(f"({p})" for p in pieces)), _folder(base_dir, r),
+    if old.delta:
+        pieces.append(f"SELECT * FROM read_parquet({lit(str(base_dir / old.delta))})")
+    new_delta = _write(con, r, r.summed(" UNION ALL BY NAME ".join(f"({p})" for p in pieces)), _folder(base_dir, r),
                        sort=False)
-    base = (str(base_dir / old["base"]) if old.get("base") else None, old.get("base_rows", 0))
+    base = (str(base_dir / old.base) if old.base else None, old.base_rows)
     return _entry(base_dir, r, zone, base, new_delta)
 
 
-def current(r, entry: dict | None, zone: str) -> bool:
-    """Whether a stored entry holds what `r` declares today, in `zone` (entries from before
-    fingerprints were recorded are taken as current: the declarations had not changed since)."""
-    return bool(entry) and entry.get("timezone") == zone and entry.get("fingerprint", r.fingerprint()) == r.fingerprint()
-
-
-def _usable(con, r, dataset: str, entry: dict | None, zone: str) -> dict | None:
-    """The previous version's entry as {base, base_rows, delta?, delta_rows?}, if it can be brought
-    up to date (same time zone and declaration), including entries from before deltas existed
-    (counted once)."""
-    if not current(r, entry, zone):
+def _usable(con, r, dataset: str, entry: lake.SummaryEntry | None, zone: str) -> lake.RollupEntry | None:
+    """The previous version's entry, if it can be brought up to date (same time zone and
+    declaration), an entry from before deltas existed read as a base (its rows counted once)."""
+    if not isinstance(entry, lake.RollupEntry) or not entry.holds(r.fingerprint(), zone):
         return None
-    if "base" in entry:
+    if entry.legacy_file is None:
         return entry
-    files = stored_files(entry)
-    if not files:
-        return None
-    return {"base": files[0], "base_rows": _rows(con, file_paths(dataset, entry)[0])}
+    return lake.RollupEntry(path=entry.path, timezone=entry.timezone, base=entry.legacy_file,
+                            base_rows=_rows(con, lake.entry_paths(dataset, entry)[0]))
 
 
 def _read_files(base_dir: Path, files: list[lake.DataFile]) -> str:
@@ -150,7 +112,7 @@ def _rows(con, path: str) -> int:
 
 
 def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Manifest | None = None,
-                delta: Delta | None = None, fast_days: bool = False) -> dict[str, dict]:
+                delta: Delta | None = None, fast_days: bool = False) -> dict[str, lake.RollupEntry]:
     """{rollup name: manifest entry} for the version made of `files`.
 
     Days are the city's days (PULSE_CITY); the time zone is recorded so a reader configured for
@@ -177,10 +139,11 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     return out
 
 
-def _due(entry: dict | None) -> bool:
-    e = entry or {}
-    rows = e.get("delta_rows", 0) if e.get("delta") else 0
-    return rows > FOLD_ROWS or (rows > FOLD_MIN_ROWS and rows * FOLD_FRACTION > e.get("base_rows", 0))
+def _due(entry: lake.SummaryEntry | None) -> bool:
+    if not isinstance(entry, lake.RollupEntry):
+        return False
+    rows = entry.pending_delta_rows
+    return rows > FOLD_ROWS or (rows > FOLD_MIN_ROWS and rows * FOLD_FRACTION > entry.base_rows)
 
 
 def fold_due(m: lake.Manifest) -> bool:
@@ -188,7 +151,7 @@ def fold_due(m: lake.Manifest) -> bool:
     return any(_due(m.rollups.get(r.name)) for r in declared.of(m.dataset))
 
 
-def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, dict]:
+def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, lake.SummaryEntry]:
     """The version's rollup entries with each due delta (every delta with `everything`) folded into
     a new base. The rows the entries stand for do not change, so neither does any answer.
 
@@ -200,19 +163,19 @@ def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, dict]:
     out = dict(m.rollups)
     for r in declared.of(m.dataset):
         e = m.rollups.get(r.name)
-        if everything and not current(r, e, zone) and m.files:
+        if everything and not (isinstance(e, lake.RollupEntry) and e.holds(r.fingerprint(), zone)) and m.files:
             source = _read_files(base_dir, m.files)
             out[r.name] = _whole(con, r, base_dir, r.compile(source, lit(zone), local_day.prepare(con, zone)), zone)
             continue
-        if everything and e and "base" not in e and stored_files(e):  # an entry from before deltas: restate it
-            path = file_paths(m.dataset, e)[0]
+        if everything and e.legacy_file:  # an entry from before deltas: restate it
+            path = lake.entry_paths(m.dataset, e)[0]
             _folder(base_dir, r)  # the entry's folder, which publishing syncs
-            out[r.name] = _entry(base_dir, r, e["timezone"], (path, _rows(con, path)))
+            out[r.name] = _entry(base_dir, r, e.timezone, (path, _rows(con, path)))
             continue
-        if not e or not e.get("delta") or not (everything or _due(e)):
+        if not isinstance(e, lake.RollupEntry) or not e.delta or not (everything or _due(e)):
             continue
-        source = " UNION ALL BY NAME ".join(f"(SELECT * FROM read_parquet({lit(p)}))" for p in file_paths(m.dataset, e))
-        out[r.name] = _entry(base_dir, r, e["timezone"], _write(con, r, summed(r, source), _folder(base_dir, r),
-                                                                 sort=not r.in_memory))
+        source = " UNION ALL BY NAME ".join(f"(SELECT * FROM read_parquet({lit(p)}))" for p in lake.entry_paths(m.dataset, e))
+        out[r.name] = _entry(base_dir, r, e.timezone, _write(con, r, r.summed(source), _folder(base_dir, r),
+                                                             sort=not r.in_memory))
     return out
 

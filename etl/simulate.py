@@ -29,9 +29,12 @@ from functools import lru_cache
 
 import duckdb
 
-from etl import compact, lake, sourcestate
+import lake
+from etl import compact
 from etl import demo as sr_demo
 from etl import demo_snow as snow_demo
+from etl.log import logger as log_for
+from lake import writerstate
 
 KEY = "simulate"
 SCENARIO_DAYS = 3
@@ -51,7 +54,7 @@ COLUMNS = {
     "volunteer_signups": ["signup_id", "opportunity_id", "signed_up_at", "event_date", "borough", "attended", "hours",
                           "volunteer_id"],
 }
-log = sourcestate.logger("simulate")
+log = log_for("simulate")
 
 
 def _iso(epoch: float) -> str:
@@ -115,10 +118,10 @@ class Simulator:
                  per_day: float | None = None):
         self.seed, self.speed, self.every = seed, speed, every
         self.stop = threading.Event()
-        self.state = sourcestate.load(KEY)
+        self.state = writerstate.load(KEY)
         if self.state.get("seed") != seed or start:
             self.state = {}  # a new seed or start is a new simulation
-        sourcestate.started(self.state, "simulate", name="simulate", every=every, speed=speed, seed=seed)
+        writerstate.started(self.state, "simulate", name="simulate", every=every, speed=speed, seed=seed)
         if "anchor" not in self.state:
             anchor = self._anchor(start)
             self.state.update(anchor=anchor, reached=anchor, open=[], steps=0,
@@ -330,14 +333,14 @@ class Simulator:
             if dataset in batches:
                 out["loads"].append(self._load(dataset, batches[dataset]))
         self.state.update(reached=t1, open=still_open, steps=self.state["steps"] + 1, simulated_to=_iso(t1),
-                          last_step_at=sourcestate.now_iso())
+                          last_step_at=writerstate.now_iso())
         out["seconds"] = round(time.monotonic() - started, 3)
         return out
 
     def _load(self, dataset: str, rows: list[list]) -> dict:
         from etl.load import load_file
 
-        inbox = sourcestate.folder() / "inbox"
+        inbox = writerstate.folder() / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         path = inbox / f"simulate-{dataset}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.csv"
         with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -348,7 +351,7 @@ class Simulator:
             result = load_file(dataset, path, "plain").to_dict()
         finally:
             path.unlink(missing_ok=True)
-        sourcestate.record_success(self.state, dataset, result)
+        writerstate.record_success(self.state, dataset, result)
         compact.after_publish(dataset)
         return {k: result[k] for k in ("dataset", "version", "outcome", "inserted", "updated", "rejected")}
 
@@ -361,15 +364,15 @@ class Simulator:
                     result = self.step()
                 except Exception as exc:  # a failed step is logged and replayed: loads upsert
                     log.exception("step failed")
-                    sourcestate.record_error(self.state, f"{type(exc).__name__}: {exc}")
+                    writerstate.record_error(self.state, f"{type(exc).__name__}: {exc}")
                     result = {"error": str(exc), "loads": []}
                 totals["steps"] += 1
                 for load in result["loads"]:
                     totals["versions"] += load["outcome"] == "published"
                     for k in ("inserted", "updated", "rejected"):
                         totals[k] += load[k]
-                sourcestate.heartbeat(self.state, self.every + 120)
-                sourcestate.save(KEY, self.state)
+                writerstate.heartbeat(self.state, self.every + 120)
+                writerstate.save(KEY, self.state)
                 if on_step:
                     on_step(result)
                 if steps is not None and totals["steps"] >= steps:
@@ -377,8 +380,8 @@ class Simulator:
                 self.stop.wait(max(0.0, self.every - (time.monotonic() - began)))
         finally:
             self.state["state"] = "stopped"
-            self.state["stopped_at"] = sourcestate.now_iso()
-            sourcestate.save(KEY, self.state)
+            self.state["stopped_at"] = writerstate.now_iso()
+            writerstate.save(KEY, self.state)
         totals["simulated_to"] = self.state.get("simulated_to")
         return totals
 

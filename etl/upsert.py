@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import duckdb
 
 import config
+import lake
+import lake.write
 from datasets import Dataset
-from etl import lake
-from etl.sql import ident, lit
-
-ROW_GROUP = 122_880
+from lake.sql import ident, lit
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,8 @@ def _already_sorted(con, ds: Dataset, select_sql: str) -> bool:
 
 def write_files(con: duckdb.DuckDBPyConnection, ds: Dataset, select_sql: str) -> list[lake.DataFile]:
     """Write the rows of `select_sql`, sorted, into new Parquet files of at most PULSE_FILE_ROWS rows."""
-    file_rows = max(ROW_GROUP, config.get_int("file_rows"))
-    groups_per_file = max(1, file_rows // ROW_GROUP)
+    file_rows = max(lake.write.ROW_GROUP, config.get_int("file_rows"))
+    groups_per_file = max(1, file_rows // lake.write.ROW_GROUP)
     base = lake.dataset_dir(ds.name)
     staging = base / "data" / f".staging-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
@@ -73,13 +72,13 @@ def write_files(con: duckdb.DuckDBPyConnection, ds: Dataset, select_sql: str) ->
         # 15% less CPU than zstd level 3 with v1 and a 10% smaller file (docs/benchmarks.md, ingest).
         con.execute(
             f"COPY ({select_sql}{order}) TO {lit(str(staging))} "
-            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {ROW_GROUP}, "
+            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {lake.write.ROW_GROUP}, "
             f"ROW_GROUPS_PER_FILE {groups_per_file}, PER_THREAD_OUTPUT false, FILENAME_PATTERN 'part_{{i}}')"
         )
         written = sorted(staging.glob("*.parquet"), key=lambda p: int(p.stem.split("_")[-1]))
         out = []
         for path in written:
-            final = lake.new_data_path(ds.name)
+            final = lake.write.new_data_path(ds.name)
             path.rename(final)
             out.append(final)
     finally:

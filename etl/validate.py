@@ -17,7 +17,7 @@ import ftfy
 from datasets import City, Dataset
 from etl.errors import InputError
 from etl.formats import ColumnMap, Format
-from etl.sql import ident, lit
+from lake.sql import ident, lit
 
 GEOJSON_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
 

@@ -26,13 +26,16 @@ from pathlib import Path
 
 import config
 import datasets
-from etl import compact, formats, sourcestate
-from etl.errors import InputError, LakeBusy
+from etl import compact, formats
+from etl.errors import InputError
+from etl.log import logger as log_for
+from lake import writerstate
+from lake.errors import LakeBusy
 
 PARTIAL = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".swp", "~")
 DONE = ("processed", "failed")
 MAX_REPORTED_REJECTS = 1000
-log = sourcestate.logger("watch")
+log = log_for("watch")
 
 
 def guess_dataset(path: Path) -> tuple[str, str]:
@@ -89,17 +92,17 @@ class Watcher:
         if self.dataset:
             datasets.get(self.dataset)
         self.key = "watch-" + hashlib.sha256(str(self.folder).encode()).hexdigest()[:10]
-        self.ledger = sourcestate.folder() / f"{self.key}.ledger"
-        self.state = sourcestate.load(self.key)
-        sourcestate.started(self.state, "watch", name=f"watch {self.folder}", dir=str(self.folder), every=self.every)
+        self.ledger = writerstate.folder() / f"{self.key}.ledger"
+        self.state = writerstate.load(self.key)
+        writerstate.started(self.state, "watch", name=f"watch {self.folder}", dir=str(self.folder), every=self.every)
         self.state.setdefault("files", {"processed": 0, "failed": 0})
         self._seen: dict[Path, tuple[int, int]] = {}
         self._lock_fh = None
 
     def _claim(self) -> None:
         """One watcher per folder: an flock the kernel drops if this process dies."""
-        sourcestate.folder().mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(sourcestate.folder() / f"{self.key}.lock", "a+")
+        writerstate.folder().mkdir(parents=True, exist_ok=True)
+        self._lock_fh = open(writerstate.folder() / f"{self.key}.lock", "a+")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -172,10 +175,10 @@ class Watcher:
             rows = rejects(dataset, result["run_id"])
             report = {"rejected": result["rejected"], "rejects": rows[:MAX_REPORTED_REJECTS],
                       "see": f"python -m etl rejects {dataset} --run {result['run_id']}"}
-        sourcestate.record_success(self.state, dataset, result)
+        writerstate.record_success(self.state, dataset, result)
         with open(self.ledger, "a") as fh:
             fh.write(json.dumps({"sha256": digest, "file": path.name, "dataset": dataset, "run_id": result["run_id"],
-                                 "version": result["version"], "at": sourcestate.now_iso()}) + "\n")
+                                 "version": result["version"], "at": writerstate.now_iso()}) + "\n")
         compact.after_publish(dataset)
         nothing_loaded = result["rows_in"] == result["rejected"]
         return self._finish(path, "failed" if nothing_loaded else "processed", out, report, started)
@@ -186,12 +189,12 @@ class Watcher:
         target = _free_name(folder, path.name)
         path.replace(target)
         if report is not None:
-            body = {"file": target.name, "dataset": out["dataset"], "at": sourcestate.now_iso(), **report}
+            body = {"file": target.name, "dataset": out["dataset"], "at": writerstate.now_iso(), **report}
             (folder / f"{target.name}.report.json").write_text(json.dumps(body, indent=1, default=str))
         self.state["files"][where] += 1
-        self.state["last_file"] = {"file": target.name, "outcome": out["outcome"], "at": sourcestate.now_iso()}
+        self.state["last_file"] = {"file": target.name, "outcome": out["outcome"], "at": writerstate.now_iso()}
         if where == "failed":
-            sourcestate.record_error(self.state, f"{path.name}: {out.get('error') or 'every row was rejected'}",
+            writerstate.record_error(self.state, f"{path.name}: {out.get('error') or 'every row was rejected'}",
                                      out["dataset"])
         out.update(moved_to=str(target.relative_to(self.folder)), seconds=round(time.monotonic() - started, 3))
         log.info("%s -> %s (%s%s)", path.name, out["moved_to"], out["outcome"],
@@ -206,13 +209,13 @@ class Watcher:
             try:
                 done.append(self.process(path, dataset))
             except LakeBusy as exc:  # another writer holds the dataset: try again next scan
-                sourcestate.record_error(self.state, str(exc), dataset)
+                writerstate.record_error(self.state, str(exc), dataset)
             self._beat()
         return done
 
     def _beat(self) -> None:
-        sourcestate.heartbeat(self.state, self.every + 60)
-        sourcestate.save(self.key, self.state)
+        writerstate.heartbeat(self.state, self.every + 60)
+        writerstate.save(self.key, self.state)
 
     def run(self, once: bool = False, on_file=None) -> dict:
         """Scan every `every` seconds until stopped; with `once`, two scans a quiet period apart (a file
@@ -229,14 +232,14 @@ class Watcher:
                     totals["files"].append(result)
                     if on_file:
                         on_file(result)
-                self.state["last_scan_at"] = sourcestate.now_iso()
+                self.state["last_scan_at"] = writerstate.now_iso()
                 self._beat()
                 if once:
                     break
         finally:
             self.state["state"] = "stopped"
-            self.state["stopped_at"] = sourcestate.now_iso()
-            sourcestate.save(self.key, self.state)
+            self.state["stopped_at"] = writerstate.now_iso()
+            writerstate.save(self.key, self.state)
             if self._lock_fh:
                 self._lock_fh.close()
         return totals

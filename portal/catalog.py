@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import config
 import datasets
+import lake
 from datasets import Dataset
-from etl import lake
 from portal import cache
 from portal.reader import QueryTimeout, reader
 

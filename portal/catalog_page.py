@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import datasets
-from etl import lake
+import lake
 from portal import pipeline_health
 from portal.catalog import formats
 

@@ -2,19 +2,19 @@
 the state of each real-time writer feeding it. Read by GET /api/v1/status and the /data/<dataset>
 catalog page; no Dash here.
 
-Sources: the lake (version), the tail of the run log (loads, failed ones included; etl/runlog.py)
-and the writers' state files (etl/sourcestate.py). Only small files and the last RUNLOG_TAIL bytes
+Sources: the lake (version), the tail of the run log (loads, failed ones included; lake/runlog.py)
+and the writers' state files (etl/writerstate.py). Only small files and the last RUNLOG_TAIL bytes
 of the run log are read, so the answer stays fast however long the pipeline has been running.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 from datetime import UTC, datetime, timedelta
 
 import datasets
-from etl import lake, runlog, sourcestate
+import lake
+from lake import runlog, writerstate
 
 RUNLOG_TAIL = 1 << 20  # bytes of the run log read: a few thousand loads
 ERROR_WINDOW = timedelta(hours=24)
@@ -27,28 +27,6 @@ def _parse(ts: str | None) -> datetime | None:
         return None
     t = datetime.fromisoformat(ts)
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _tail_records() -> list[dict]:
-    """The run log's last loads (oldest first); the first, probably partial, line is dropped."""
-    path = runlog.path()
-    try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - RUNLOG_TAIL))
-            data = fh.read()
-    except FileNotFoundError:
-        return []
-    lines = data.split(b"\n")
-    if size > RUNLOG_TAIL:
-        lines = lines[1:]
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-    return out
 
 
 def _alive(state: dict) -> str:
@@ -88,8 +66,8 @@ def status(dataset_id: str, *, _records: list[dict] | None = None, _states: list
     """Health of one dataset (KeyError for an unknown one)."""
     datasets.get(dataset_id)
     now = datetime.now(UTC)
-    records = [r for r in (_tail_records() if _records is None else _records) if r.get("dataset") == dataset_id]
-    states = [s for s in (sourcestate.every_state() if _states is None else _states) if _feeds(s, dataset_id)]
+    records = [r for r in (runlog.tail(RUNLOG_TAIL) if _records is None else _records) if r.get("dataset") == dataset_id]
+    states = [s for s in (writerstate.every_state() if _states is None else _states) if _feeds(s, dataset_id)]
     m = lake.manifest(dataset_id)
     ok = [r for r in records if r.get("outcome") in ("published", "no_change")]
     failed = [r for r in records if r.get("outcome") == "failed"]
@@ -101,7 +79,7 @@ def status(dataset_id: str, *, _records: list[dict] | None = None, _states: list
                for w in writers if w.get("last_error")]
     errors.sort(key=lambda e: _parse(e["at"]) or now)
     # A writer counts the failed loads it made itself; the run log adds those nobody else counted.
-    mine = (str(sourcestate.folder()), *(s["dir"] for s in states if s.get("dir")))
+    mine = (str(writerstate.folder()), *(s["dir"] for s in states if s.get("dir")))
     error_count = sum(1 for r in failed if (_parse(r.get("started")) or now) > now - ERROR_WINDOW
                       and not str(r.get("source") or "").startswith(mine))
     error_count += sum(w["error_count"] for w in writers)
@@ -147,5 +125,5 @@ def _finished(record: dict | None) -> str | None:
 
 def status_all() -> dict[str, dict]:
     """Every dataset's health, reading the run log and the state files once."""
-    records, states = _tail_records(), sourcestate.every_state()
+    records, states = runlog.tail(RUNLOG_TAIL), writerstate.every_state()
     return {name: status(name, _records=records, _states=states) for name in datasets.datasets()}

@@ -17,9 +17,9 @@ import duckdb
 
 import config
 import datasets
+import lake
 from datasets import rollups as rollup_decls
-from etl import lake, projections, rollups
-from etl.sql import lit
+from lake.sql import lit
 
 
 class QueryError(ValueError):
@@ -119,7 +119,7 @@ class LakeReader:
             listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
             if r.in_memory:  # one row per key: a base and its delta summed (etl/rollups.py)
                 source = f"SELECT * FROM read_parquet({listed})"
-                self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {rollups.summed(r, source) if len(files) > 1 else source}')
+                self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {r.summed(source) if len(files) > 1 else source}')
             else:  # a key may appear in the base and in the delta; every query sums the measures
                 self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM read_parquet({listed})')
         else:  # none stored, or stored in another city's days or for another declaration
@@ -129,12 +129,11 @@ class LakeReader:
         return table
 
     @staticmethod
-    def _stored_files(r, stored: dict | None, zone: str) -> list[str]:
-        if not stored or stored.get("timezone") != zone:
+    def _stored_files(r, stored: lake.SummaryEntry | None, zone: str) -> list[str]:
+        """The files of the stored entry, if it is of `r`'s kind and holds what `r` declares in `zone`."""
+        if stored is None or stored.kind != r.kind or not stored.holds(r.fingerprint(), zone):
             return []
-        if r.kind == "projection":
-            return projections.file_paths(r.dataset, stored) if projections.reusable(r, stored, zone) else []
-        return rollups.file_paths(r.dataset, stored) if rollups.current(r, stored, zone) else []
+        return lake.entry_paths(r.dataset, stored)
 
     def _create_view(self, name: str, m: lake.Manifest | None) -> str:
         ds = datasets.get(name)

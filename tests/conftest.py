@@ -17,11 +17,27 @@ SHARED = Path(config.get("shared_data"))  # PULSE_SHARED_DATA, default ../shared
 
 
 @pytest.fixture
-def lake_dir(tmp_path, monkeypatch) -> Path:
-    """An empty lake in tmp_path, set as PULSE_DATA_DIR for this test and its subprocesses."""
+def configure():
+    """Settings for one test, handed in rather than put in the environment (Flask's
+    create_app(test_config) habit): `configure(query_time_limit_ms=50)` installs the active settings
+    with those changed (None: the default), for the test and the subprocesses it starts through
+    run_etl; whatever was installed before comes back afterwards."""
+    before = config.installed()
+
+    def apply(**overrides) -> config.Settings:
+        settings = config.active().replace(**overrides)
+        config.install(settings)
+        return settings
+
+    yield apply
+    config.install(before)
+
+
+@pytest.fixture
+def lake_dir(tmp_path, configure) -> Path:
+    """An empty lake in tmp_path: the data folder of this test's settings (default city)."""
     data = tmp_path / "data"
-    monkeypatch.setenv("PULSE_DATA_DIR", str(data))
-    monkeypatch.delenv("PULSE_CITY", raising=False)
+    configure(data_dir=data, city=None)
     return data
 
 
@@ -35,11 +51,16 @@ def shared() -> Path:
     return SHARED
 
 
+def child_env() -> dict[str, str]:
+    """The environment that gives a subprocess this test's settings."""
+    return {**os.environ, **config.active().as_env()}
+
+
 def run_etl(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
     """Run `python -m etl ...` for real, in the project root, with this test's environment."""
     proc = subprocess.run(
         [sys.executable, "-m", "etl", *args],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, env={**child_env(), **(env or {})}, timeout=300,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"etl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
@@ -62,10 +83,7 @@ def demo_lake_at(path: Path, scale: int, seed: int):
     from etl import demo
     from portal.reader import reset_reader
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(path))
-        mp.setenv("PULSE_CACHE_TYPE", "filesystem")
-        mp.delenv("PULSE_CITY", raising=False)
+    with config.using(config.active().replace(data_dir=path, cache_type="filesystem", city=None)):
         demo.build(scale=scale, seed=seed)
         reset_reader()
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from etl.errors import InputError
-from etl.sql import lit
+from lake.sql import lit
 
 SAMPLE_BYTES = 1 << 16
 

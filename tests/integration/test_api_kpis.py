@@ -5,7 +5,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from etl import lake
+import lake
 from tests.conftest import demo_lake_at
 
 

@@ -2,7 +2,7 @@
 with exit status 2 and no new version (issue 2, 'bad-input cases')."""
 import pytest
 
-from etl import lake
+import lake
 from etl.load import load_file, rejects
 from tests.conftest import last_json
 from tests.helpers import SR_HEADER, sr_row, write_csv

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from portal import cache
+from tests.conftest import child_env
 
 
 def free_port() -> int:
@@ -40,10 +41,10 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(params=["filesystem", "redis"])
-def backend(request, lake_dir, monkeypatch):
-    monkeypatch.setenv("PULSE_CACHE_TYPE", request.param)
+def backend(request, lake_dir, configure):
+    configure(cache_type=request.param)
     if request.param == "redis":
-        monkeypatch.setenv("PULSE_REDIS_URL", request.getfixturevalue("redis_url"))
+        configure(redis_url=request.getfixturevalue("redis_url"))
         cache.backend().clear()
     return request.param
 
@@ -68,22 +69,21 @@ def test_different_parameters_are_different_entries(backend):
 
 def test_the_cache_is_shared_between_processes(backend):
     """A gunicorn worker is a process: what one computed, another reads."""
-    import os
     import sys
 
     cache.get_or_compute("shared", {}, {"v": 1}, lambda: "from parent")
     code = "from portal import cache; print(cache.get_or_compute('shared', {}, {'v': 1}, lambda: 'from child')[1])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True)
     assert out.stdout.strip() == "True"
 
 
-def test_a_named_query_is_computed_once_per_version(lake_dir, tmp_path, monkeypatch):
+def test_a_named_query_is_computed_once_per_version(lake_dir, tmp_path, configure):
     from etl.load import load_file
     from portal import queries
     from portal.reader import reader, reset_reader
     from tests.helpers import sr_row, write_csv
 
-    monkeypatch.setenv("PULSE_CACHE_TYPE", "filesystem")
+    configure(cache_type="filesystem")
     reset_reader()
     load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(i) for i in range(3)]))
     reader().check_interval = 0

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+import lake
 from datasets import rollups
-from etl import compact, lake
-from etl import rollups as etl_rollups
-from etl.errors import VersionPruned
+from etl import compact
 from etl.load import load_file
-from tests.conftest import ROOT, last_json, run_etl
+from lake.errors import VersionPruned
+from tests.conftest import ROOT, child_env, last_json, run_etl
 from tests.helpers import sr_row, write_csv
 
 
@@ -62,15 +62,15 @@ def test_compaction_merges_small_files_and_every_answer_stays_the_same(lake_dir,
     assert m.rows == before_m.rows
     source = f"read_parquet({lake.file_paths('service_requests', m)!r})"
     def summed(r, entry) -> list:
-        files = etl_rollups.file_paths("service_requests", entry)
-        return duckdb.connect().execute(etl_rollups.summed(r, f"SELECT * FROM read_parquet({files!r})") + " ORDER BY ALL").fetchall()
+        files = lake.entry_paths("service_requests", entry)
+        return duckdb.connect().execute(r.summed(f"SELECT * FROM read_parquet({files!r})") + " ORDER BY ALL").fetchall()
 
     for r in rollups.of("service_requests"):  # same rows: rollups that still equal a fresh aggregate
         fresh = duckdb.connect().execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
         assert summed(r, m.rollups[r.name]) == summed(r, before_m.rollups[r.name]) == fresh, r.name
     for entry in m.rollups.values():  # summaries kept per data file cover the new files
-        if "files" in entry:
-            assert set(entry["files"]) == {f.path for f in m.files}
+        if entry.kind == "projection":
+            assert set(entry.files_by_data_file) == {f.path for f in m.files}
     assert m.load["source"] == "compaction" and (m.load["inserted"], m.load["updated"]) == (0, 0)
     assert compact.compact("service_requests")["compacted"] is False  # one file: nothing to merge
 
@@ -94,14 +94,13 @@ def test_a_compacted_version_serves_the_same_api_and_dashboard_answers(lake_dir,
     assert queries.run(query[0], **query[1]).rows == dash_before
 
 
-def test_retention_keeps_the_newest_versions_and_older_ones_answer_410(lake_dir, tmp_path, monkeypatch):
+def test_retention_keeps_the_newest_versions_and_older_ones_answer_410(lake_dir, tmp_path, configure):
     from app import server
 
     # Paused: a file is deleted only if written over 0.1 s before the oldest kept version (etl/compact.py).
     micro_batches(tmp_path, 8, pause=0.2)
     kept = {v: version_rows(v) for v in (6, 7, 8)}
-    monkeypatch.setenv("PULSE_KEEP_VERSIONS", "3")
-    monkeypatch.setenv("PULSE_KEEP_HOURS", "0")
+    configure(keep_versions=3, keep_hours=0)
     result = compact.compact("service_requests", merge=False)
     assert (result["oldest"], result["versions_pruned"]) == (6, 5)
     assert [m.version for m in lake.versions("service_requests")] == [6, 7, 8]
@@ -121,18 +120,17 @@ def test_retention_keeps_the_newest_versions_and_older_ones_answer_410(lake_dir,
     referenced = {f.path for m in lake.versions("service_requests") for f in m.files}
     assert on_disk() == referenced
     summaries = [r for m in lake.versions("service_requests") for r in m.rollups.values()]
-    assert on_disk("rollups") == {p for r in summaries for p in etl_rollups.stored_files(r)}
-    assert on_disk("projections") == {p for r in summaries for p in (r.get("files") or {}).values()}
+    assert on_disk("rollups") == {p for r in summaries if r.kind == "rollup" for p in r.files}
+    assert on_disk("projections") == {p for r in summaries if r.kind == "projection" for p in r.files}
     cli = run_etl("versions", "service_requests", "--json", env={"PULSE_KEEP_VERSIONS": "3"})
     assert [v["version"] for v in last_json(cli)["versions"]] == [6, 7, 8]
 
 
-def test_retention_by_age_keeps_every_young_version(lake_dir, tmp_path, monkeypatch):
+def test_retention_by_age_keeps_every_young_version(lake_dir, tmp_path, configure):
     micro_batches(tmp_path, 5)
-    monkeypatch.setenv("PULSE_KEEP_VERSIONS", "2")
-    monkeypatch.setenv("PULSE_KEEP_HOURS", "1")  # all five are minutes old
+    configure(keep_versions=2, keep_hours=1)  # all five are minutes old
     assert compact.compact("service_requests")["versions_pruned"] == 0
-    monkeypatch.setenv("PULSE_KEEP_HOURS", "0")
+    configure(keep_hours=0)
     result = compact.compact("service_requests")  # the compaction version (6) and 5 are the newest two
     assert (result["version"], result["oldest"], result["versions_pruned"]) == (6, 5, 4)
     assert version_rows(5) == version_rows(6)
@@ -166,7 +164,7 @@ def test_a_compaction_killed_before_it_publishes_changes_nothing(lake_dir, tmp_p
     micro_batches(tmp_path, 4)
     rows = version_rows(4)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "compact", "service_requests"], cwd=ROOT,
-                            env={**os.environ, "PULSE_TEST_PAUSE_AT": "manifest-written"},
+                            env={**child_env(), "PULSE_TEST_PAUSE_AT": "manifest-written"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     marker = lake_dir / "paused-at-manifest-written"
     deadline = time.monotonic() + 60
@@ -188,14 +186,13 @@ def _backdate(version: int, when: datetime) -> None:
     path.write_text(json.dumps(body))
 
 
-def test_each_days_last_version_is_kept_as_a_daily_snapshot(lake_dir, tmp_path, monkeypatch):
+def test_each_days_last_version_is_kept_as_a_daily_snapshot(lake_dir, tmp_path, configure):
     micro_batches(tmp_path, 6, pause=0.2)
     now = datetime.now(UTC)
     for version, days_ago, hours in ((1, 40, 0), (2, 3, 2), (3, 3, 1), (4, 2, 0)):
         _backdate(version, now - timedelta(days=days_ago, hours=hours))
     snapshot_rows = {v: version_rows(v) for v in (3, 4)}
-    monkeypatch.setenv("PULSE_KEEP_VERSIONS", "2")
-    monkeypatch.setenv("PULSE_KEEP_HOURS", "12")
+    configure(keep_versions=2, keep_hours=12)
     result = compact.compact("service_requests", merge=False)
     # 5 and 6 are the newest two; 3 and 4 were the last of their days; 1 is past 30 days; 2 was not its day's last
     assert (result["oldest"], result["snapshots"], result["versions_pruned"]) == (5, [3, 4], 2)
@@ -204,7 +201,7 @@ def test_each_days_last_version_is_kept_as_a_daily_snapshot(lake_dir, tmp_path, 
     for gone in (1, 2):
         with pytest.raises(VersionPruned):
             lake.manifest("service_requests", gone)
-    monkeypatch.setenv("PULSE_KEEP_DAILY", "3")  # now the 3-day-old snapshot expires, the 2-day-old one stays
+    configure(keep_daily=3)  # now the 3-day-old snapshot expires, the 2-day-old one stays
     assert compact.compact("service_requests", merge=False)["snapshots"] == [4]
     assert [m.version for m in lake.versions("service_requests")] == [4, 5, 6]
 

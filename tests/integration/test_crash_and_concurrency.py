@@ -10,9 +10,9 @@ import time
 import duckdb
 import pytest
 
-from etl import lake
+import lake
 from etl.load import load_file
-from tests.conftest import ROOT
+from tests.conftest import ROOT, child_env
 from tests.helpers import sr_row, write_csv
 
 
@@ -29,7 +29,7 @@ def count_current(dataset="service_requests"):
 
 def start_load(path, **env):
     return subprocess.Popen([sys.executable, "-m", "etl", "load", "service_requests", str(path), "--json"],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=ROOT, env={**child_env(), **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def wait_for(path, timeout=60):
@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_never_corrupts_the_lake(lake_dir, tmp_path):
 
 def test_readers_in_other_processes_never_error_while_loads_publish(lake_dir, tmp_path):
     load_file("service_requests", big_csv(tmp_path / "v0.csv", 2000))
-    reader = subprocess.Popen([sys.executable, "-c", READER], cwd=ROOT, env=os.environ.copy(),
+    reader = subprocess.Popen([sys.executable, "-c", READER], cwd=ROOT, env=child_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for i in range(1, 9):
@@ -93,7 +93,7 @@ def test_readers_in_other_processes_never_error_while_loads_publish(lake_dir, tm
 READER = """
 import json, duckdb
 import config
-from etl import lake
+import lake
 con = duckdb.connect()
 seen, errors, queries = set(), [], 0
 stop = config.data_dir() / 'stop-reader'

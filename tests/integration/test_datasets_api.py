@@ -14,7 +14,8 @@ import pytest
 
 import api.datasets
 import datasets
-from etl import demo, lake
+import lake
+from etl import demo
 from etl.load import load_file
 from tests.helpers import sr_row, write_csv
 

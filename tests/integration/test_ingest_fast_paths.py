@@ -10,7 +10,8 @@ import csv
 import duckdb
 import pytest
 
-from etl import demo, lake, local_day, projections, rollups, validate
+import lake
+from etl import demo, local_day, validate
 from etl import load as load_mod
 from etl.load import load_file, rejects
 
@@ -84,11 +85,11 @@ EDGES = [
 ]
 
 
-def test_a_big_file_loads_exactly_as_a_small_one(tmp_path, monkeypatch):
+def test_a_big_file_loads_exactly_as_a_small_one(tmp_path, monkeypatch, configure):
     path = _export(tmp_path / "311.csv", EDGES)
     outcomes = []
     for name, threshold in (("plain", 1 << 62), ("offsets", 0)):
-        monkeypatch.setenv("PULSE_DATA_DIR", str(tmp_path / name))
+        configure(data_dir=tmp_path / name)
         monkeypatch.setattr(load_mod, "LOCAL_DAYS_MIN_BYTES", threshold)
         r = load_file("service_requests", path)
         base = lake.dataset_dir("service_requests")
@@ -96,7 +97,7 @@ def test_a_big_file_loads_exactly_as_a_small_one(tmp_path, monkeypatch):
         rows = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [files]).fetchall()
         m = lake.manifest("service_requests")
         summaries = {name: duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [
-            (projections.file_paths if "files" in entry else rollups.file_paths)("service_requests", entry)]).fetchall()
+            lake.entry_paths("service_requests", entry)]).fetchall()
             for name, entry in m.rollups.items()}  # the local days of rollups and the projection
         outcomes.append((r.rows_in, r.inserted, r.rejected, r.notes, rows, summaries,
                          [(x["line"], x["reason"]) for x in rejects("service_requests", r.run_id)]))

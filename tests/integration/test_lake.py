@@ -2,7 +2,7 @@
 import duckdb
 import pytest
 
-from etl import lake
+import lake
 from etl.load import load_file
 from tests.helpers import sr_row, write_csv
 
@@ -58,8 +58,8 @@ def test_a_manifest_beyond_current_is_not_a_version(lake_dir, tmp_path):
         lake.manifest("service_requests", 2)
 
 
-def test_only_files_holding_updated_keys_are_rewritten(lake_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PULSE_FILE_ROWS", "1")  # one row group per file: many small files
+def test_only_files_holding_updated_keys_are_rewritten(lake_dir, tmp_path, configure):
+    configure(file_rows=1)  # one row group per file: many small files
     load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(i) for i in range(3)]))
     load_file("service_requests", write_csv(tmp_path / "b.csv", [sr_row(i) for i in range(3, 6)]))
     before = {f.path for f in lake.manifest("service_requests").files}
@@ -78,8 +78,8 @@ def test_every_version_records_what_its_load_changed(lake_dir, tmp_path):
 
 
 def test_a_failed_load_is_in_the_run_log(lake_dir, tmp_path):
-    from etl import runlog
     from etl.errors import InputError
+    from lake import runlog
 
     empty = tmp_path / "empty.csv"
     empty.write_text("")

@@ -12,8 +12,9 @@ import flask
 import pytest
 
 import api.open311
+import lake
 from api.open311 import REQUEST_FIELDS, SERVICE_FIELDS, service_code
-from etl import demo, lake
+from etl import demo
 from etl.load import load_file
 from tests.helpers import sr_row, write_csv
 
@@ -238,11 +239,11 @@ def test_an_empty_lake_serves_empty_lists(lake_dir):
 
 # --- an existing Open311 client reads Pulse --------------------------------------------------------
 
-def _load_as_open311_client(body: bytes, tmp_path, monkeypatch) -> list[tuple]:
+def _load_as_open311_client(body: bytes, tmp_path, configure) -> list[tuple]:
     """Save a response as a client would and load it with Pulse's Open311 format into an empty lake."""
     saved = tmp_path / "requests.json"
     saved.write_bytes(body)
-    monkeypatch.setenv("PULSE_DATA_DIR", str(tmp_path / "second"))
+    configure(data_dir=tmp_path / "second")
     result = load_file("service_requests", saved, format_name="open311_georeport_v2")
     assert result.outcome == "published" and result.rejected == 0, result
     con = duckdb.connect()
@@ -254,14 +255,14 @@ def _load_as_open311_client(body: bytes, tmp_path, monkeypatch) -> list[tuple]:
         con.close()
 
 
-def test_round_trip_through_pulses_own_open311_loader(client, rows, tmp_path, monkeypatch):
+def test_round_trip_through_pulses_own_open311_loader(client, rows, tmp_path, configure):
     body = client.get(f"{BASE}/requests.json?{WINDOW}&status=open&page_size=1000").get_data()
-    got = _load_as_open311_client(body, tmp_path, monkeypatch)
+    got = _load_as_open311_client(body, tmp_path, configure)
     want = sorted((r["request_id"], "Open", datetime.fromisoformat(r["created"])) for r in rows if r["status"] != "Closed")
     assert got == want and len(want) == 26
 
 
-def test_round_trip_of_the_demo_city_keeps_ids_statuses_and_created_times(lake_dir, tmp_path, monkeypatch):
+def test_round_trip_of_the_demo_city_keeps_ids_statuses_and_created_times(lake_dir, tmp_path, configure):
     demo.build(scale=2000, seed=1, end="2026-11-20")
     app = flask.Flask(__name__)
     app.register_blueprint(api.open311.bp)
@@ -269,6 +270,6 @@ def test_round_trip_of_the_demo_city_keeps_ids_statuses_and_created_times(lake_d
     body = app.test_client().get(f"{BASE}/requests.json?{window}").get_data()
     served = json.loads(body)
     assert 100 < len(served) <= 1000 and {r["status"] for r in served} == {"open", "closed"}
-    got = _load_as_open311_client(body, tmp_path, monkeypatch)
+    got = _load_as_open311_client(body, tmp_path, configure)
     assert got == sorted((r["service_request_id"], r["status"].title(), datetime.fromisoformat(r["requested_datetime"]))
                          for r in served)

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from etl import lake, sourcestate
-from tests.conftest import ROOT, last_json, run_etl
+import lake
+from lake import writerstate
+from tests.conftest import ROOT, child_env, last_json, run_etl
 from tests.open311_source import Open311Source, close, request
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -50,7 +51,7 @@ def expected(src: Open311Source) -> dict[str, tuple]:
 
 
 def poll_state() -> dict:
-    (state,) = [s for s in sourcestate.every_state() if s.get("kind") == "poll"]
+    (state,) = [s for s in writerstate.every_state() if s.get("kind") == "poll"]
     return state
 
 
@@ -169,7 +170,7 @@ def test_a_server_without_updated_after_is_read_whole_and_filtered_here(lake_dir
 
 def _start_poller(url: str, every: str = "0.3") -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "etl", "poll", "open311", url, "--every", every, "--json", *FAST],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(predicate, seconds: float = 30.0) -> None:

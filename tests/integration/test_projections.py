@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 import pytest
 
+import lake
 from datasets import rollups
-from etl import lake
 from etl.load import load_file
 from portal import queries
 from portal.reader import LakeReader, reset_reader
@@ -77,9 +77,9 @@ def test_the_cases_compare_something(demo):
     assert len(queries.run("sr_time_to_close", **CASES[0]).rows) > 100
 
 
-def test_other_cities_days_are_served_live_and_still_exact(demo, monkeypatch):
+def test_other_cities_days_are_served_live_and_still_exact(demo, configure):
     """The stored projection holds New York's days; a reader set to Chicago computes Chicago's."""
-    monkeypatch.setenv("PULSE_CITY", "chicago")
+    configure(city="chicago")
     assert _live()
     differ = 0
     for day in range(1, 11):  # single days: an hour's shift at each end moves a few requests
@@ -95,12 +95,12 @@ def _stored_equals_live(m: lake.Manifest) -> None:
     p = rollups.rollups()["sr_close_times"]
     entry = m.rollups["sr_close_times"]
     base = lake.dataset_dir("service_requests")
-    assert set(entry["files"]) == {f.path for f in m.files}, "one projection file per data file"
+    assert set(entry.files_by_data_file) == {f.path for f in m.files}, "one projection file per data file"
     con = duckdb.connect()
-    stored = con.execute(f"SELECT * FROM read_parquet({[str(base / v) for v in entry['files'].values()]}) ORDER BY ALL").fetchall()
+    stored = con.execute(f"SELECT * FROM read_parquet({[str(base / v) for v in entry.files_by_data_file.values()]}) ORDER BY ALL").fetchall()
     source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
     assert stored == con.execute(f"{p.compile(source, repr(TZ))} ORDER BY ALL").fetchall()
-    for path in entry["files"].values():  # each file in declared order, so a day range reads few row groups
+    for path in entry.files_by_data_file.values():  # each file in declared order, so a day range reads few row groups
         rows = con.execute(f"SELECT {', '.join(p.order_by)} FROM read_parquet('{base / path}')").fetchall()
         assert rows == sorted(rows)
 
@@ -155,9 +155,9 @@ def test_a_publish_writes_projections_only_for_the_files_it_wrote(history):
     kept = {f.path for f in v2.files} & {f.path for f in v3.files}
     assert kept, "the third load leaves some data files as they were"
     for path in kept:
-        assert v3.rollups["sr_close_times"]["files"][path] == v2.rollups["sr_close_times"]["files"][path]
+        assert v3.rollups["sr_close_times"].files_by_data_file[path] == v2.rollups["sr_close_times"].files_by_data_file[path]
     written = {f.path for f in v3.files} - kept
-    assert {v3.rollups["sr_close_times"]["files"][p] for p in written}.isdisjoint(v2.rollups["sr_close_times"]["files"].values())
+    assert {v3.rollups["sr_close_times"].files_by_data_file[p] for p in written}.isdisjoint(v2.rollups["sr_close_times"].files)
 
 
 def _rewrite_entry(change) -> None:
@@ -184,6 +184,6 @@ def test_a_stale_projection_is_not_reused_by_the_next_load(history, tmp_path):
     _rewrite_entry(lambda r: r["sr_close_times"].update(fingerprint="made-by-an-older-declaration"))
     load_file("service_requests", write_csv(tmp_path / "v4.csv", [sr_row(990, status="Closed", closed="2025-03-30T10:00:00-04:00")]))
     m = lake.manifest("service_requests")
-    old = lake.manifest("service_requests", 3).rollups["sr_close_times"]["files"].values()
-    assert set(m.rollups["sr_close_times"]["files"].values()).isdisjoint(old)
+    old = lake.manifest("service_requests", 3).rollups["sr_close_times"].files
+    assert set(m.rollups["sr_close_times"].files).isdisjoint(old)
     _stored_equals_live(m)

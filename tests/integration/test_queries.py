@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+import config
 import datasets
-from etl import demo, lake
+import lake
+from etl import demo
 from portal import queries
 from portal.queries import QueryError, run, validate
 from portal.reader import LakeReader, reset_reader
@@ -34,10 +36,8 @@ def _read(name: str) -> pd.DataFrame:
 def f(tmp_path_factory):
     """The demo lake, built once for this module; yields its tables as DataFrames, times in UTC."""
     data = tmp_path_factory.mktemp("queries") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(data))
-        for setting in ("PULSE_CITY", "PULSE_QUERY_MAX_ROWS", "PULSE_QUERY_TIME_LIMIT_MS"):
-            mp.delenv(setting, raising=False)
+    with config.using(config.active().replace(data_dir=data, city=None, query_max_rows=None,
+                                              query_time_limit_ms=None)):
         demo.build(scale=20000, seed=7, data_dir=data)
         reset_reader()
         yield {name: _read(name) for name in DATASETS}
@@ -452,9 +452,9 @@ def test_an_unknown_storm_gives_no_rows(f):
         assert run(name, storm_id="STORM-1999-01-01").rows == []
 
 
-def test_days_are_the_city_s_days(f, monkeypatch):
+def test_days_are_the_city_s_days(f, configure):
     """Switching the city's profile moves the day boundaries with it."""
-    monkeypatch.setenv("PULSE_CITY", "chicago")
+    configure(city="chicago")
     params = dict(start=D("2025-03-01"), end=D("2025-03-15"))
     assert_rows(run("sr_volume", **params).rows, sr_volume(f, **params, tz="America/Chicago"))
     assert run("sr_volume", **params).rows != sr_volume(f, **params)
@@ -473,8 +473,8 @@ def test_results_report_the_data_versions_they_read(f, name, params, versions):
     assert set(queries.get(name).datasets) == set(versions)
 
 
-def test_the_row_cap_setting_truncates(f, monkeypatch):
-    monkeypatch.setenv("PULSE_QUERY_MAX_ROWS", "5")
+def test_the_row_cap_setting_truncates(f, configure):
+    configure(query_max_rows=5)
     r = run("sr_open_backlog", start="2025-03-01", end="2025-03-31")
     assert len(r.rows) == 5 and r.truncated
 

@@ -5,7 +5,7 @@ from collections import Counter
 import duckdb
 import pytest
 
-from etl import lake
+import lake
 from etl.load import load_file, rejects
 
 # (dataset, file, city, format, rows_in, rejected, {reason: count})

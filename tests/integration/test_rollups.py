@@ -3,8 +3,8 @@ a query answers the same from either (issue 3: 'rollup answers equal raw answers
 import duckdb
 import pytest
 
+import lake
 from datasets import rollups
-from etl import lake
 from etl import rollups as etl_rollups
 from etl.load import load_file
 from portal import queries
@@ -41,7 +41,7 @@ def test_a_materialised_rollup_equals_the_aggregate_over_raw_rows(lake_with_hist
     m = lake.manifest("service_requests")
     con = duckdb.connect()
     stored = summed_rollup(m.rollups[name], r)  # base and delta, as a reader sums them
-    assert m.rollups[name]["timezone"] == "America/New_York" and "delta" in m.rollups[name]
+    assert m.rollups[name].timezone == "America/New_York" and m.rollups[name].delta
     source = "read_parquet(" + repr(lake.file_paths("service_requests", m)) + ")"
     live = con.execute(f"{r.compile(source, repr('America/New_York'))} ORDER BY ALL").fetchall()
     assert stored == live and len(stored) > 10
@@ -102,8 +102,8 @@ def test_rollups_are_kept_up_to_date_incrementally_through_many_versions(lake_di
 
 def summed_rollup(entry, r) -> list:
     """A stored rollup as a reader sees it: base and delta summed to one row per key."""
-    source = "SELECT * FROM read_parquet(" + repr(etl_rollups.file_paths("service_requests", entry)) + ")"
-    return duckdb.connect().execute(f"{etl_rollups.summed(r, source)} ORDER BY ALL").fetchall()
+    source = "SELECT * FROM read_parquet(" + repr(lake.entry_paths("service_requests", entry)) + ")"
+    return duckdb.connect().execute(f"{r.summed(source)} ORDER BY ALL").fetchall()
 
 
 def fresh_rollup(m, r) -> list:
@@ -117,7 +117,7 @@ def test_a_load_keeps_the_base_and_writes_only_a_delta_of_the_keys_it_changed(la
             for i in range(40)]  # January to April
     load_file("service_requests", write_csv(tmp_path / "v1.csv", rows))
     v1 = lake.manifest("service_requests")
-    assert all("delta" not in v1.rollups[r.name] for r in rollups.of("service_requests"))
+    assert all(v1.rollups[r.name].delta is None for r in rollups.of("service_requests"))
     # One March request closes in April; a new request arrives in April.
     load_file("service_requests", write_csv(tmp_path / "v2.csv", [
         sr_row(2, created="2025-03-10T12:00:00-05:00", due="2025-05-01T12:00:00-04:00", status="Closed",
@@ -127,8 +127,8 @@ def test_a_load_keeps_the_base_and_writes_only_a_delta_of_the_keys_it_changed(la
     # created per day: March 10 gains a closed-with-due, April 20 a request; daily flow: April 2 a
     # closure, April 20 an opening (March 10's opening is replaced by itself: no change, no row).
     for name, changed in {"sr_created_daily": 2, "sr_daily_flow": 2, "sr_descriptor_daily": 1}.items():
-        assert v2.rollups[name]["base"] == v1.rollups[name]["base"], name
-        assert v2.rollups[name]["delta_rows"] == changed, name
+        assert v2.rollups[name].base == v1.rollups[name].base, name
+        assert v2.rollups[name].delta_rows == changed, name
     for r in rollups.of("service_requests"):
         assert summed_rollup(v2.rollups[r.name], r) == fresh_rollup(v2, r), r.name
 
@@ -141,7 +141,7 @@ def test_deltas_accumulate_until_compaction_folds_them_into_a_new_base(lake_dir,
         load_file("service_requests", write_csv(tmp_path / f"b{n}.csv", [sr_row(100 + n, borough="QUEENS"),
                                                                          sr_row(n, status="Closed", closed="2025-04-02T09:00:00-04:00")]))
     m = lake.manifest("service_requests")
-    assert m.rollups["sr_created_daily"]["delta_rows"] >= 3
+    assert m.rollups["sr_created_daily"].delta_rows >= 3
     monkeypatch.setattr(etl_rollups, "FOLD_ROWS", 2)  # so the deltas count as grown
     assert etl_rollups.fold_due(m)
     before = queries.run("sr_open_backlog", start="2025-02-25", end="2025-04-10").rows
@@ -151,20 +151,20 @@ def test_deltas_accumulate_until_compaction_folds_them_into_a_new_base(lake_dir,
     assert folded.load["source"] == "compaction"
     for r in rollups.of("service_requests"):
         e = folded.rollups[r.name]
-        if "delta" not in e:
-            assert e["base"] != m.rollups[r.name]["base"]
+        if e.delta is None:
+            assert e.base != m.rollups[r.name].base
         assert summed_rollup(e, r) == fresh_rollup(folded, r), r.name
     reset_reader()
     assert queries.run("sr_open_backlog", start="2025-02-25", end="2025-04-10").rows == before
     compact.compact("service_requests", full=True)
-    assert all("delta" not in e for e in lake.manifest("service_requests").rollups.values())
+    assert all(e.delta is None for e in lake.manifest("service_requests").rollups.values() if e.kind == "rollup")
 
 
 def test_the_reader_holds_one_row_per_key_of_an_in_memory_rollup_with_a_delta(lake_dir, tmp_path):
     load_file("service_requests", write_csv(tmp_path / "v1.csv", [sr_row(i) for i in range(10)]))
     load_file("service_requests", write_csv(tmp_path / "v2.csv", [sr_row(20, created="2025-03-01T09:00:00-05:00")]))
     # ^ the same local day, agency and borough as sr_row(0): a key in both the base and the delta
-    assert "delta" in lake.manifest("service_requests").rollups["sr_daily_flow"]
+    assert lake.manifest("service_requests").rollups["sr_daily_flow"].delta
     reset_reader()
     r = LakeReader()
     assert r.query("SELECT count(*) - count(DISTINCT (day, agency, borough)) FROM {sr_daily_flow}").rows == [(0,)]
@@ -190,7 +190,7 @@ def test_a_version_stored_before_deltas_is_read_and_brought_up_to_date(lake_dir,
     assert "__live_" not in reader._views["sr_created_daily"]  # served from the stored file, not live
     load_file("service_requests", write_csv(tmp_path / "v2.csv", [sr_row(20)]))
     entry = lake.manifest("service_requests").rollups["sr_created_daily"]
-    assert entry["base"] == body["rollups"]["sr_created_daily"]["path"] and entry["delta_rows"] == 1
+    assert entry.base == body["rollups"]["sr_created_daily"]["path"] and entry.delta_rows == 1
     reset_reader()
     assert LakeReader().query("SELECT sum(requests) FROM {sr_created_daily}").rows == [(11,)]
 
@@ -211,7 +211,7 @@ def test_a_full_compaction_restates_an_entry_from_before_deltas(lake_dir, tmp_pa
     path.write_text(json.dumps(body))
     compact.compact("service_requests", full=True)
     entry = lake.manifest("service_requests").rollups["sr_created_daily"]
-    assert entry["base"] == moved and entry["base_rows"] >= 1 and "delta" not in entry
+    assert entry.base == moved and entry.base_rows >= 1 and entry.delta is None
     assert queries.run("sr_volume", start="2025-03-01", end="2025-03-31").rows
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from etl import demo, lake
+import lake
+from etl import demo
 from tests.conftest import ROOT, last_json, run_etl
 
 LIVE = ("service_requests", "snow_storms", "plow_activity", "volunteer_opportunities", "volunteer_signups")

@@ -8,8 +8,8 @@ import frictionless
 import pytest
 
 import datasets
+import lake
 from api.standards import bp
-from etl import lake
 from etl.load import load_file
 from portal.catalog import data_package, dcat_catalog
 from portal.reader import reset_reader
@@ -147,8 +147,8 @@ def test_a_dataset_never_loaded_is_listed_with_its_update_cadence_as_modified(ti
     assert "temporal" not in d
 
 
-def test_spatial_is_the_bounding_box_of_the_configured_city(tiny_lake, monkeypatch):
-    monkeypatch.setenv("PULSE_CITY", "syracuse")
+def test_spatial_is_the_bounding_box_of_the_configured_city(tiny_lake, configure):
+    configure(city="syracuse")
     assert {d["spatial"] for d in dcat_catalog(BASE)["dataset"]} == {"-76.21,42.98,-76.07,43.09"}
 
 

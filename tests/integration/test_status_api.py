@@ -13,7 +13,7 @@ import pytest
 
 import datasets
 from portal import pipeline_health
-from tests.conftest import ROOT, run_etl
+from tests.conftest import ROOT, child_env, run_etl
 from tests.helpers import sr_row, write_csv
 from tests.open311_source import Open311Source, request
 
@@ -60,7 +60,7 @@ def test_a_running_poller_is_live_and_a_killed_one_is_reported_dead(client):
     with Open311Source() as src:
         src.add(request(1, NOW - timedelta(hours=1)))
         proc = subprocess.Popen([sys.executable, "-m", "etl", "poll", "open311", src.url, "--every", "0.5"],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30
             while status(client)["service_requests"]["version"] is None and time.monotonic() < deadline:

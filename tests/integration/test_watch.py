@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from etl import lake
-from tests.conftest import ROOT, last_json, run_etl
+import lake
+from tests.conftest import ROOT, child_env, last_json, run_etl
 from tests.helpers import SR_HEADER, sr_row, write_csv
 
 FAST = ("--quiet", "0.5", "--every", "0.3")
@@ -148,7 +148,7 @@ def test_the_dataset_comes_from_the_header_or_a_subfolder(drop):
 
 
 def test_a_running_watcher_loads_what_is_dropped_and_a_second_one_is_refused(drop):
-    proc = subprocess.Popen([sys.executable, "-m", "etl", "watch", str(drop), "--json", *FAST], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "watch", str(drop), "--json", *FAST], cwd=ROOT, env=child_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.5)  # the watcher is up and holds the folder

@@ -14,7 +14,9 @@ import duckdb
 import psutil
 import pytest
 
-from etl import demo, lake
+import config
+import lake
+from etl import demo
 from etl.load import rejects
 
 EXPORT_HEADER = (
@@ -33,11 +35,9 @@ DATASETS = {"service_requests", "snow_segments", "snow_storms", "plow_activity",
 def built(tmp_path_factory):
     """One small demo lake for the module (building it is the slow part): (data dir, load results)."""
     data = tmp_path_factory.mktemp("demo") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PULSE_DATA_DIR", str(data))
-        mp.delenv("PULSE_CITY", raising=False)
+    with config.using(config.active().replace(data_dir=data, city=None)):
         results = demo.build(scale=20_000, seed=311)
-        yield data, results, mp
+        yield data, results
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,7 @@ def test_resolution_times_differ_by_agency(sample):
 # ---- the demo lake ------------------------------------------------------------------------------
 
 def test_build_loads_every_dataset(built):
-    _, results, _ = built
+    _, results = built
     assert {r["dataset"] for r in results} == DATASETS
     for r in results:
         assert r["outcome"] == "published" and r["version"] == 1 and r["error"] is None, r
@@ -188,7 +188,7 @@ def test_build_loads_every_dataset(built):
 
 
 def test_only_the_deliberate_311_dirt_is_rejected(built):
-    _, results, _ = built
+    _, results = built
     for r in results:
         if r["dataset"] != "service_requests":
             assert r["rejected"] == 0, r
@@ -198,7 +198,7 @@ def test_only_the_deliberate_311_dirt_is_rejected(built):
 
 
 def test_day_of_service_spike(built):
-    data, _, _ = built
+    data, _ = built
     daily = query(data, "SELECT event_date, count(*) FROM volunteer_signups GROUP BY 1 ORDER BY 2 DESC")
     counts = [n for _, n in daily]
     assert counts[0] >= 5 * statistics.median(counts)
@@ -207,13 +207,13 @@ def test_day_of_service_spike(built):
 
 
 def test_volunteer_opportunities(built):
-    data, _, _ = built
+    data, _ = built
     (n, categories, boroughs), = query(data, "SELECT count(*), count(DISTINCT category), count(DISTINCT borough) FROM volunteer_opportunities")
     assert 280 <= n <= 330 and categories == 7 and boroughs == 5
 
 
 def test_segments_priorities_and_geometry(built):
-    data, _, _ = built
+    data, _ = built
     rows = query(data, "SELECT segment_id, route_priority, district, length_miles, geometry FROM snow_segments ORDER BY 1")
     assert len(rows) == 2000 and rows[0][0] == "SEG-00001"
     share = {p: sum(1 for r in rows if r[1] == p) / len(rows) for p in (1, 2, 3)}
@@ -226,7 +226,7 @@ def test_segments_priorities_and_geometry(built):
 
 
 def test_storms_in_the_last_two_winters(built):
-    data, _, _ = built
+    data, _ = built
     storms = query(data, "SELECT name, started, ended FROM snow_storms ORDER BY started")
     assert 4 <= len(storms) <= 6
     assert all(name.startswith("Storm ") and started.month in (12, 1, 2, 3) and ended > started for name, started, ended in storms)
@@ -234,7 +234,7 @@ def test_storms_in_the_last_two_winters(built):
 
 
 def test_priority_one_segments_are_serviced_sooner(built):
-    data, _, _ = built
+    data, _ = built
     hours = dict(query(data, """
         WITH first AS (SELECT storm_id, segment_id, min(last_serviced) AS t FROM plow_activity GROUP BY ALL)
         SELECT route_priority, list(epoch(t - started) / 3600 ORDER BY epoch(t - started))
@@ -245,7 +245,7 @@ def test_priority_one_segments_are_serviced_sooner(built):
 
 
 def test_passes_count_up_per_segment_with_each_observation(built):
-    data, _, _ = built
+    data, _ = built
     (bad, segments), = query(data, """
         SELECT count(*) FILTER (WHERE passes <> prev + 1 OR last_serviced > observed_at), count(DISTINCT segment_id)
         FROM (SELECT *, lag(passes, 1, 0) OVER (PARTITION BY segment_id ORDER BY observed_at) AS prev FROM plow_activity)""")
@@ -253,7 +253,7 @@ def test_passes_count_up_per_segment_with_each_observation(built):
 
 
 def test_build_is_deterministic_and_rebuild_changes_nothing(built):
-    data, _, _ = built
+    data, _ = built
     before = {p.name: p.read_bytes() for p in (data / "demo-src").iterdir()}
     again = demo.build(scale=20_000, seed=311)
     assert {r["outcome"] for r in again} == {"no_change"}

@@ -16,6 +16,26 @@ def test_every_setting_is_in_the_readme():
     assert not missing, f"document these in README.md: {missing}"
 
 
-def test_environment_overrides_default(monkeypatch):
-    monkeypatch.setenv("PULSE_FILE_ROWS", "5")
+def test_environment_overrides_default():
+    assert config.Settings.from_env({"PULSE_FILE_ROWS": "5"}).get_int("file_rows") == 5
+    assert config.Settings.from_env({}).get_int("file_rows") == 1_000_000
+
+
+def test_settings_handed_in_win_over_the_environment(monkeypatch):
+    monkeypatch.setenv("PULSE_FILE_ROWS", "5")  # an operator's variable, as gunicorn would see it
+    assert config.get_int("file_rows") == 5  # nothing installed: the environment, read at call time
+    with config.using(config.Settings.from_env(file_rows=7)):
+        assert config.get_int("file_rows") == 7
     assert config.get_int("file_rows") == 5
+
+
+def test_an_unknown_setting_is_refused():
+    import pytest
+
+    with pytest.raises(KeyError, match="no setting 'file_row'"):
+        config.Settings.from_env().replace(file_row=5)
+
+
+def test_a_child_process_gets_the_settings_as_its_environment():
+    env = config.Settings.from_env({}, data_dir="/srv/pulse").as_env()
+    assert env["PULSE_DATA_DIR"] == "/srv/pulse" and env["PULSE_FILE_ROWS"] == "1000000"

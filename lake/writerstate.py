@@ -10,10 +10,8 @@ at any moment leaves its last complete state (and watermark) behind.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,17 +97,3 @@ def record_success(state: dict, dataset: str, result: dict) -> None:
     entry["last_outcome"] = result.get("outcome")
     entry["last_version"] = result.get("version")
     entry["last_source"] = result.get("source")
-
-
-def logger(name: str) -> logging.Logger:
-    """One line per event on stderr, with a UTC time: what a supervisor (systemd, Procfile) keeps."""
-    log = logging.getLogger(f"pulse.{name}")
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-        fmt.converter = time.gmtime
-        handler.setFormatter(fmt)
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    return log

@@ -30,17 +30,34 @@ def append(record: dict) -> None:
 def records(dataset: str | None = None) -> list[dict]:
     """Every logged load (oldest first), optionally of one dataset; a torn last line is skipped."""
     try:
-        lines = path().read_text().splitlines()
+        lines = path().read_bytes().splitlines()
     except FileNotFoundError:
         return []
+    return [rec for rec in _parsed(lines) if dataset is None or rec.get("dataset") == dataset]
+
+
+def tail(max_bytes: int) -> list[dict]:
+    """The records in the log's last `max_bytes` (oldest first): what pipeline health reads, fast
+    however long the pipeline has run. The first line, probably cut, is dropped."""
+    try:
+        with open(path(), "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - max_bytes))
+            data = fh.read()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")
+    return _parsed(lines[1:] if size > max_bytes else lines)
+
+
+def _parsed(lines) -> list[dict]:
+    """Each line as a record; a torn or unreadable line is skipped."""
     out = []
     for line in lines:
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
+            out.append(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError):
             continue
-        if dataset is None or rec.get("dataset") == dataset:
-            out.append(rec)
     return out
 
 

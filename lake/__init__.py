@@ -1,0 +1,38 @@
+"""The lake: the storage contract the writers (etl/) and the readers (portal/, api/) share.
+
+Each dataset is a chain of immutable versions, each a manifest listing Parquet files.
+Layout under PULSE_DATA_DIR/lake/<dataset>/:
+    data/<uuid>.parquet       immutable data files, shared between versions
+    rollups/<name>/...        rollup base and delta files (etl/rollups.py, decision 0008)
+    projections/<name>/...    one narrow sorted file per data file (etl/projections.py, decision 0007)
+    versions/<N>.json         manifest of version N (lake/model.py): files, rows, load, rollups
+    CURRENT                   the number of the current version, replaced atomically (os.replace)
+    OLDEST                    the oldest version retention keeps (etl/compact.py); absent: 1
+    rejects/<run_id>.parquet  quarantined rows of a load, with line, reason and raw values
+    .lock                     flock held by the one writer
+Beside the lake: PULSE_DATA_DIR/runs.jsonl (lake/runlog.py) and realtime/<writer>.json
+(lake/writerstate.py).
+
+Modules: model (the typed manifest and its entries), read (what readers may do), write (what only writers do),
+runlog, writerstate, sql (quoting), errors. The read functions are re-exported here, so a reader
+writes `lake.manifest(name)`; writers import `lake.write`. Where an object store plugs in, this
+package is the seam: every file access of the contract goes through it.
+"""
+from lake.errors import LakeBusy, VersionPruned
+from lake.model import DataFile, Manifest, ProjectionEntry, RollupEntry, SummaryEntry
+from lake.read import (
+                       current_version,
+                       dataset_dir,
+                       entry_paths,
+                       file_paths,
+                       lake_dir,
+                       manifest,
+                       manifest_path,
+                       oldest_version,
+                       version_numbers,
+                       versions,
+)
+
+__all__ = ["DataFile", "LakeBusy", "Manifest", "ProjectionEntry", "RollupEntry", "SummaryEntry", "VersionPruned",
+           "current_version", "dataset_dir", "entry_paths", "file_paths", "lake_dir", "manifest", "manifest_path",
+           "oldest_version", "version_numbers", "versions"]
