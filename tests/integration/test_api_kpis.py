@@ -52,14 +52,24 @@ def test_one_kpi_with_its_history_oldest_first(client):
     assert body["target"] == 1200 and body["period"] == "month"
 
 
-def test_a_second_request_is_served_from_the_cache(client):
+def test_a_second_request_is_served_from_the_cache(client, monkeypatch):
+    # issue 12: this test made one request and looked for the key; now it sees the second one hit.
     from portal import cache
 
-    client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
-    from portal.reader import reader
+    cache.backend().clear()
+    seen = []
+    original = cache.get_or_compute
 
-    key = cache.key("scorecard", {"period": "week", "as_of": AS_OF, "history": 0, "only": None}, reader().versions())
-    assert cache.backend().get(key) is not None
+    def spy(name, params, versions, compute):
+        value, hit = original(name, params, versions, compute)
+        seen.append((name, hit))
+        return value, hit
+
+    monkeypatch.setattr(cache, "get_or_compute", spy)
+    first = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
+    second = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
+    assert [s for s in seen if s[0] == "scorecard"] == [("scorecard", False), ("scorecard", True)]
+    assert second.json == first.json
 
 
 @pytest.mark.parametrize("url, status, needle", [
