@@ -14,7 +14,8 @@ import lake
 from api import exports
 from api.errors import ApiError, blueprint, check_params
 from api.rowquery import dataset_or_404, encode_cursor, parse
-from portal import cache, rows as row_reads
+from portal import cache
+from portal import rows as row_reads
 from portal.reader import QueryError, QueryTimeout
 from portal.rows import geometry as _geometry
 from portal.rows import to_json
