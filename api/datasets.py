@@ -109,11 +109,12 @@ def rows(name: str):
     A page of the current version is cached across workers, keyed by the version read and the query
     string (a page of one version never changes; habit 10): the rows API's first page is what
     clients and crawlers ask for over and over (docs/decisions/0010-one-read-path.md). A request
-    naming ?version= is not: retention may remove that version, which must then answer 410."""
+    naming ?version= is not: retention may remove that version, which must then answer 410; nor is
+    a dataset not loaded yet (its first load may publish between two reads of CURRENT)."""
     ds = dataset_or_404(name)
-    if "version" in request.args:
+    current = None if "version" in request.args else lake.current_version(name)
+    if current is None:
         return _json(_page(ds))
-    current = lake.current_version(name)
     body, _ = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
                                    {name: current}, lambda: _page(ds, current))
     return _json(body)
