@@ -7,6 +7,7 @@ import pytest
 
 import lake
 from tests.conftest import demo_lake_at
+from tests.helpers import watch_cache
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +58,10 @@ def test_a_second_request_is_served_from_the_cache(client, monkeypatch):
     from portal import cache
 
     cache.backend().clear()
-    seen = []
-    original = cache.get_or_compute
-
-    def spy(name, params, versions, compute):
-        value, hit = original(name, params, versions, compute)
-        seen.append((name, hit))
-        return value, hit
-
-    monkeypatch.setattr(cache, "get_or_compute", spy)
+    seen = watch_cache(monkeypatch)
     first = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
     second = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
-    assert [s for s in seen if s[0] == "scorecard"] == [("scorecard", False), ("scorecard", True)]
+    assert [hit for name, _, hit in seen if name == "scorecard"] == [False, True]
     assert second.json == first.json
 
 

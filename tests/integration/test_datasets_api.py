@@ -17,7 +17,7 @@ import datasets
 import lake
 from etl import demo
 from etl.load import load_file
-from tests.helpers import sr_row, write_csv
+from tests.helpers import sr_row, watch_cache, write_csv
 
 FORMATS = ["csv", "parquet", "json", "ndjson", "geojson"]
 PRIVATE = ("reporter_phone", "volunteer_id", "contact_email")
@@ -366,23 +366,13 @@ def test_a_download_past_the_export_time_limit_ends_with_an_error_line(lake_dir,
 
 def test_a_first_page_is_cached_by_version_and_never_served_stale(client, tmp_path, monkeypatch):
     # issue 12: a page of the current version is cached across workers, keyed by the version it read
-    from portal import cache
-
-    seen = []
-    original = cache.get_or_compute
-
-    def spy(name, params, versions, compute):
-        value, hit = original(name, params, versions, compute)
-        seen.append((versions, hit))
-        return value, hit
-
-    monkeypatch.setattr(cache, "get_or_compute", spy)
+    seen = watch_cache(monkeypatch)
     first, again = client.get(f"{SR}/rows?limit=5"), client.get(f"{SR}/rows?limit=5")
     assert again.data == first.data and first.json["version"] == 2 and first.mimetype == "application/json"
-    assert seen == [({"service_requests": 2}, False), ({"service_requests": 2}, True)]
+    assert seen == [("rows", {"service_requests": 2}, False), ("rows", {"service_requests": 2}, True)]
     load_file("service_requests", write_csv(tmp_path / "v3.csv", _sr_rows(3, offset=100)))
     assert client.get(f"{SR}/rows?limit=5").json["version"] == 3
-    assert seen[-1] == ({"service_requests": 3}, False)
+    assert seen[-1] == ("rows", {"service_requests": 3}, False)
     assert client.get(f"{SR}/rows?limit=5&version=2").json["version"] == 2
     assert len(seen) == 3, "a page naming its version is not cached: retention may remove the version"
 
