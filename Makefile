@@ -9,7 +9,7 @@ PULSE_PORT ?= 8050
 # PULSE_SIMULATE=0: `make run` serves the lake without the live simulator (etl/simulate.py)
 PULSE_SIMULATE ?= 1
 
-.PHONY: install dev system-deps node-deps vendor-plotly demo run test bench lint clean
+.PHONY: install dev system-deps bench-deps node-deps vendor-plotly demo run test bench lint clean
 
 install: $(VENV)/.installed ## runtime dependencies, pinned, into .venv
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -27,6 +27,12 @@ system-deps: ## headless Chromium, Redis and Node (for axe-core) from Debian's p
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver redis-server $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
 	else echo "system-deps: install chromium, chromium-driver, redis-server and npm with your package manager" >&2; fi
+
+bench-deps: ## wrk, the HTTP load generator of the serving benchmark, from Debian's packages
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; \
+	else echo "bench-deps: install wrk with your package manager" >&2; fi
 
 node-deps: node_modules/.installed ## axe-core (browser tests) and Lighthouse (benchmarks), pinned in package-lock.json
 node_modules/.installed: package.json package-lock.json
@@ -54,7 +60,7 @@ endif
 test: dev system-deps node-deps ## the whole suite
 	$(BIN)/python -m pytest
 
-bench: dev system-deps node-deps ## benchmarks; results go to benchmarks/out and docs/benchmarks.md
+bench: dev system-deps bench-deps node-deps ## benchmarks; results go to benchmarks/out and docs/benchmarks.md
 	$(BIN)/python -m benchmarks
 
 lint: dev

@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_timeout", "86400", "Seconds a cached query result lives; entries are keyed by data version, so this only bounds the cache's size."),
     Setting("reader_memory", "200MB", "DuckDB memory limit of each web worker's reader; bounds the worker's resident memory."),
     Setting("query_time_limit_ms", "3000", "Time limit of one web query; past it the query is interrupted and the panel shows a message."),
+    Setting("export_time_limit_s", "600", "Time limit, in seconds, of one streamed download (/export.<fmt>), from its first to its last byte; past it the query is interrupted and the body ends with an error line."),
     Setting("query_max_rows", "10000", "Most rows one web query returns; more are reported as truncated."),
     Setting("live_poll_seconds", "5", "How often an open dashboard asks whether a new data version has landed; it redraws only when one has."),
     Setting("geo_dir", "", "Folder with boroughs.geojson and community_districts.geojson for the maps (default: PULSE_DATA_DIR/geo, generated with the demo)."),

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, request
+from flask import Response, request
 
-from api.errors import ApiError, register
+from api.errors import ApiError, blueprint, check_params
 from portal import filters, panels
 from portal.reader import QueryError, QueryTimeout
 
@@ -18,8 +18,7 @@ from portal.reader import QueryError, QueryTimeout
 # values are used as given, so a malformed one is still a 400.
 PAGE_DEFAULTS = {"service_requests": filters.sr_params, "snow": filters.snow_params, "volunteers": filters.volunteer_params}
 
-bp = Blueprint("charts", __name__, url_prefix="/api/v1/charts")
-register(bp)
+bp = blueprint("charts", __name__, url_prefix="/api/v1/charts")
 
 
 @bp.get("/<panel_id>.csv")
@@ -28,10 +27,7 @@ def chart_csv(panel_id: str):
         panel = panels.get(panel_id)
     except KeyError:
         raise ApiError(404, f"no chart {panel_id!r}") from None
-    unknown = sorted(set(request.args) - set(panel.params))
-    if unknown:
-        raise ApiError(400, f"unknown parameter {unknown[0]!r}; this chart takes: {', '.join(panel.params)}",
-                       parameter=unknown[0])
+    check_params(panel.params, takes=f"this chart takes: {', '.join(panel.params)}")
     try:
         given = request.args.to_dict()
         missing = set(panel.params) - set(given)  # the page's defaults cost queries: only when needed

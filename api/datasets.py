@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 
-import duckdb
-from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask import Response, jsonify, request, stream_with_context, url_for
 
-import config
 import datasets
 import lake
 from api import exports
-from api.errors import ApiError, register
-from api.rowquery import RowQuery, connect, dataset_or_404, encode_cursor, parse, to_json
+from api.errors import ApiError, blueprint, check_params
+from api.rowquery import dataset_or_404, encode_cursor, parse
+from portal import cache
+from portal import rows as row_reads
+from portal.reader import QueryError, QueryTimeout
+from portal.rows import geometry as _geometry
+from portal.rows import to_json
 
-bp = Blueprint("api_datasets", __name__, url_prefix="/api/v1")
-register(bp)
+bp = blueprint("api_datasets", __name__, url_prefix="/api/v1")
 
 CURRENT_MAX_AGE = 60  # seconds: a URL without ?version= changes meaning when a load publishes
 VERSIONED_MAX_AGE = 31_536_000  # a version never changes
@@ -34,16 +35,7 @@ def _links(name: str) -> dict:
 
 
 def _formats(ds) -> list[str]:
-    return [f for f in exports.FORMATS if f != "geojson" or _geometry(ds) is not False]
-
-
-def _geometry(ds) -> str | None | bool:
-    """The geojson column, None when a Point comes from latitude/longitude, False when neither."""
-    public = {c.name: c for c in ds.public_columns}
-    geo = [c.name for c in ds.public_columns if c.type == "geojson"]
-    if geo:
-        return geo[0]
-    return None if {"latitude", "longitude"} <= set(public) else False
+    return row_reads.export_formats(ds)
 
 
 def _summary(ds) -> dict:
@@ -65,7 +57,7 @@ def _summary(ds) -> dict:
 @bp.get("/datasets")
 def catalog():
     """Every declared dataset with its current version and links."""
-    _no_params()
+    check_params(())
     return jsonify({"datasets": [_summary(ds) for ds in datasets.datasets().values()]})
 
 
@@ -90,10 +82,7 @@ def dataset(name: str):
     `versions_limit` (default 100) below `versions_before`, oldest first, and `versions_next` for
     the older ones. A real-time feed makes thousands of versions; a page reads only its manifests."""
     ds = dataset_or_404(name)
-    unknown = sorted(set(request.args) - {"versions_limit", "versions_before"})
-    if unknown:
-        raise ApiError(400, f"unknown parameter {unknown[0]!r}; this endpoint takes versions_limit and versions_before",
-                       parameter=unknown[0], allowed=["versions_limit", "versions_before"])
+    check_params(("versions_limit", "versions_before"))
     limit = _int_param("versions_limit", 1, VERSIONS_PAGE_MAX) or VERSIONS_PAGE
     before = _int_param("versions_before", 1)
     schema = [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit,
@@ -113,60 +102,71 @@ def dataset(name: str):
                     "schema": schema, "versions": versions, **paging})
 
 
-def _no_params() -> None:
-    if request.args:
-        key = next(iter(request.args))
-        raise ApiError(400, f"unknown parameter {key!r}; this endpoint takes none", parameter=key, allowed=[])
-
-
 @bp.get("/datasets/<name>/rows")
 def rows(name: str):
-    """Filtered rows, one keyset page at a time; `next` (absent on the last page) names the version."""
-    q = parse(dataset_or_404(name), request.args, paged=True)
+    """Filtered rows, one keyset page at a time; `next` (absent on the last page) names the version.
+
+    A page of the current version is cached across workers, keyed by the version read and the query
+    string (a page of one version never changes; habit 10): the rows API's first page is what
+    clients and crawlers ask for over and over (docs/decisions/0011-one-read-path.md). A request
+    naming ?version= is not: retention may remove that version, which must then answer 410; nor is
+    a dataset not loaded yet (its first load may publish between two reads of CURRENT)."""
+    ds = dataset_or_404(name)
+    current = None if "version" in request.args else lake.current_version(name)
+    if current is None:
+        return _json(_page(ds))
+    body, _ = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
+                                   {name: current}, lambda: _page(ds, current))
+    return _json(body)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, mimetype="application/json")
+
+
+def _page(ds, current: int | None = None) -> bytes:
+    """One page as the JSON text jsonify writes, read from `current` unless the request names a version."""
+    q = parse(ds, request.args, paged=True, current=current)
     sql, params = q.sql(paged=True)
-    fetched = run_limited(q, sql, params)
-    page, more = fetched[: q.limit], len(fetched) > q.limit
+    page = _run(q, sql, params, max_rows=q.limit)  # LIMIT limit + 1: truncated says there is a next page
     width = len(q.columns)
     geo = {c.name for c in q.ds.public_columns if c.type == "geojson"}
     body = {
-        "dataset": name,
+        "dataset": ds.name,
         "version": q.version,
         "columns": q.columns,
-        "rows": [{c: _cell(c, v, geo) for c, v in zip(q.columns, row[:width], strict=True)} for row in page],
+        "rows": [{c: _cell(c, v, geo) for c, v in zip(q.columns, row[:width], strict=True)} for row in page.rows],
     }
-    if more:
+    if page.truncated:
         args = request.args.to_dict()
-        args.update(cursor=encode_cursor(q, page[-1][width:]), version=str(q.version))
-        body["next"] = url_for("api_datasets.rows", name=name, **args)
-    return jsonify(body)
+        args.update(cursor=encode_cursor(q, page.rows[-1][width:]), version=str(q.version))
+        body["next"] = url_for("api_datasets.rows", name=ds.name, **args)
+    return jsonify(body).get_data()
 
 
 def _cell(column: str, value, geo: set[str]):
     return json.loads(value) if column in geo and value else to_json(value)
 
 
-def run_limited(q: RowQuery, sql: str, params: list) -> list[tuple]:
-    """Run with the web time limit (habit 4); past it the query is interrupted and a 503 returned."""
-    limit_ms = config.get_int("query_time_limit_ms")
-    con = connect()
-    timer = threading.Timer(limit_ms / 1000, con.interrupt)
-    timer.start()
+def run_limited(q, sql: str, params: list, *, max_rows: int | None = None) -> list[tuple]:
+    """The rows of `sql` over `q`'s version through the reader (habit 4); a 503 past the time limit."""
+    return _run(q, sql, params, max_rows=max_rows).rows
+
+
+def _run(q, sql: str, params: list, *, max_rows: int | None = None):
     try:
-        return con.execute(sql, params).fetchall()
-    except duckdb.InterruptException:
-        raise ApiError(503, f"the query was stopped after its time limit of {limit_ms} ms; narrow the filters") from None
-    except duckdb.ConversionException as exc:
-        raise ApiError(400, f"a value does not fit its column: {exc}") from None
-    finally:
-        timer.cancel()
-        con.close()
+        return row_reads.run(q, sql, params, max_rows=max_rows)
+    except QueryTimeout as exc:
+        raise ApiError(503, f"the query was stopped after its time limit of {exc.limit_ms} ms; narrow the filters") from None
+    except QueryError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 @bp.get("/datasets/<name>/export.<fmt>")
 def export(name: str, fmt: str):
     """The filtered rows of one version as a streamed file, with an ETag and cache headers."""
     ds = dataset_or_404(name)
-    if fmt not in exports.FORMATS:
+    if fmt not in exports.FORMATS:  # one list: portal.rows.EXPORT_FORMATS
         raise ApiError(404, f"no export format {fmt!r}; allowed: {', '.join(_formats(ds))}", allowed=_formats(ds))
     geometry = _geometry(ds)
     if fmt == "geojson" and geometry is False:
@@ -206,16 +206,13 @@ def export(name: str, fmt: str):
 
 
 def _stream(sql: str, params: list, writer, head: bytes = b""):
-    """Batches from one query over the chosen version; an error after the headers goes into the body.
-    `head` (the CSV header) goes out before the query starts, so the download begins at once."""
+    """Batches from one query over the chosen version, through the reader with the export time limit
+    (PULSE_EXPORT_TIME_LIMIT_S); an error after the headers goes into the body. `head` (the CSV
+    header) goes out before the query starts, so the download begins at once."""
     if head:
         yield head
-    con = connect()
     try:
-        con.execute(f"SET streaming_buffer_size = '{exports.STREAM_BUFFER}'")
-        batches = con.sql(sql, params=params).to_arrow_reader(exports.BATCH_ROWS)
-        yield from writer(batches)
+        with row_reads.stream(sql, params, batch_rows=exports.BATCH_ROWS, buffer=exports.STREAM_BUFFER) as batches:
+            yield from writer(batches)
     except Exception as exc:  # headers are sent: the body is all we can still tell the client with
         yield f"\n\nerror: the download stopped: {type(exc).__name__}: {exc}\n".encode()
-    finally:
-        con.close()

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from datasets import Column
 from lake.sql import ident, lit
+from portal.rows import EXPORT_FORMATS
 
 # Part of every export's ETag: bumped when the bytes written for the same rows change (2: JSON texts
 # built in SQL, geojson columns written compactly), so a cached copy is not confirmed by a 304.
@@ -29,13 +30,7 @@ BATCH_ROWS = 10_000  # ~4 MB of service_requests CSV; a bigger first batch delay
 # DuckDB's streaming_buffer_size: how far its threads may run ahead of the reader. At the default
 # (~1 MB) they wait between batches and CSV streams at about 2/3 of the speed (decision 0004).
 STREAM_BUFFER = "32MB"
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "ndjson": "application/x-ndjson",
-    "geojson": "application/geo+json",
-    "parquet": "application/vnd.apache.parquet",
-}
+FORMATS = {f.extension: f.content_type for f in EXPORT_FORMATS}  # extension -> Content-Type, from the one list
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CSV_SPECIAL = (",", '"', "\n", "\r")  # a cell holding one of these is quoted, its quotes doubled
 

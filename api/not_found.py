@@ -8,13 +8,12 @@ real endpoint still wins over the API catch-alls.
 from __future__ import annotations
 
 import dash
-from flask import Blueprint, Flask, request
+from flask import Flask, request
 
 import datasets
-from api.errors import ApiError, register
+from api.errors import ApiError, blueprint
 
-bp = Blueprint("api_not_found", __name__)
-register(bp)
+bp = blueprint("api_not_found", __name__)
 
 
 @bp.route("/api/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])

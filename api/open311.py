@@ -15,16 +15,16 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, jsonify, request
+from flask import jsonify, request
 
 import config
 import datasets
 import lake
 from api.datasets import run_limited
-from api.errors import ApiError
+from api.errors import OPEN311, ApiError, blueprint, check_params, xml_response
 from api.rowquery import MAX_IN_VALUES, RowQuery, parse_datetime
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+bp = blueprint(OPEN311, __name__, url_prefix="/open311/v2")  # its errors take the spec's shape (api/errors.py)
 
 DATASET = "service_requests"
 FORMATS = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
@@ -47,23 +47,11 @@ def service_code(complaint_type: str) -> str:
     return f"{slug}-{hashlib.sha256(complaint_type.encode()).hexdigest()[:6]}"
 
 
-@bp.errorhandler(ApiError)
-def _error(exc: ApiError):
-    """The spec's error list, in the format the URL asked for (JSON unless it ends in .xml)."""
-    if request.path.endswith(".xml"):
-        root = ET.Element("errors")
-        error = ET.SubElement(root, "error")
-        ET.SubElement(error, "code").text = str(exc.status)
-        ET.SubElement(error, "description").text = exc.message
-        return _xml(root, exc.status)
-    return jsonify([{"code": exc.status, "description": exc.message}]), exc.status
-
-
 @bp.get("/services.<fmt>")
 def services(fmt: str):
     """One service per distinct complaint type; its group is the agency that handles most of it."""
     _check_format(fmt)
-    _check_params(("jurisdiction_id",))
+    check_params(("jurisdiction_id",))
     q = _query()
     sql = (f"SELECT complaint_type, mode(agency), mode(agency_name), count(*) FROM ({q.source()}) AS src "
            "GROUP BY complaint_type ORDER BY complaint_type")
@@ -78,7 +66,7 @@ def services(fmt: str):
 def requests(fmt: str):
     """Requests newest first, filtered as the spec says and paged with page/page_size."""
     _check_format(fmt)
-    _check_params(REQUEST_PARAMS)
+    check_params(REQUEST_PARAMS)
     q = _query()
     page, size = _whole("page", 1, MAX_PAGE), _whole("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     ids = _list("service_request_id")
@@ -96,7 +84,7 @@ def requests(fmt: str):
 def one_request(rid: str, fmt: str):
     """The spec returns a list of one; an unknown id is a 404."""
     _check_format(fmt)
-    _check_params(("jurisdiction_id",))
+    check_params(("jurisdiction_id",))
     q = _query()
     q.where.append("request_id = ?")
     q.params.append(rid)
@@ -114,12 +102,6 @@ def _query() -> RowQuery:
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ApiError(404, f"no format {fmt!r}; use .json or .xml")
-
-
-def _check_params(allowed: tuple[str, ...]) -> None:
-    for key in request.args:
-        if key not in allowed:
-            raise ApiError(400, f"unknown parameter {key!r}; allowed: {', '.join(allowed)}")
 
 
 def _list(name: str) -> list[str]:
@@ -226,11 +208,6 @@ def _respond(fmt: str, items: list[dict], root_tag: str, item_tag: str, q: RowQu
             for key, value in item.items():
                 text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
                 ET.SubElement(node, key).text = _XML_UNSAFE.sub("\ufffd", text)
-        resp = _xml(root, 200)
+        resp = xml_response(root)
     resp.headers["X-Pulse-Version"] = str(q.version or 0)
     return resp
-
-
-def _xml(root: ET.Element, status: int) -> Response:
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, status=status, content_type=FORMATS["xml"])

@@ -1,4 +1,7 @@
-"""Turn a /rows or /export query string into SQL over one lake version (issue 5, sections 2 and 6).
+"""Turn a /rows or /export query string into a RowQuery over one lake version (issue 5, sections 2 and 6).
+
+The SQL builder itself is portal/rows.py, beside the reader it runs through; this module is the HTTP
+side: it parses parameters and answers a bad one with an ApiError.
 
 Identifiers come only from the dataset declaration (public columns); every value a client sends is
 a bound parameter, cast in SQL to the column's declared type. A parameter that is neither a known
@@ -10,101 +13,20 @@ import base64
 import binascii
 import json
 import math
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
-
-import duckdb
 
 import config
 import datasets
 import lake
-from api.errors import ApiError
+from api.errors import ApiError, check_params
 from datasets import Dataset
 from lake.errors import VersionPruned
-from lake.sql import ident, lit
+from lake.sql import ident
+from portal.rows import DEFAULT_LIMIT, MAX_IN_VALUES, MAX_LIMIT, OPS, RowQuery, to_json
 
-OPS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 ROWS_OPTIONS = ("bbox", "columns", "cursor", "limit", "sort", "version")
 EXPORT_OPTIONS = ("bbox", "columns", "sort", "version")
-DEFAULT_LIMIT, MAX_LIMIT, MAX_IN_VALUES = 100, 10_000, 1_000
-# The stand-in for a NULL sort value inside the keyset, so the (flag, value, key) tuple never holds
-# NULL (NULL breaks row comparison); the flag orders missing values last whichever the direction.
-_ZERO = {"string": "''", "integer": "0", "number": "0.0", "boolean": "false",
-         "date": "DATE '1970-01-01'", "datetime": "TIMESTAMPTZ '1970-01-01 00:00:00+00'"}
-
-
-@dataclass
-class RowQuery:
-    """A parsed request: which version, which columns, which rows, in which order."""
-
-    ds: Dataset
-    manifest: lake.Manifest | None
-    columns: list[str]
-    where: list[str] = field(default_factory=list)
-    params: list = field(default_factory=list)
-    sort: str | None = None  # a public column name
-    descending: bool = False
-    limit: int = DEFAULT_LIMIT
-    after: list | None = None  # keyset of the last row of the previous page
-
-    @property
-    def version(self) -> int | None:
-        return self.manifest.version if self.manifest else None
-
-    def source(self) -> str:
-        """The version's public columns: read_parquet over the manifest's own files (paths are ours)."""
-        cols = ", ".join(ident(c.name) for c in self.ds.public_columns)
-        if self.manifest and self.manifest.files:
-            listed = "[" + ", ".join(lit(p) for p in lake.file_paths(self.ds.name, self.manifest)) + "]"
-            return f"SELECT {cols} FROM read_parquet({listed})"
-        typed = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in self.ds.public_columns)
-        return f"SELECT {typed} WHERE false"
-
-    def keyset_exprs(self) -> list[str]:
-        """The ordering tuple: (sort is missing, sort, *primary key), or just the primary key."""
-        exprs = []
-        if self.sort:
-            col = ident(self.sort)
-            exprs += [f"({col} IS NOT NULL)" if self.descending else f"({col} IS NULL)",
-                      f"COALESCE({col}, {_ZERO[self.ds.column(self.sort).type]})"]
-        return exprs + [ident(k) for k in self.ds.primary_key]
-
-    def keyset_types(self) -> list[str]:
-        types = ["BOOLEAN", self.ds.column(self.sort).duckdb_type] if self.sort else []
-        return types + [self.ds.column(k).duckdb_type for k in self.ds.primary_key]
-
-    def sql(self, *, paged: bool, select: list[str] | None = None) -> tuple[str, list]:
-        """SELECT the chosen columns, or the given expressions over them (plus the keyset as __k0..
-        when paged), with filters and order."""
-        where, params = list(self.where), list(self.params)
-        select = list(select) if select is not None else [ident(c) for c in self.columns]
-        order = ""
-        if paged or self.sort:
-            keys = self.keyset_exprs()
-            direction = " DESC" if self.descending else ""
-            order = " ORDER BY " + ", ".join(k + direction for k in keys)
-            if paged:
-                select += [f"{k} AS __k{i}" for i, k in enumerate(keys)]
-                if self.after is not None:
-                    bound = ", ".join(f"CAST(? AS {t})" for t in self.keyset_types())
-                    where.append(f"({', '.join(keys)}) {'<' if self.descending else '>'} ({bound})")
-                    params += self.after
-        text = f"SELECT {', '.join(select)} FROM ({self.source()}) AS src"
-        if where:
-            text += " WHERE " + " AND ".join(where)
-        text += order
-        if paged:
-            text += f" LIMIT {int(self.limit) + 1}"  # one more than asked: is there a next page?
-        return text, params
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory connection per request: reads Parquet, holds nothing between requests."""
-    con = duckdb.connect(config={"memory_limit": config.get("reader_memory")})
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def dataset_or_404(name: str) -> Dataset:
@@ -136,24 +58,27 @@ def choose_manifest(ds: Dataset, raw: str | None) -> lake.Manifest | None:
                    parameter="version", allowed=known)
 
 
-def parse(ds: Dataset, args, *, paged: bool) -> RowQuery:
-    """Validate every parameter against the declaration and build the query; 400 on anything else."""
+def parse(ds: Dataset, args, *, paged: bool, current: int | None = None) -> RowQuery:
+    """Validate every parameter against the declaration and build the query; 400 on anything else.
+    `current`: the version a request without ?version= reads, when the caller already chose it."""
     options = ROWS_OPTIONS if paged else EXPORT_OPTIONS
     public = {c.name: c for c in ds.public_columns}
-    q = RowQuery(ds=ds, manifest=choose_manifest(ds, args.get("version")), columns=list(public))
+    if current is not None and args.get("version") is None:
+        manifest = lake.manifest(ds.name, current)
+    else:
+        manifest = choose_manifest(ds, args.get("version"))
+    q = RowQuery(ds=ds, manifest=manifest, columns=list(public))
+    filterable = [n for n, c in public.items() if c.type != "geojson"]
+    check_params([*options, *(n + (f"__{s}" if s else "") for n in filterable for s in OPS)], args=args,
+                 takes=f"allowed are {', '.join(options)}, a public column ({', '.join(filterable)}) optionally "
+                 "with __in, __gt, __gte, __lt or __lte", shown=[*options, *filterable],
+                 suffixes=[f"__{s}" for s in OPS if s])
     for key in args:
         if key in options:
             continue
         name, _, suffix = key.rpartition("__") if "__" in key else (key, "", "")
-        col = public.get(name)
-        if col is None or suffix not in OPS or col.type == "geojson":
-            raise ApiError(400, f"unknown parameter {key!r}: allowed are {', '.join(options)}, a public column "
-                           f"({', '.join(n for n, c in public.items() if c.type != 'geojson')}) optionally with "
-                           f"__in, __gt, __gte, __lt or __lte", parameter=key,
-                           allowed=[*options, *(n for n, c in public.items() if c.type != "geojson")],
-                           suffixes=[f"__{s}" for s in OPS if s])
         for raw in args.getlist(key):
-            _add_filter(q, key, col, suffix, raw)
+            _add_filter(q, key, public[name], suffix, raw)
     if "bbox" in args:
         _add_bbox(q, public, args.get("bbox"))
     if "columns" in args:
@@ -269,14 +194,3 @@ def decode_cursor(q: RowQuery, raw: str) -> list:
     if sort != ("-" if q.descending else "") + (q.sort or ""):
         raise ApiError(400, "cursor was issued for another sort order; start again without it", parameter="cursor")
     return keyset
-
-
-def to_json(value):
-    """A JSON-safe value: ISO datetimes with offset, ISO dates, no NaN."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify
 
-from api.errors import ApiError, register
+from api.errors import blueprint, check_params
 from portal import pipeline_health
 
-bp = Blueprint("api_status", __name__, url_prefix="/api/v1")
-register(bp)
+bp = blueprint("api_status", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/status")
 def status():
-    if request.args:
-        key = next(iter(request.args))
-        raise ApiError(400, f"unknown parameter {key!r}; this endpoint takes none", parameter=key, allowed=[])
+    check_params(())
     resp = jsonify({"checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "datasets": pipeline_health.status_all()})
     resp.headers["Cache-Control"] = "no-cache"

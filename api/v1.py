@@ -5,13 +5,12 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
-from api.errors import ApiError, register
+from api.errors import ApiError, blueprint, check_params
 from portal.reader import reader
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-register(bp)
+bp = blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/version")
@@ -54,12 +53,6 @@ def _period_and_as_of():
     return period, as_of
 
 
-def _check_params(allowed: set[str]) -> None:
-    unknown = sorted(set(request.args) - allowed)
-    if unknown:
-        raise ApiError(400, f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}", parameter=unknown[0])
-
-
 def _scorecard(**kw):
     from portal import kpi_values
     from portal.reader import QueryError, QueryTimeout
@@ -75,7 +68,7 @@ def _scorecard(**kw):
 @bp.get("/kpis")
 def kpis():
     """Every KPI's current value, target, score and status for a period (?period=day|week|month|quarter)."""
-    _check_params({"period", "as_of"})
+    check_params(("period", "as_of"))
     period, as_of = _period_and_as_of()
     return jsonify(_scorecard(period=period, as_of=as_of))
 
@@ -85,7 +78,7 @@ def kpi(kpi_id: str):
     """One KPI with its history (?history=N earlier periods, default 12, at most 60)."""
     from datasets import kpis as decls
 
-    _check_params({"period", "as_of", "history"})
+    check_params(("as_of", "history", "period"))
     if kpi_id not in decls.kpis():
         raise ApiError(404, f"no KPI {kpi_id!r}; known: {', '.join(decls.kpis())}")
     period, as_of = _period_and_as_of()

@@ -15,15 +15,11 @@ import lake
 from datasets import Dataset
 from portal import cache
 from portal.reader import QueryTimeout, reader
+from portal.rows import EXPORT_FORMATS
 
-# One download per format the export endpoint serves: (extension, media type, format name).
-FORMATS = (
-    ("csv", "text/csv", "CSV"),
-    ("json", "application/json", "JSON"),
-    ("ndjson", "application/x-ndjson", "NDJSON"),
-    ("parquet", "application/vnd.apache.parquet", "Parquet"),
-    ("geojson", "application/geo+json", "GeoJSON"),
-)
+# One download per format the export endpoint serves: (extension, media type, format name); the
+# formats every dataset has first, then GeoJSON (only with a location), so the lists line up.
+FORMATS = tuple((f.extension, f.media_type, f.title) for f in sorted(EXPORT_FORMATS, key=lambda f: f.extension == "geojson"))
 
 POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 

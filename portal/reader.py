@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 import config
 import datasets
@@ -175,14 +178,26 @@ class LakeReader:
         versions = self.versions()
         with self._lock:
             views = {n: f'"{self._views[n]}"' for n in [*datasets.datasets(), *rollup_decls.rollups()]}
-            cursor = self._con.cursor()
         used = {rollup_decls.dataset_of(n): versions[rollup_decls.dataset_of(n)] for n in views if "{" + n + "}" in sql}
-        text = sql.format(**views)
+        return self.execute(sql.format(**views), params, name=name, versions=used, time_limit_ms=time_limit_ms,
+                            max_rows=max_rows)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
+    def execute(self, sql: str, params: list | dict | None = None, *, name: str = "sql",
+                versions: dict[str, int | None] | None = None, time_limit_ms: int = 2000,
+                max_rows: int = 10_000) -> Results:
+        """Run finished SQL (no placeholders) on its own cursor, with the time limit and row cap of
+        query(). For callers that chose their version themselves (portal/rows.py reads the files of
+        the manifest a request started with); `versions` is what they read, for the Results."""
+        cursor = self._cursor()
         timer = threading.Timer(time_limit_ms / 1000, cursor.interrupt)
         started = time.perf_counter()
         timer.start()
         try:
-            cursor.execute(text, params or [])
+            cursor.execute(sql, params or [])
             rows = cursor.fetchmany(max_rows + 1)
             columns = tuple(d[0] for d in cursor.description)
         except duckdb.InterruptException:
@@ -190,8 +205,36 @@ class LakeReader:
         finally:
             timer.cancel()
             cursor.close()
-        return Results(columns=columns, rows=rows[:max_rows], truncated=len(rows) > max_rows, versions=used,
+        return Results(columns=columns, rows=rows[:max_rows], truncated=len(rows) > max_rows, versions=versions or {},
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 3), name=name)
+
+    @contextmanager
+    def stream(self, sql: str, params: list | None = None, *, name: str = "export", time_limit_s: float = 600,
+               batch_rows: int = 10_000, buffer: str | None = None) -> Iterator[pa.RecordBatchReader]:
+        """An Arrow batch reader over finished SQL, one batch in memory at a time (a download's memory
+        stays flat), on its own cursor, closed when the block ends. Past `time_limit_s` for the whole
+        block the query is interrupted and QueryTimeout raised. `buffer`: how far DuckDB's threads
+        may run ahead of the reader (streaming_buffer_size, this cursor only)."""
+        cursor = self._cursor()
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            cursor.interrupt()
+
+        timer = threading.Timer(time_limit_s, stop)
+        timer.start()
+        try:
+            if buffer:
+                cursor.execute(f"SET streaming_buffer_size = {lit(buffer)}")
+            yield cursor.sql(sql, params=params or []).to_arrow_reader(batch_rows)
+        except (duckdb.InterruptException, OSError):  # Arrow's reader reports DuckDB's interrupt as OSError
+            if fired.is_set():
+                raise QueryTimeout(name, round(time_limit_s * 1000)) from None
+            raise
+        finally:
+            timer.cancel()
+            cursor.close()
 
 
 _reader: LakeReader | None = None

@@ -30,3 +30,20 @@ def write_csv(path: Path, rows: list[dict], header: list[str] | None = None, enc
         w.writeheader()
         w.writerows(rows)
     return path
+
+
+def watch_cache(monkeypatch) -> list[tuple[str, dict, bool]]:
+    """Record (name, versions, hit) of every portal.cache.get_or_compute call, so a test sees a hit
+    happen rather than inferring it from a key it computed itself (issue 12)."""
+    from portal import cache
+
+    seen: list[tuple[str, dict, bool]] = []
+    original = cache.get_or_compute
+
+    def spy(name, params, versions, compute):
+        value, hit = original(name, params, versions, compute)
+        seen.append((name, versions, hit))
+        return value, hit
+
+    monkeypatch.setattr(cache, "get_or_compute", spy)
+    return seen

@@ -7,6 +7,7 @@ import pytest
 
 import lake
 from tests.conftest import demo_lake_at
+from tests.helpers import watch_cache
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +53,16 @@ def test_one_kpi_with_its_history_oldest_first(client):
     assert body["target"] == 1200 and body["period"] == "month"
 
 
-def test_a_second_request_is_served_from_the_cache(client):
+def test_a_second_request_is_served_from_the_cache(client, monkeypatch):
+    # issue 12: this test made one request and looked for the key; now it sees the second one hit.
     from portal import cache
 
-    client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
-    from portal.reader import reader
-
-    key = cache.key("scorecard", {"period": "week", "as_of": AS_OF, "history": 0, "only": None}, reader().versions())
-    assert cache.backend().get(key) is not None
+    cache.backend().clear()
+    seen = watch_cache(monkeypatch)
+    first = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
+    second = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}")
+    assert [hit for name, _, hit in seen if name == "scorecard"] == [False, True]
+    assert second.json == first.json
 
 
 @pytest.mark.parametrize("url, status, needle", [

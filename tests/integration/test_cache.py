@@ -94,3 +94,44 @@ def test_a_named_query_is_computed_once_per_version(lake_dir, tmp_path, configur
     fresh, hit3 = queries.cached("sr_volume", start="2025-03-01", end="2025-03-31")
     assert not hit3 and sum(r[-1] for r in fresh.rows) == 4 and fresh.versions == {"service_requests": 2}
     reset_reader()
+
+
+# --- the code fingerprint: every module whose code shapes an answer (issue 12, item 2) -------------
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of the code the fingerprint reads, to change as a deploy would."""
+    copy = tmp_path / "tree"
+    for folder in ("portal", "api", "lake", "datasets", "etl"):
+        shutil.copytree(cache.ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(cache.ROOT / "config.py", copy / "config.py")
+    return copy
+
+
+@pytest.mark.parametrize("path, shapes_answers", [
+    ("lake/read.py", True),  # how the lake is read
+    ("datasets/rollups.py", True),  # how rollups are summed (Rollup.summed)
+    ("datasets/kpis.yaml", True),
+    ("config.py", True),
+    ("api/rowquery.py", True),  # a cached rows page is the API's JSON
+    ("portal/queries.py", True),
+    ("etl/load.py", False),  # the write side: never imported by the read side
+    ("lake/write.py", False),
+])
+def test_a_change_in_code_that_shapes_answers_changes_the_fingerprint(tree, path, shapes_answers):
+    before = cache.code_fingerprint(tree)
+    with (tree / path).open("a") as f:
+        f.write("\n# changed by a deploy\n")
+    assert (cache.code_fingerprint(tree) != before) is shapes_answers
+
+
+def test_the_fingerprint_reads_the_imports_not_a_fixed_list_of_folders(tree):
+    (tree / "lake" / "extra.py").write_text("X = 1\n")
+    before = cache.code_fingerprint(tree)
+    (tree / "lake" / "extra.py").write_text("X = 2\n")
+    assert cache.code_fingerprint(tree) == before  # imported by nothing on the read side
+    read = tree / "lake" / "read.py"
+    read.write_text(read.read_text() + "\nfrom lake import extra  # noqa\n")
+    before = cache.code_fingerprint(tree)
+    (tree / "lake" / "extra.py").write_text("X = 3\n")
+    assert cache.code_fingerprint(tree) != before

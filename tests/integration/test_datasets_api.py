@@ -17,7 +17,7 @@ import datasets
 import lake
 from etl import demo
 from etl.load import load_file
-from tests.helpers import sr_row, write_csv
+from tests.helpers import sr_row, watch_cache, write_csv
 
 FORMATS = ["csv", "parquet", "json", "ndjson", "geojson"]
 PRIVATE = ("reporter_phone", "volunteer_id", "contact_email")
@@ -344,6 +344,37 @@ def test_a_download_started_before_a_load_publishes_returns_the_old_version(lake
     resp.close()
     assert len(lines) == 30_000 and resp.headers["Content-Disposition"].endswith('-v1.ndjson"')
     assert sum(json.loads(line)["borough"] == "QUEENS" for line in lines) == 6_000  # v1's fifth, not v2's all
+
+
+def test_a_download_past_the_export_time_limit_ends_with_an_error_line(lake_dir, tmp_path, configure):
+    # issue 12: exports had no time limit at all; a slow reader past PULSE_EXPORT_TIME_LIMIT_S is stopped
+    import time
+
+    load_file("service_requests", write_csv(tmp_path / "big.csv", _sr_rows(200_000)))
+    configure(export_time_limit_s="0.5", query_time_limit_ms=1)  # the dashboards' limit is not the one used
+    resp = _client().get(f"{SR}/export.ndjson", buffered=False)
+    chunks = iter(resp.response)
+    first = next(chunks)
+    time.sleep(1.0)  # a client that reads slowly: DuckDB is waiting on its buffer when the limit passes
+    body = first + b"".join(chunks)
+    resp.close()
+    assert resp.status_code == 200
+    assert body.endswith(b"error: the download stopped: QueryTimeout: query 'export' was stopped after its time "
+                         b"limit of 500 ms\n")
+    assert body.count(b"\n") < 200_000
+
+
+def test_a_first_page_is_cached_by_version_and_never_served_stale(client, tmp_path, monkeypatch):
+    # issue 12: a page of the current version is cached across workers, keyed by the version it read
+    seen = watch_cache(monkeypatch)
+    first, again = client.get(f"{SR}/rows?limit=5"), client.get(f"{SR}/rows?limit=5")
+    assert again.data == first.data and first.json["version"] == 2 and first.mimetype == "application/json"
+    assert seen == [("rows", {"service_requests": 2}, False), ("rows", {"service_requests": 2}, True)]
+    load_file("service_requests", write_csv(tmp_path / "v3.csv", _sr_rows(3, offset=100)))
+    assert client.get(f"{SR}/rows?limit=5").json["version"] == 3
+    assert seen[-1] == ("rows", {"service_requests": 3}, False)
+    assert client.get(f"{SR}/rows?limit=5&version=2").json["version"] == 2
+    assert len(seen) == 3, "a page naming its version is not cached: retention may remove the version"
 
 
 def test_exports_stream_in_chunks_with_flat_memory(lake_dir, tmp_path):

@@ -52,6 +52,19 @@ def test_a_query_past_its_time_limit_is_really_stopped(lake):
     assert lake.query("SELECT 1").rows == [(1,)], "the reader still works after an interrupt"
 
 
+def test_a_stream_past_its_time_limit_is_really_stopped(lake):
+    # issue 12: exports run through the reader too, under a limit for the whole download
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(QueryTimeout, match="time limit of 200 ms"):
+        with lake.stream("SELECT count(*) FROM range(100000000000) a", time_limit_s=0.2) as batches:
+            list(batches)
+    assert time.perf_counter() - started < 5, "interrupted, not run to completion"
+    with lake.stream("SELECT range AS i FROM range(25)", batch_rows=10) as batches:
+        assert [b.num_rows for b in batches] == [10, 10, 5]
+
+
 def test_values_are_bound_not_formatted(lake):
     r = lake.query("SELECT count(*) FROM {service_requests} WHERE borough = $b", {"b": "BROOKLYN'; DROP VIEW x; --"})
     assert r.rows == [(0,)]
