@@ -88,8 +88,12 @@ class _Progress:
             self.bar.close()
 
 
-def load_file(dataset: str, path: str | Path, format_name: str | None = None, city: str | None = None) -> LoadResult:
-    """Load `path` into `dataset`; logs the run whatever happens, and returns what it did."""
+def load_file(dataset: str, path: str | Path, format_name: str | None = None, city: str | None = None,
+              writer: str | None = None) -> LoadResult:
+    """Load `path` into `dataset`; logs the run whatever happens, and returns what it did.
+
+    `writer`: the key of the real-time writer making the load (etl/realtime.py), logged so pipeline
+    health knows the writer counted a failure itself; None for a load by hand."""
     path = Path(path)
     result = LoadResult(dataset=dataset, source=str(path))
     started = time.monotonic()
@@ -117,7 +121,7 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
     finally:
         progress.close()
         result.seconds = round(time.monotonic() - started, 3)
-        runlog.append(result.to_dict())
+        runlog.append({**result.to_dict(), "writer": writer} if writer else result.to_dict())
     return result
 
 

@@ -29,12 +29,13 @@ from functools import lru_cache
 
 import duckdb
 
+import datasets
 import lake
-from etl import compact
 from etl import demo_city as city
 from etl import demo_complaints as complaints
 from etl import demo_snow as snow_demo
 from etl.log import logger as log_for
+from etl.realtime import Lifecycle, Pause
 from lake import writerstate
 
 KEY = "simulate"
@@ -43,19 +44,17 @@ STORM_OFFSET_H = 0.5
 SIGNUPS_PER_DAY = 14 * 10  # the demo's day-of-service rate (etl/demo_volunteers.py)
 MAX_OPEN_DAYS = 60  # closures further out are not tracked (the request simply stays open)
 TZ = city.TZ
-COLUMNS = {
-    "service_requests": ["request_id", "created", "closed", "due", "status", "agency", "agency_name", "complaint_type",
-                         "descriptor", "location_type", "incident_zip", "incident_address", "borough", "community_board",
-                         "latitude", "longitude", "channel", "resolution_description", "resolution_updated"],
-    "snow_storms": ["storm_id", "name", "started", "ended", "snowfall_inches"],
-    "plow_activity": ["segment_id", "observed_at", "storm_id", "storm_phase", "last_serviced", "passes"],
-    "volunteer_opportunities": ["opportunity_id", "title", "organisation", "category", "borough", "start_date", "end_date",
-                                "recurrence", "volunteers_needed", "hours", "latitude", "longitude", "created", "summary",
-                                "contact_email"],
-    "volunteer_signups": ["signup_id", "opportunity_id", "signed_up_at", "event_date", "borough", "attended", "hours",
-                          "volunteer_id"],
-}
 log = log_for("simulate")
+
+
+NOT_SIMULATED = {"service_requests": ("reporter_phone",)}  # declared columns the simulator has no value for
+
+
+def columns(dataset: str) -> tuple[str, ...]:
+    """The CSV header of a dataset's micro-batch: its declared columns, in declaration order (the
+    order the row builders below write them), less NOT_SIMULATED."""
+    skipped = NOT_SIMULATED.get(dataset, ())
+    return tuple(c.name for c in datasets.get(dataset).columns if c.name not in skipped)
 
 
 def _iso(epoch: float) -> str:
@@ -118,11 +117,10 @@ class Simulator:
     def __init__(self, seed: int = 311, speed: float = 60.0, every: float = 5.0, start: str | None = None,
                  per_day: float | None = None):
         self.seed, self.speed, self.every = seed, speed, every
-        self.stop = threading.Event()
-        self.state = writerstate.load(KEY)
+        self.life = Lifecycle(KEY)
         if self.state.get("seed") != seed or start:
-            self.state = {}  # a new seed or start is a new simulation
-        writerstate.started(self.state, "simulate", name="simulate", every=every, speed=speed, seed=seed)
+            self.state.clear()  # a new seed or start is a new simulation
+        self.life.started("simulate", name="simulate", every=every, speed=speed, seed=seed)
         if "anchor" not in self.state:
             anchor = self._anchor(start)
             self.state.update(anchor=anchor, reached=anchor, open=[], steps=0,
@@ -131,6 +129,15 @@ class Simulator:
             self.state["per_day"] = per_day
         self._segments = None
         self._passes: dict[int, list[tuple]] = {}
+
+    @property
+    def state(self) -> dict:
+        """The saved state: the simulated clock, the scenario's anchor, requests waiting to close."""
+        return self.life.state
+
+    @property
+    def stop(self) -> threading.Event:
+        return self.life.stop
 
     # ---- where to start, how busy -----------------------------------------------------------------
 
@@ -339,50 +346,39 @@ class Simulator:
         return out
 
     def _load(self, dataset: str, rows: list[list]) -> dict:
-        from etl.load import load_file
-
-        inbox = writerstate.folder() / "inbox"
-        inbox.mkdir(parents=True, exist_ok=True)
-        path = inbox / f"simulate-{dataset}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        def write(fh) -> None:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COLUMNS[dataset])
+            w.writerow(columns(dataset))
             w.writerows(rows)
-        try:
-            result = load_file(dataset, path, "plain").to_dict()
-        finally:
-            path.unlink(missing_ok=True)
-        writerstate.record_success(self.state, dataset, result)
-        compact.after_publish(dataset)
+
+        result = self.life.load_written(dataset, f"simulate-{dataset}.csv", "plain", write)
         return {k: result[k] for k in ("dataset", "version", "outcome", "inserted", "updated", "rejected")}
+
+    def _step_logged(self) -> dict:
+        """step, with a failure logged and counted: the next step replays it (loads upsert)."""
+        try:
+            return self.step()
+        except Exception as exc:
+            log.exception("step failed")
+            writerstate.record_error(self.state, f"{type(exc).__name__}: {exc}")
+            return {"error": str(exc), "loads": []}
 
     def run(self, steps: int | None = None, on_step=None) -> dict:
         totals = {"steps": 0, "versions": 0, "inserted": 0, "updated": 0, "rejected": 0}
-        try:
-            while not self.stop.is_set():
-                began = time.monotonic()
-                try:
-                    result = self.step()
-                except Exception as exc:  # a failed step is logged and replayed: loads upsert
-                    log.exception("step failed")
-                    writerstate.record_error(self.state, f"{type(exc).__name__}: {exc}")
-                    result = {"error": str(exc), "loads": []}
-                totals["steps"] += 1
-                for load in result["loads"]:
-                    totals["versions"] += load["outcome"] == "published"
-                    for k in ("inserted", "updated", "rejected"):
-                        totals[k] += load[k]
-                writerstate.heartbeat(self.state, self.every + 120)
-                writerstate.save(KEY, self.state)
-                if on_step:
-                    on_step(result)
-                if steps is not None and totals["steps"] >= steps:
-                    break
-                self.stop.wait(max(0.0, self.every - (time.monotonic() - began)))
-        finally:
-            self.state["state"] = "stopped"
-            self.state["stopped_at"] = writerstate.now_iso()
-            writerstate.save(KEY, self.state)
+
+        def add(result: dict) -> None:
+            totals["steps"] += 1
+            for load in result["loads"]:
+                totals["versions"] += load["outcome"] == "published"
+                for k in ("inserted", "updated", "rejected"):
+                    totals[k] += load[k]
+            if on_step:
+                on_step(result)
+
+        def pause(_result: dict, seconds: float) -> Pause:
+            return Pause(max(0.0, self.every - seconds), self.every + 120)
+
+        self.life.run(self._step_logged, pause, add, limit=steps)
         totals["simulated_to"] = self.state.get("simulated_to")
         return totals
 
