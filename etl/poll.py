@@ -31,7 +31,7 @@ import config
 import datasets
 from etl.errors import InputError
 from etl.log import logger as log_for
-from etl.realtime import Lifecycle, Pause
+from etl.realtime import Lifecycle, Pause, writer_key
 from lake import writerstate
 from lake.errors import LakeBusy
 
@@ -88,7 +88,7 @@ class Open311Poller:
         parts = urllib.parse.urlsplit(self.url)  # a query string (jurisdiction_id, api_key) is kept on every request
         path = parts.path if parts.path.endswith(".json") else parts.path.rstrip("/") + "/requests.json"
         self.endpoint = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-        self.key = f"poll-{self.dataset}-" + _digest(redact(self.url))  # a new feed starts its own watermark
+        self.key = writer_key(f"poll-{self.dataset}", redact(self.url))
         self.zone = ZoneInfo(datasets.city(config.get("city")).timezone)
         self.life = Lifecycle(self.key, self.stop)
         self.life.started("poll", name=f"open311 {redact(self.url)}", url=redact(self.url), every=self.every,
@@ -364,12 +364,6 @@ class Open311Poller:
         totals.update(watermark=self.state["watermark"], outcome="failed" if once and totals["failed"] else "ok",
                       version=_current(self.dataset))
         return totals
-
-
-def _digest(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _current(dataset: str) -> int | None:

@@ -9,6 +9,7 @@ its key as `writer`, so health knows which failures the writer already counted (
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,12 @@ from typing import TextIO
 
 from etl import compact
 from lake import writerstate
+
+
+def writer_key(prefix: str, identity: str) -> str:
+    """A writer's key (its state file's name): `prefix` and a short digest of what it reads, so a new
+    feed or folder starts its own state and watermark."""
+    return f"{prefix}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import datasets
 from etl import formats
 from etl.errors import InputError
 from etl.log import logger as log_for
-from etl.realtime import Lifecycle, Pause
+from etl.realtime import Lifecycle, Pause, writer_key
 from lake import writerstate
 from lake.errors import LakeBusy
 
@@ -92,7 +92,7 @@ class Watcher:
             raise InputError(f"{self.folder}: no such folder")
         if self.dataset:
             datasets.get(self.dataset)
-        self.key = "watch-" + hashlib.sha256(str(self.folder).encode()).hexdigest()[:10]
+        self.key = writer_key("watch", str(self.folder))
         self.ledger = writerstate.folder() / f"{self.key}.ledger"
         self.life = Lifecycle(self.key, self.stop)
         self.life.started("watch", name=f"watch {self.folder}", dir=str(self.folder), every=self.every)
