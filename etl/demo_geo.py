@@ -2,7 +2,7 @@
 
 Why generated: the dashboards' choropleths must work offline from local GeoJSON, and the project may
 not ship the real boundary files. The demo 311 generator already places every community district at
-a centre with a radius (etl/demo.DISTRICTS); a Voronoi tessellation of those centres, each cell
+a centre with a radius (etl/demo_city.DISTRICTS); a Voronoi tessellation of those centres, each cell
 clipped to a disc a few radii wide, gives plausible, non-overlapping districts, and the union of a
 borough's districts gives the borough. The properties match the NYC Planning files
 (BoroCD, BoroName, community_board_311), so real boundaries can replace these unchanged
@@ -16,7 +16,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import MultiPoint, Point, mapping
 
-from etl.demo import BOROUGHS, DISTRICTS
+from etl.demo_city import BOROUGHS, DISTRICTS
 
 DISTRICTS_FILE = "community_districts.geojson"
 BOROUGHS_FILE = "boroughs.geojson"

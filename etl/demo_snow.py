@@ -13,7 +13,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from etl.demo import BOROUGHS, DISTRICTS, STREETS, TZ
+from etl.demo_city import BOROUGHS, DISTRICTS, STREETS, TZ
 
 SEGMENTS = 2000
 # Share of plowed street segments by borough (roughly, lane miles), and route-name prefixes.

@@ -12,7 +12,7 @@ import random
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from etl.demo import BOROUGHS, DISTRICTS, TZ
+from etl.demo_city import BOROUGHS, DISTRICTS, TZ
 
 OPPORTUNITIES = 270  # plus the day-of-service events
 SIGNUPS_PER_DAY = 14

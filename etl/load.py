@@ -21,14 +21,14 @@ import datasets
 import lake
 import lake.write
 from etl import formats as formats_mod
-from etl import projections, rollups, upsert, validate
+from etl import local_day, projections, rollups, upsert, validate
 from etl.errors import InputError
 from etl.sources import csvfile, read_raw
 from lake import runlog
 from lake.sql import ident
 
-# From this size a load converts local times through per-day offsets (validate.prepare_local_days,
-# and etl/local_day.py for the local days of its rollups and projections):
+# From this size a load converts local times through per-day offsets (etl/local_day.py: naive
+# local times in validation, and the local days of its rollups and projections):
 # the table of offsets costs ~20 ms to build, which an ICU call per value repays from ~30k rows.
 LOCAL_DAYS_MIN_BYTES = 16 << 20
 
@@ -88,8 +88,12 @@ class _Progress:
             self.bar.close()
 
 
-def load_file(dataset: str, path: str | Path, format_name: str | None = None, city: str | None = None) -> LoadResult:
-    """Load `path` into `dataset`; logs the run whatever happens, and returns what it did."""
+def load_file(dataset: str, path: str | Path, format_name: str | None = None, city: str | None = None,
+              writer: str | None = None) -> LoadResult:
+    """Load `path` into `dataset`; logs the run whatever happens, and returns what it did.
+
+    `writer`: the key of the real-time writer making the load (etl/realtime.py), logged so pipeline
+    health knows the writer counted a failure itself; None for a load by hand."""
     path = Path(path)
     result = LoadResult(dataset=dataset, source=str(path))
     started = time.monotonic()
@@ -117,60 +121,73 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
     finally:
         progress.close()
         result.seconds = round(time.monotonic() - started, 3)
-        runlog.append(result.to_dict())
+        runlog.append({**result.to_dict(), "writer": writer} if writer else result.to_dict())
     return result
 
 
 def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:
+    """Read and validate, fold duplicate keys, quarantine rejects, merge, and publish a version if anything changed."""
     plan, malformed = _validate(con, ds, fmt, path, city)
     progress.step("read")
     good_rows = con.execute("SELECT count(*) FROM checked").fetchone()[0]
     result.rows_in = good_rows + len(malformed)
     result.notes = _notes(con)
     progress.step("validate")
+    dup_rejects = _one_row_per_key(con, ds, fmt)
+    _write_rejects(con, ds.name, result, malformed, dup_rejects)
+    current = lake.manifest(ds.name)
+    merged = upsert.upsert(con, ds, "batch", plan.provided, current)
+    result.inserted, result.updated, result.unchanged = merged.counts.inserted, merged.counts.updated, merged.counts.unchanged
+    progress.step("merge")
+    if not merged.changed:
+        result.outcome = "no_change"
+        result.version = current.version if current else None
+    else:
+        _publish(con, ds, path, result, merged, current)
+    progress.step("publish")
 
+
+def _one_row_per_key(con, ds, fmt) -> str:
+    """Create the view `batch` (the good rows, one per key, `_n` = rows folded into it); returns the
+    SQL of the duplicates rejected on the way (none for a change log, whose later rows are updates).
+
+    Several rows for one key: the last in the file wins. In a change log (keep_last) the earlier
+    ones were updates; elsewhere they are rejected as duplicates, naming the line that won.
+    """
     keys = ", ".join(ident(k) for k in ds.primary_key)
-    # Several rows for one key: the last in the file wins. In a change log (keep_last) the earlier
-    # ones were updates; elsewhere they are rejected as duplicates, naming the line that won.
     # Most files have none, so a cheap aggregate decides whether the window pass is needed at all.
     has_duplicates = con.execute(
         f"SELECT count(*) FROM (SELECT {keys} FROM checked WHERE _reason = '' GROUP BY ALL HAVING count(*) > 1)"
     ).fetchone()[0]
-    dup_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
+    no_rejects = "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
     if not has_duplicates:
         con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT *, 1 AS _n FROM checked WHERE _reason = ''")
-    else:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE ranked AS
-            SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _line DESC) AS _rank,
-                   count(*) OVER (PARTITION BY {keys}) AS _n, max(_line) OVER (PARTITION BY {keys}) AS _winner
-            FROM checked WHERE _reason = ''"""
-        )
-        if fmt.duplicates == "keep_last":
-            con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_rank, _winner) FROM ranked WHERE _rank = 1")
-        else:
-            con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_n, _rank, _winner), 1 AS _n FROM ranked WHERE _rank = 1")
-            # The superseded row's values as read (typed), since only rejected rows keep their raw text.
-            values = ", ".join(f"{ident(c)} := {ident(c)}" for c in ds.column_names)
-            dup_rejects = ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason, "
-                           f"CAST(to_json(struct_pack({values})) AS VARCHAR) AS raw FROM ranked WHERE _rank > 1")
-    _write_rejects(con, ds.name, result, malformed, dup_rejects)
-    current = lake.manifest(ds.name)
-    counts, files, delta = upsert.upsert(con, ds, "batch", plan.provided, current)
-    result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
-    progress.step("merge")
-    if files is None:
-        result.outcome = "no_change"
-        result.version = current.version if current else None
-        progress.step("publish")
-        return
+        return no_rejects
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _line DESC) AS _rank,
+               count(*) OVER (PARTITION BY {keys}) AS _n, max(_line) OVER (PARTITION BY {keys}) AS _winner
+        FROM checked WHERE _reason = ''"""
+    )
+    if fmt.duplicates == "keep_last":
+        con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_rank, _winner) FROM ranked WHERE _rank = 1")
+        return no_rejects
+    con.execute("CREATE OR REPLACE TEMP VIEW batch AS SELECT * EXCLUDE (_n, _rank, _winner), 1 AS _n FROM ranked WHERE _rank = 1")
+    # The superseded row's values as read (typed), since only rejected rows keep their raw text.
+    values = ", ".join(f"{ident(c)} := {ident(c)}" for c in ds.column_names)
+    return ("SELECT _line AS line, 'duplicate key in this file: superseded by line ' || _winner AS reason, "
+            f"CAST(to_json(struct_pack({values})) AS VARCHAR) AS raw FROM ranked WHERE _rank > 1")
+
+
+def _publish(con, ds, path: Path, result: LoadResult, merged: upsert.UpsertResult, current) -> None:
+    """Publish the merged files as the next version, with its rollups and projections and the load's counts."""
     load = {k: getattr(result, k) for k in ("run_id", "source", "format", "rows_in", "inserted", "updated", "unchanged", "rejected")}
     fast_days = path.stat().st_size >= LOCAL_DAYS_MIN_BYTES  # worth ~30 ms of offsets (etl/local_day.py)
+    files = merged.files
     m = lake.write.publish(ds.name, files, load, expected_parent=current.version if current else None,
-                     rollups={**rollups.materialise(con, ds.name, files, current, delta, fast_days=fast_days),
-                              **projections.materialise(con, ds.name, files, current, fast_days=fast_days)})
+                           rollups={**rollups.materialise(con, ds.name, files, current, merged.delta, fast_days=fast_days),
+                                    **projections.materialise(con, ds.name, files, current, fast_days=fast_days)})
     result.version, result.outcome = m.version, "published"
-    progress.step("publish")
 
 
 def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]]:
@@ -186,7 +203,7 @@ def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]
     tmp = config.data_dir() / "tmp"
     local_days = path.stat().st_size >= LOCAL_DAYS_MIN_BYTES
     if local_days:
-        validate.prepare_local_days(con)
+        local_day.prepare_naive(con)
 
     def source(relation: str, header: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
         kept = tuple(h for h in header if h.lower() in wanted_lower)

@@ -5,7 +5,7 @@ server knows the common `updated_after` extension, only what changed since the w
 with page/page_size while the server pages. Records the previous polls already delivered (same id
 and updated_datetime) are skipped; the rest are upserted through the ordinary load path
 (etl/load.py, format open311_georeport_v2) in micro-batches. The watermark is the newest
-updated_datetime seen; it is saved (etl/writerstate.py) only after the batch is published, and the
+updated_datetime seen; it is saved (lake/writerstate.py) only after the batch is published, and the
 next poll starts `overlap` seconds before it, so a restart or a request updated while pages were
 being read leaves no gap, and the skip list leaves no duplicate
 (docs/decisions/0006-realtime-ingest.md).
@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 import config
 import datasets
-from etl import compact
 from etl.errors import InputError
 from etl.log import logger as log_for
+from etl.realtime import Lifecycle, Pause, writer_key
 from lake import writerstate
 from lake.errors import LakeBusy
 
@@ -39,6 +39,9 @@ FORMAT = "open311_georeport_v2"
 WINDOW = timedelta(days=90)  # the spec's longest start_date..end_date span
 MAX_BODY = 256 * 2**20  # bytes: a larger answer is treated as garbage
 MAX_PAGES = 100_000
+# What a server does with an extension we may send (updated_after, page/page_size), as saved in the
+# state's "server": not known yet (the next answer tells), supported, or refused (never sent again).
+UNKNOWN, SUPPORTED, REFUSED = None, True, False
 log = log_for("poll")
 
 
@@ -85,15 +88,20 @@ class Open311Poller:
         parts = urllib.parse.urlsplit(self.url)  # a query string (jurisdiction_id, api_key) is kept on every request
         path = parts.path if parts.path.endswith(".json") else parts.path.rstrip("/") + "/requests.json"
         self.endpoint = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-        self.key = f"poll-{self.dataset}-" + _digest(redact(self.url))  # a new feed starts its own watermark
+        self.key = writer_key(f"poll-{self.dataset}", redact(self.url))
         self.zone = ZoneInfo(datasets.city(config.get("city")).timezone)
-        self.state = writerstate.load(self.key)
-        writerstate.started(self.state, "poll", name=f"open311 {redact(self.url)}", url=redact(self.url),
-                            every=self.every, dataset=self.dataset)
+        self.life = Lifecycle(self.key, self.stop)
+        self.life.started("poll", name=f"open311 {redact(self.url)}", url=redact(self.url), every=self.every,
+                          dataset=self.dataset)
         self.state.setdefault("watermark", None)
         self.state.setdefault("seen", {})
         self.state.setdefault("server", {"updated_after": None, "paging": None})
         self.state.setdefault("polls", 0)
+
+    @property
+    def state(self) -> dict:
+        """The saved state: watermark, ids already delivered, what the server supports, counters."""
+        return self.life.state
 
     # ---- one HTTP request ------------------------------------------------------------------------
 
@@ -135,7 +143,7 @@ class Open311Poller:
     def _get_retrying(self, params: dict) -> list[dict]:
         delay = self.backoff
         for attempt in range(1, self.retries + 1):
-            self._beat(self.timeout + delay + 30)
+            self.life.beat(self.timeout + delay + 30)
             try:
                 return self._get(params)
             except FetchError as exc:
@@ -153,9 +161,9 @@ class Open311Poller:
         end = datetime.now(UTC) + timedelta(minutes=5)  # a server clock a little ahead still counts
         params = {"start_date": _w3c(end - WINDOW), "end_date": _w3c(end)}
         server = self.state["server"]
-        if since is not None and server["updated_after"] is not False:
+        if since is not None and server["updated_after"] is not REFUSED:
             params["updated_after"] = _w3c(since)
-        if server["paging"] is not False:
+        if server["paging"] is not REFUSED:
             params.update(page=page, page_size=self.page_size)
         return params
 
@@ -167,17 +175,17 @@ class Open311Poller:
             try:
                 records = self._get_retrying(params)
             except Rejected as exc:
-                if "updated_after" in params and server["updated_after"] is None:
-                    server["updated_after"] = False
+                if "updated_after" in params and server["updated_after"] is UNKNOWN:
+                    server["updated_after"] = REFUSED
                     log.info("the server refuses updated_after (%s): reading the whole window each poll", exc)
                     continue
-                if "page" in params and server["paging"] is None:
-                    server["paging"] = False
+                if "page" in params and server["paging"] is UNKNOWN:
+                    server["paging"] = REFUSED
                     log.info("the server refuses page/page_size (%s): reading one answer per poll", exc)
                     continue
                 raise FetchError(f"the server refused the request: {exc}") from None
-            if "updated_after" in params and server["updated_after"] is None:
-                server["updated_after"] = True
+            if "updated_after" in params and server["updated_after"] is UNKNOWN:
+                server["updated_after"] = SUPPORTED
             return records
 
     def _updated(self, rec: dict) -> datetime | None:
@@ -195,85 +203,104 @@ class Open311Poller:
         started = time.monotonic()
         watermark = datetime.fromisoformat(self.state["watermark"]) if self.state["watermark"] else None
         since = watermark - timedelta(seconds=self.overlap) if watermark else None
-        seen_before: dict = self.state["seen"]  # id -> updated_datetime delivered by an earlier poll
-        cycle: dict[str, datetime] = {}  # id -> newest updated_datetime in this poll
-        pending: dict[str, dict] = {}
         out = {"dataset": self.dataset, "url": redact(self.url), "outcome": "no_change", "pages": 0, "fetched": 0,
                "new": 0, "skipped": 0, "invalid": 0, "versions": [], "inserted": 0, "updated": 0, "unchanged": 0,
                "rejected": 0}
-        server = self.state["server"]
-        page, previous_ids = 1, None
-        while page <= MAX_PAGES and not self.stop.is_set():
-            records = self._fetch_page(page, since)
-            out["pages"] += 1
-            out["fetched"] += len(records)
-            ids = [str(r.get("service_request_id")) for r in records]
-            if page > 1 and server["paging"] is None:
-                if ids and set(ids) <= previous_ids:
-                    server["paging"] = False  # page 2 repeats page 1: the server ignores paging
-                    break
-                server["paging"] = True
-            for rec, rid in zip(records, ids, strict=True):
-                updated = self._updated(rec)
-                if rec.get("service_request_id") in (None, "") or updated is None:
-                    # Without an id or a time it can be neither upserted nor placed by the watermark.
-                    out["invalid"] += 1
-                    continue
-                if since is not None and updated < since or (rid in cycle and cycle[rid] >= updated):
-                    out["skipped"] += 1
-                    continue
-                cycle[rid] = updated
-                if seen_before.get(rid) == updated.isoformat():
-                    out["skipped"] += 1
-                    continue
-                pending[rid] = rec
-            if len(pending) >= self.batch_records:
-                self._publish(pending, out)
-            # The last page: an empty one or, from a server seen to fill pages to page_size, a short
-            # one (a server may cap page_size below what we ask: then only an empty page ends it).
-            if not records or server["paging"] is False:
-                break
-            if len(records) >= self.page_size:
-                server["full_pages"] = True
-            elif server.get("full_pages"):
-                break
-            previous_ids = set(ids)
-            page += 1
-        if self.stop.is_set() and page > 1:
-            raise FetchError("stopped while paging")
-        self._publish(pending, out)
+        cycle = self._page_through(since, out)
         if out["invalid"]:
             log.warning("%s: %d records without a service_request_id or a readable updated_datetime were skipped",
                         redact(self.url), out["invalid"])
         if cycle:
-            newest = max(cycle.values())
-            if watermark is None or newest > watermark:
-                watermark = newest
-            keep_from = watermark - timedelta(seconds=self.overlap)
-            merged = {**{k: v for k, v in seen_before.items() if datetime.fromisoformat(v) >= keep_from},
-                      **{k: v.isoformat() for k, v in cycle.items() if v >= keep_from}}
-            self.state["seen"] = merged
-            self.state["watermark"] = watermark.isoformat()
+            self._advance(watermark, cycle)
         self.state["polls"] += 1
         self.state["last_poll_at"] = self.state["last_success_at"] = writerstate.now_iso()
         self.state["last_poll_outcome"] = out["outcome"]
         out.update(watermark=self.state["watermark"], seconds=round(time.monotonic() - started, 3))
         return out
 
+    def _page_through(self, since: datetime | None, out: dict) -> dict[str, datetime]:
+        """Every page of this poll, new records published in micro-batches; returns id -> newest
+        updated_datetime seen in this poll."""
+        cycle: dict[str, datetime] = {}
+        pending: dict[str, dict] = {}
+        page, previous_ids = 1, set()
+        while page <= MAX_PAGES and not self.stop.is_set():
+            records = self._fetch_page(page, since)
+            out["pages"] += 1
+            out["fetched"] += len(records)
+            ids = [str(r.get("service_request_id")) for r in records]
+            if self._repeats_page_one(page, ids, previous_ids):
+                break
+            self._take(records, ids, since, cycle, pending, out)
+            if len(pending) >= self.batch_records:
+                self._publish(pending, out)
+            if self._last_page(records):
+                break
+            previous_ids = set(ids)
+            page += 1
+        if self.stop.is_set() and page > 1:
+            raise FetchError("stopped while paging")
+        self._publish(pending, out)
+        return cycle
+
+    def _repeats_page_one(self, page: int, ids: list[str], previous_ids: set[str]) -> bool:
+        """Learn from page 2 whether the server pages: one that ignores paging repeats page 1."""
+        server = self.state["server"]
+        if page == 1 or server["paging"] is not UNKNOWN:
+            return False
+        if ids and set(ids) <= previous_ids:
+            server["paging"] = REFUSED
+            return True
+        server["paging"] = SUPPORTED
+        return False
+
+    def _last_page(self, records: list[dict]) -> bool:
+        """An empty page ends a poll, or, from a server seen to fill pages to page_size, a short one
+        (a server may cap page_size below what we ask: then only an empty page ends it)."""
+        server = self.state["server"]
+        if not records or server["paging"] is REFUSED:
+            return True
+        if len(records) >= self.page_size:
+            server["full_pages"] = True
+            return False
+        return bool(server.get("full_pages"))
+
+    def _take(self, records: list[dict], ids: list[str], since: datetime | None, cycle: dict[str, datetime],
+              pending: dict[str, dict], out: dict) -> None:
+        """Sort a page's records into pending (new or changed), skipped (delivered before) and invalid."""
+        seen_before: dict = self.state["seen"]  # id -> updated_datetime delivered by an earlier poll
+        for rec, rid in zip(records, ids, strict=True):
+            updated = self._updated(rec)
+            if rec.get("service_request_id") in (None, "") or updated is None:
+                # Without an id or a time it can be neither upserted nor placed by the watermark.
+                out["invalid"] += 1
+                continue
+            if (since is not None and updated < since) or (rid in cycle and cycle[rid] >= updated):
+                out["skipped"] += 1
+                continue
+            cycle[rid] = updated
+            if seen_before.get(rid) == updated.isoformat():
+                out["skipped"] += 1
+                continue
+            pending[rid] = rec
+
+    def _advance(self, watermark: datetime | None, cycle: dict[str, datetime]) -> None:
+        """Move the watermark to the newest time seen, and keep the ids seen within the overlap before it."""
+        newest = max(cycle.values())
+        if watermark is None or newest > watermark:
+            watermark = newest
+        keep_from = watermark - timedelta(seconds=self.overlap)
+        self.state["seen"] = {**{k: v for k, v in self.state["seen"].items() if datetime.fromisoformat(v) >= keep_from},
+                              **{k: v.isoformat() for k, v in cycle.items() if v >= keep_from}}
+        self.state["watermark"] = watermark.isoformat()
+
     def _publish(self, pending: dict, out: dict) -> None:
         if not pending:
             return
-        from etl.load import load_file
-
-        inbox = writerstate.folder() / "inbox"
-        inbox.mkdir(parents=True, exist_ok=True)
         host = urllib.parse.urlsplit(self.url).hostname or "feed"
-        path = inbox / f"open311-{host}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.json"
-        path.write_text(json.dumps(list(pending.values())))
-        try:
-            result = load_file(self.dataset, path, FORMAT).to_dict()
-        finally:
-            path.unlink(missing_ok=True)
+        records = list(pending.values())
+        result = self.life.load_written(self.dataset, f"open311-{host}.json", FORMAT,
+                                        lambda fh: fh.write(json.dumps(records)))
         out["new"] += len(pending)
         for k in ("inserted", "updated", "unchanged", "rejected"):
             out[k] += result[k]
@@ -281,20 +308,13 @@ class Open311Poller:
             out["versions"].append(result["version"])
             out["outcome"] = "published"
         out["version"] = result["version"]
-        writerstate.record_success(self.state, self.dataset, result)
         pending.clear()
-        compact.after_publish(self.dataset)
 
     # ---- the loop --------------------------------------------------------------------------------
 
-    def _beat(self, within: float, status: str = "running") -> None:
-        writerstate.heartbeat(self.state, within, status)
-        writerstate.save(self.key, self.state)
-
     def _error(self, message: str) -> None:
         log.warning("%s %s: %s", self.dataset, redact(self.url), message)
-        writerstate.record_error(self.state, message, self.dataset)
-        writerstate.save(self.key, self.state)
+        self.life.error(message, self.dataset)
 
     def cycle(self) -> dict:
         """poll_once, turning any failure into a logged error: the loop never dies of one."""
@@ -325,36 +345,25 @@ class Open311Poller:
         """Poll until stopped (SIGTERM, SIGINT or `stop`), or once. Returns the run's summary."""
         totals = {"dataset": self.dataset, "url": redact(self.url), "polls": 0, "failed": 0, "new": 0,
                   "versions": [], "inserted": 0, "updated": 0, "rejected": 0}
-        try:
-            while True:
-                result = self.cycle()
-                totals["polls"] += 1
-                totals["failed"] += result["outcome"] == "failed"
-                for k in ("new", "inserted", "updated", "rejected"):
-                    totals[k] += result.get(k, 0)
-                totals["versions"] += result.get("versions", [])
-                if on_cycle:
-                    on_cycle(result)
-                if once or self.stop.is_set():
-                    break
-                delay = self.next_delay()
-                self._beat(delay + self.timeout * self.retries + 30,
-                           "backing_off" if self.state.get("consecutive_failures") else "running")
-                if self.stop.wait(delay):
-                    break
-        finally:
-            self.state["state"] = "stopped"
-            self.state["stopped_at"] = writerstate.now_iso()
-            writerstate.save(self.key, self.state)
+
+        def add(result: dict) -> None:
+            totals["polls"] += 1
+            totals["failed"] += result["outcome"] == "failed"
+            for k in ("new", "inserted", "updated", "rejected"):
+                totals[k] += result.get(k, 0)
+            totals["versions"] += result.get("versions", [])
+            if on_cycle:
+                on_cycle(result)
+
+        def pause(result: dict, _seconds: float) -> Pause:
+            delay = self.next_delay()
+            return Pause(delay, delay + self.timeout * self.retries + 30,
+                         "backing_off" if self.state.get("consecutive_failures") else "running")
+
+        self.life.run(self.cycle, pause, add, limit=1 if once else None)
         totals.update(watermark=self.state["watermark"], outcome="failed" if once and totals["failed"] else "ok",
                       version=_current(self.dataset))
         return totals
-
-
-def _digest(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _current(dataset: str) -> int | None:

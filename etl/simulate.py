@@ -3,7 +3,7 @@ from where the lake ends: new 311 requests and their closures, a storm with plow
 segment, and a day of service with its sign-ups, written into the lake as micro-batches through the
 ordinary load path, so a newcomer running `make run` sees a living portal.
 
-Shapes come from the demo generators (etl/demo.py, demo_snow.py, demo_volunteers.py): complaint
+Shapes come from the demo generators (etl/demo_city.py, demo_complaints.py, demo_snow.py, demo_volunteers.py): complaint
 types with their agencies, volumes, resolution times and closing notes; boroughs and community
 districts; plow passes by route priority. Each step covers the next `speed * every` simulated
 seconds and never goes past the real clock (nothing is written in the future). Everything is a pure
@@ -29,11 +29,13 @@ from functools import lru_cache
 
 import duckdb
 
+import datasets
 import lake
-from etl import compact
-from etl import demo as sr_demo
+from etl import demo_city as city
+from etl import demo_complaints as complaints
 from etl import demo_snow as snow_demo
 from etl.log import logger as log_for
+from etl.realtime import Lifecycle, Pause
 from lake import writerstate
 
 KEY = "simulate"
@@ -41,20 +43,18 @@ SCENARIO_DAYS = 3
 STORM_OFFSET_H = 0.5
 SIGNUPS_PER_DAY = 14 * 10  # the demo's day-of-service rate (etl/demo_volunteers.py)
 MAX_OPEN_DAYS = 60  # closures further out are not tracked (the request simply stays open)
-TZ = sr_demo.TZ
-COLUMNS = {
-    "service_requests": ["request_id", "created", "closed", "due", "status", "agency", "agency_name", "complaint_type",
-                         "descriptor", "location_type", "incident_zip", "incident_address", "borough", "community_board",
-                         "latitude", "longitude", "channel", "resolution_description", "resolution_updated"],
-    "snow_storms": ["storm_id", "name", "started", "ended", "snowfall_inches"],
-    "plow_activity": ["segment_id", "observed_at", "storm_id", "storm_phase", "last_serviced", "passes"],
-    "volunteer_opportunities": ["opportunity_id", "title", "organisation", "category", "borough", "start_date", "end_date",
-                                "recurrence", "volunteers_needed", "hours", "latitude", "longitude", "created", "summary",
-                                "contact_email"],
-    "volunteer_signups": ["signup_id", "opportunity_id", "signed_up_at", "event_date", "borough", "attended", "hours",
-                          "volunteer_id"],
-}
+TZ = city.TZ
 log = log_for("simulate")
+
+
+NOT_SIMULATED = {"service_requests": ("reporter_phone",)}  # declared columns the simulator has no value for
+
+
+def columns(dataset: str) -> tuple[str, ...]:
+    """The CSV header of a dataset's micro-batch: its declared columns, in declaration order (the
+    order the row builders below write them), less NOT_SIMULATED."""
+    skipped = NOT_SIMULATED.get(dataset, ())
+    return tuple(c.name for c in datasets.get(dataset).columns if c.name not in skipped)
 
 
 def _iso(epoch: float) -> str:
@@ -77,14 +77,14 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 @lru_cache(maxsize=1)
 def _types():
-    types = sr_demo.complaint_types()
+    types = complaints.complaint_types()
     return types, [i for i, t in enumerate(types) if t["season"] == "snow" or "Snow" in t["name"]]
 
 
 @lru_cache(maxsize=64)
 def _type_weights(month: int, storm: bool) -> tuple[float, ...]:
     types, snowy = _types()
-    weights = [t["weight"] * sr_demo.SEASONS[t["season"]][month - 1] for t in types]
+    weights = [t["weight"] * complaints.SEASONS[t["season"]][month - 1] for t in types]
     if storm:
         for i in snowy:
             weights[i] *= 40
@@ -107,7 +107,7 @@ class Scenario:
         self.event_day: date = day + timedelta(days=1)
         self.event_posted = self.start + 3600
         self.opportunity_id = f"OPP-SIM-{self.event_day:%Y%m%d}"
-        self.borough = rng.choice(sr_demo.BOROUGHS)
+        self.borough = rng.choice(city.BOROUGHS)
 
     def storm_active(self, t: float) -> bool:
         return self.storm_start <= t < self.storm_end + 12 * 3600  # snow complaints outlast the snowfall
@@ -117,11 +117,10 @@ class Simulator:
     def __init__(self, seed: int = 311, speed: float = 60.0, every: float = 5.0, start: str | None = None,
                  per_day: float | None = None):
         self.seed, self.speed, self.every = seed, speed, every
-        self.stop = threading.Event()
-        self.state = writerstate.load(KEY)
+        self.life = Lifecycle(KEY)
         if self.state.get("seed") != seed or start:
-            self.state = {}  # a new seed or start is a new simulation
-        writerstate.started(self.state, "simulate", name="simulate", every=every, speed=speed, seed=seed)
+            self.state.clear()  # a new seed or start is a new simulation
+        self.life.started("simulate", name="simulate", every=every, speed=speed, seed=seed)
         if "anchor" not in self.state:
             anchor = self._anchor(start)
             self.state.update(anchor=anchor, reached=anchor, open=[], steps=0,
@@ -130,6 +129,15 @@ class Simulator:
             self.state["per_day"] = per_day
         self._segments = None
         self._passes: dict[int, list[tuple]] = {}
+
+    @property
+    def state(self) -> dict:
+        """The saved state: the simulated clock, the scenario's anchor, requests waiting to close."""
+        return self.life.state
+
+    @property
+    def stop(self) -> threading.Event:
+        return self.life.stop
 
     # ---- where to start, how busy -----------------------------------------------------------------
 
@@ -168,7 +176,7 @@ class Simulator:
         scen = self._scenario(t)
         local = datetime.fromtimestamp(t, UTC).astimezone(TZ)
         weekend = local.weekday() >= 5
-        hourly = sr_demo.HOURLY[weekend][local.hour] / (sum(sr_demo.HOURLY[weekend]) / 24)
+        hourly = city.HOURLY[weekend][local.hour] / (sum(city.HOURLY[weekend]) / 24)
         storm = scen.storm_active(t)
         lam = self.state["per_day"] / 1440 * hourly * (2.0 if storm else 1.0)  # a storm doubles 311 calls
         rng = _rng(self.seed, "sr", minute)
@@ -177,20 +185,20 @@ class Simulator:
         out = []
         for k in range(_poisson(rng, lam)):
             ty = types[rng.choices(range(len(types)), weights=weights)[0]]
-            name, _, _, target, notes = sr_demo.AGENCIES[ty["agency"]]
-            b = rng.choices(range(5), weights=sr_demo.BOROUGH_SHARE)[0]
-            cd = rng.choice([c for c in sorted(sr_demo.DISTRICTS) if c // 100 == b + 1])
-            lat0, lon0, radius, zips, _ = sr_demo.DISTRICTS[cd]
+            name, _, _, target, notes = complaints.AGENCIES[ty["agency"]]
+            b = rng.choices(range(5), weights=city.BOROUGH_SHARE)[0]
+            cd = rng.choice([c for c in sorted(city.DISTRICTS) if c // 100 == b + 1])
+            lat0, lon0, radius, zips, _ = city.DISTRICTS[cd]
             created = t + rng.randrange(60)
             res_h = min(400 * 24, max(2 / 60, ty["median_hours"] * math.exp(ty["sigma"] * rng.gauss(0, 1))))
-            street = " ".join(rng.choice(sr_demo.STREETS[b]).split())
+            street = " ".join(rng.choice(city.STREETS[b]).split())
             out.append({
                 "request_id": f"9{minute}{k:02d}", "created": created, "closes": created + res_h * 3600,
                 "due": created + target * 3600, "status": "Open", "agency": ty["agency"], "agency_name": name,
                 "complaint_type": ty["name"], "descriptor": rng.choice(ty["descriptors"]),
                 "location_type": rng.choice(ty["locations"]), "incident_zip": rng.choice(zips.split()),
-                "incident_address": f"{1 + int(rng.random() ** 2 * 2400)} {street}", "borough": sr_demo.BOROUGHS[b],
-                "community_board": f"{cd % 100:02d} {sr_demo.BOROUGHS[b]}",
+                "incident_address": f"{1 + int(rng.random() ** 2 * 2400)} {street}", "borough": city.BOROUGHS[b],
+                "community_board": f"{cd % 100:02d} {city.BOROUGHS[b]}",
                 "latitude": round(lat0 + radius * rng.uniform(-1, 1), 6),
                 "longitude": round(lon0 + 1.3 * radius * rng.uniform(-1, 1), 6),
                 "channel": rng.choices(("phone", "online", "mobile", "other"), weights=(31, 31, 32, 6))[0],
@@ -288,8 +296,8 @@ class Simulator:
         opportunities, signups = [], []
         for cycle in {self._scenario(t0).cycle, self._scenario(max(t0, t1 - 1)).cycle}:
             scen = _scenario(self.seed, self.state["anchor"], cycle)
-            lat0, lon0, radius, _, _ = sr_demo.DISTRICTS[
-                [c for c in sorted(sr_demo.DISTRICTS) if c // 100 == sr_demo.BOROUGHS.index(scen.borough) + 1][0]]
+            lat0, lon0, radius, _, _ = city.DISTRICTS[
+                [c for c in sorted(city.DISTRICTS) if c // 100 == city.BOROUGHS.index(scen.borough) + 1][0]]
             if t0 <= scen.event_posted < t1:
                 opportunities.append([
                     scen.opportunity_id, f"Snow Day of Service: shovel out older neighbours after {scen.storm_name}",
@@ -338,50 +346,39 @@ class Simulator:
         return out
 
     def _load(self, dataset: str, rows: list[list]) -> dict:
-        from etl.load import load_file
-
-        inbox = writerstate.folder() / "inbox"
-        inbox.mkdir(parents=True, exist_ok=True)
-        path = inbox / f"simulate-{dataset}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        def write(fh) -> None:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COLUMNS[dataset])
+            w.writerow(columns(dataset))
             w.writerows(rows)
-        try:
-            result = load_file(dataset, path, "plain").to_dict()
-        finally:
-            path.unlink(missing_ok=True)
-        writerstate.record_success(self.state, dataset, result)
-        compact.after_publish(dataset)
+
+        result = self.life.load_written(dataset, f"simulate-{dataset}.csv", "plain", write)
         return {k: result[k] for k in ("dataset", "version", "outcome", "inserted", "updated", "rejected")}
+
+    def _step_logged(self) -> dict:
+        """step, with a failure logged and counted: the next step replays it (loads upsert)."""
+        try:
+            return self.step()
+        except Exception as exc:
+            log.exception("step failed")
+            writerstate.record_error(self.state, f"{type(exc).__name__}: {exc}")
+            return {"error": str(exc), "loads": []}
 
     def run(self, steps: int | None = None, on_step=None) -> dict:
         totals = {"steps": 0, "versions": 0, "inserted": 0, "updated": 0, "rejected": 0}
-        try:
-            while not self.stop.is_set():
-                began = time.monotonic()
-                try:
-                    result = self.step()
-                except Exception as exc:  # a failed step is logged and replayed: loads upsert
-                    log.exception("step failed")
-                    writerstate.record_error(self.state, f"{type(exc).__name__}: {exc}")
-                    result = {"error": str(exc), "loads": []}
-                totals["steps"] += 1
-                for load in result["loads"]:
-                    totals["versions"] += load["outcome"] == "published"
-                    for k in ("inserted", "updated", "rejected"):
-                        totals[k] += load[k]
-                writerstate.heartbeat(self.state, self.every + 120)
-                writerstate.save(KEY, self.state)
-                if on_step:
-                    on_step(result)
-                if steps is not None and totals["steps"] >= steps:
-                    break
-                self.stop.wait(max(0.0, self.every - (time.monotonic() - began)))
-        finally:
-            self.state["state"] = "stopped"
-            self.state["stopped_at"] = writerstate.now_iso()
-            writerstate.save(KEY, self.state)
+
+        def add(result: dict) -> None:
+            totals["steps"] += 1
+            for load in result["loads"]:
+                totals["versions"] += load["outcome"] == "published"
+                for k in ("inserted", "updated", "rejected"):
+                    totals[k] += load[k]
+            if on_step:
+                on_step(result)
+
+        def pause(_result: dict, seconds: float) -> Pause:
+            return Pause(max(0.0, self.every - seconds), self.every + 120)
+
+        self.life.run(self._step_logged, pause, add, limit=steps)
         totals["simulated_to"] = self.state.get("simulated_to")
         return totals
 

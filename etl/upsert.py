@@ -31,14 +31,36 @@ class Delta:
     minus: str | None
 
 
+# The load's temp tables behind a Delta's SQL (rollups read them after upsert returns):
+EXISTING = "_existing"  # stored rows whose keys are in the batch, with the file each is in
+MERGED = "_merged"  # the batch over the stored values: `_outcome` (inserted/updated/unchanged) and `_file`
+
+
 @dataclass
 class UpsertCounts:
+    """Source rows by outcome; with the rejects they add up to the load's rows in."""
+
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
 
 
+@dataclass(frozen=True)
+class UpsertResult:
+    """What merging a batch did: its counts and, when it changed anything, the new version's file
+    list and its Delta (both None when every row equals the stored one)."""
+
+    counts: UpsertCounts
+    files: list[lake.DataFile] | None = None
+    delta: Delta | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.files is not None
+
+
 def _typed_select(ds: Dataset, source: str, alias: str = "") -> str:
+    """Every declared column cast to its type (from `alias.` when given): the shape of a data file."""
     prefix = f"{alias}." if alias else ""
     return ", ".join(f"CAST({prefix}{ident(c.name)} AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
 
@@ -108,33 +130,55 @@ def _describe(con, ds: Dataset, paths) -> list[lake.DataFile]:
 
 
 def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tuple[str, ...],
-           current: lake.Manifest | None) -> tuple[UpsertCounts, list[lake.DataFile] | None, Delta | None]:
-    """Classify `batch` (one row per key, with `_n` = source rows folded into it) against `current`.
-
-    Returns the counts, the new version's file list and its Delta (None, None when nothing changed).
-    """
-    keys = ", ".join(ident(k) for k in ds.primary_key)
-    counts = UpsertCounts()
+           current: lake.Manifest | None) -> UpsertResult:
+    """Classify `batch` (one row per key, with `_n` = source rows folded into it) against `current`;
+    when anything is inserted or updated, write the new version's files and say what changed."""
     if current is None or not current.files:
-        n = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM {batch}").fetchone()
-        counts.inserted, counts.updated = n[0], n[1] - n[0]
-        if n[0] == 0:
-            return counts, None, None
-        everything = f"SELECT {_typed_select(ds, batch)} FROM {batch}"
-        return counts, write_files(con, ds, everything), Delta(plus=everything, minus=None)
+        return _into_empty(con, ds, batch)
+    _stored_rows(con, ds, batch, current)
+    _merge(con, ds, batch, provided)
+    counts = _counts(con)
+    if not counts.inserted and not counts.updated:  # every row equals the stored one: no new version
+        return UpsertResult(counts)
+    files = _rewrite_updated(con, ds, current)
+    files += write_files(con, ds, f"SELECT {_typed_select(ds, MERGED)} FROM {MERGED} WHERE _outcome = 'inserted'")
+    return UpsertResult(counts, files, _delta(ds))
 
-    base = lake.dataset_dir(ds.name)
+
+def _into_empty(con, ds: Dataset, batch: str) -> UpsertResult:
+    """A first load: every key is inserted; later rows of a change log update the first."""
+    keys, rows = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM {batch}").fetchone()
+    counts = UpsertCounts(inserted=keys, updated=rows - keys)
+    if keys == 0:
+        return UpsertResult(counts)
+    everything = f"SELECT {_typed_select(ds, batch)} FROM {batch}"
+    return UpsertResult(counts, write_files(con, ds, everything), Delta(plus=everything, minus=None))
+
+
+def _key_join(ds: Dataset, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{ident(k)} = {right}.{ident(k)}" for k in ds.primary_key)
+
+
+def _stored_rows(con, ds: Dataset, batch: str, current: lake.Manifest) -> None:
+    """Create EXISTING: the stored rows whose keys are in the batch, with the file each is in."""
     candidates = _candidate_files(con, ds, batch, current)
-    join = " AND ".join(f"e.{ident(k)} = b.{ident(k)}" for k in ds.primary_key)
     if candidates:
+        base = lake.dataset_dir(ds.name)
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _existing AS
-            SELECT e.* FROM read_parquet(?, filename=true, union_by_name=true) e SEMI JOIN {batch} b ON {join}""",
+            f"""CREATE OR REPLACE TEMP TABLE {EXISTING} AS
+            SELECT e.* FROM read_parquet(?, filename=true, union_by_name=true) e SEMI JOIN {batch} b ON {_key_join(ds, 'e', 'b')}""",
             [[str(base / f.path) for f in candidates]],
         )
     else:
         cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _existing AS SELECT {cols}, CAST(NULL AS VARCHAR) AS filename LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {EXISTING} AS SELECT {cols}, CAST(NULL AS VARCHAR) AS filename LIMIT 0")
+
+
+def _merge(con, ds: Dataset, batch: str, provided: tuple[str, ...]) -> None:
+    """Create MERGED: each batch row over its stored values, with `_outcome` and the stored `_file`.
+
+    A column the source does not provide keeps its stored value; a row is unchanged when every
+    provided column equals the stored one."""
     merged_cols = ", ".join(
         (f"b.{ident(c.name)}" if c.name in provided else f"e.{ident(c.name)}") + f" AS {ident(c.name)}"
         for c in ds.columns
@@ -143,47 +187,59 @@ def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tu
         f"b.{ident(c.name)} IS NOT DISTINCT FROM e.{ident(c.name)}" for c in ds.columns if c.name in provided
     ) or "TRUE"
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _merged AS
+        f"""CREATE OR REPLACE TEMP TABLE {MERGED} AS
         SELECT {merged_cols}, b._n AS _n, e.filename AS _file,
                CASE WHEN e.filename IS NULL THEN 'inserted' WHEN {same} THEN 'unchanged' ELSE 'updated' END AS _outcome
-        FROM {batch} b LEFT JOIN _existing e ON {join}"""
+        FROM {batch} b LEFT JOIN {EXISTING} e ON {_key_join(ds, 'e', 'b')}"""
     )
+
+
+def _counts(con) -> UpsertCounts:
+    """Source rows by outcome: a new key's first row is an insert, its later rows (a change log) updates."""
+    counts = UpsertCounts()
     for outcome, keys_n, rows_n in con.execute(
-        "SELECT _outcome, count(*), sum(_n) FROM _merged GROUP BY _outcome"
+        f"SELECT _outcome, count(*), sum(_n) FROM {MERGED} GROUP BY _outcome"
     ).fetchall():
         if outcome == "inserted":
             counts.inserted += keys_n
-            counts.updated += rows_n - keys_n  # later rows of a change log update the first
+            counts.updated += rows_n - keys_n
         elif outcome == "updated":
             counts.updated += rows_n
         else:
             counts.unchanged += rows_n
-    if counts.inserted == 0 and counts.updated == 0 or not con.execute(
-        "SELECT count(*) FROM _merged WHERE _outcome <> 'unchanged'"
-    ).fetchone()[0]:
-        return counts, None, None
+    return counts
 
-    affected = [r[0] for r in con.execute("SELECT DISTINCT _file FROM _merged WHERE _outcome = 'updated'").fetchall()]
+
+def _rewrite_updated(con, ds: Dataset, current: lake.Manifest) -> list[lake.DataFile]:
+    """The current files, each one holding an updated key rewritten with the new values (copy-on-write)."""
+    base = lake.dataset_dir(ds.name)
+    keys = ", ".join(ident(k) for k in ds.primary_key)
+    affected = {r[0] for r in con.execute(f"SELECT DISTINCT _file FROM {MERGED} WHERE _outcome = 'updated'").fetchall()}
     files: list[lake.DataFile] = []
     for f in current.files:
         path = str(base / f.path)
         if path not in affected:
             files.append(f)
             continue
+        updated = f"{MERGED} WHERE _file = {lit(path)} AND _outcome = 'updated'"
         files += write_files(
             con, ds,
             f"""SELECT {_typed_select(ds, 'o', 'o')} FROM read_parquet({lit(path)}) o
-                ANTI JOIN (SELECT {keys} FROM _merged WHERE _file = {lit(path)} AND _outcome = 'updated') u USING ({keys})
+                ANTI JOIN (SELECT {keys} FROM {updated}) u USING ({keys})
                 UNION ALL BY NAME
-                SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _file = {lit(path)} AND _outcome = 'updated'""",
+                SELECT {_typed_select(ds, MERGED)} FROM {updated}""",
         )
-    files += write_files(con, ds, f"SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _outcome = 'inserted'")
-    delta = Delta(
-        plus=f"SELECT {_typed_select(ds, '_merged')} FROM _merged WHERE _outcome IN ('inserted', 'updated')",
-        minus=f"""SELECT {_typed_select(ds, 'e', 'e')} FROM _existing e
-                  SEMI JOIN (SELECT {keys} FROM _merged WHERE _outcome = 'updated') u USING ({keys})""",
+    return files
+
+
+def _delta(ds: Dataset) -> Delta:
+    """The new values of inserted and updated keys, and the old values of updated ones."""
+    keys = ", ".join(ident(k) for k in ds.primary_key)
+    return Delta(
+        plus=f"SELECT {_typed_select(ds, MERGED)} FROM {MERGED} WHERE _outcome IN ('inserted', 'updated')",
+        minus=f"""SELECT {_typed_select(ds, 'e', 'e')} FROM {EXISTING} e
+                  SEMI JOIN (SELECT {keys} FROM {MERGED} WHERE _outcome = 'updated') u USING ({keys})""",
     )
-    return counts, files, delta
 
 
 def _candidate_files(con, ds: Dataset, batch: str, current: lake.Manifest) -> list[lake.DataFile]:

@@ -5,16 +5,20 @@ mapping, casts and checks are compiled from the declaration and the format into 
 Nothing is silently dropped: a value that is present but cannot be read, is out of range or not
 allowed makes its row a reject with a reason naming the column and the value (STYLE habit 2);
 placeholders ('Unspecified', 9999) become empty with a counted note.
+
+The rules that reject a row are in etl/rules.py; this module compiles them, with the mapping,
+cleaning and casts, into the plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import ftfy
 
-from datasets import City, Dataset
+from datasets import City, Column, Dataset
+from etl import local_day, rules
 from etl.errors import InputError
 from etl.formats import ColumnMap, Format
 from lake.sql import ident, lit
@@ -36,37 +40,6 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         con.create_function("fix_text", _fix_text, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
     except duckdb.CatalogException:
         pass
-
-
-# Naive local times read with a strptime format are converted to instants without ICU for every value:
-# ICU costs ~0.1 us a value (a third of the casts in a 1M-row NYC export). A day's offset from UTC is
-# fetched from a list of every local day 1970-2099 for which ICU itself reports the same offset at its
-# first microsecond, at noon and at its last (no transition that day); other days, earlier and later
-# times keep the ICU cast, so the result is ICU's. (Only two transitions cancelling out within half a
-# day would escape the probes; tests/integration/test_ingest_fast_paths.py checks DST edges.)
-LOCAL_DAYS_FROM = "1970-01-01"
-LOCAL_DAYS = 47_482  # to 2099-12-31
-LOCAL_DAYS_TABLE = "_local_day_offsets"
-
-
-def prepare_local_days(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the one-row table of per-day offsets (microseconds) for the session time zone."""
-    def offset(after_midnight: str) -> str:
-        t = f"(CAST(DATE {lit(LOCAL_DAYS_FROM)} + CAST(d AS INTEGER) AS TIMESTAMP) + INTERVAL {after_midnight})"
-        return f"epoch_us(CAST({t} AS TIMESTAMPTZ)) - epoch_us({t})"
-
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {LOCAL_DAYS_TABLE} AS
-        SELECT list(CASE WHEN a = b AND b = c THEN a END ORDER BY d) AS _local_offsets FROM (
-            SELECT d, {offset("0 HOUR")} AS a, {offset("12 HOUR")} AS b, {offset("86399999999 MICROSECOND")} AS c
-            FROM range({LOCAL_DAYS}) r(d))"""
-    )
-
-
-def _local_to_instant(v: str) -> str:
-    """`v` (a naive local TIMESTAMP) as TIMESTAMPTZ; needs `_local_offsets` (LOCAL_DAYS_TABLE) in scope."""
-    index = f"CASE WHEN {v} >= TIMESTAMP {lit(LOCAL_DAYS_FROM)} THEN CAST({v} AS DATE) - DATE {lit(LOCAL_DAYS_FROM)} + 1 END"
-    return f"coalesce(make_timestamptz(epoch_us({v}) + list_extract(_local_offsets, {index})), CAST({v} AS TIMESTAMPTZ))"
 
 
 def _fix_text(value: str | None) -> str | None:
@@ -94,6 +67,7 @@ def resolve(fmt: Format, header: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def _text_expr(col: ColumnMap, raw_name: str | None) -> str:
+    """The source value as text: trimmed only where needed, empty as NULL, case and value maps applied."""
     base = f"CAST(({col.sql}) AS VARCHAR)" if col.sql is not None else ident(raw_name)
     # trim() copies every value; most need no trimming, and prefix/suffix tests are cheap.
     expr = f"NULLIF(CASE WHEN {base} LIKE ' %' OR {base} LIKE '% ' THEN trim({base}) ELSE {base} END, '')"
@@ -108,6 +82,7 @@ def _text_expr(col: ColumnMap, raw_name: str | None) -> str:
 
 
 def _placeholder_cond(e: str, col: ColumnMap, fmt: Format) -> str | None:
+    """SQL that is true where text `e` is one of the format's or the column's placeholders."""
     values = [*fmt.placeholders, *col.placeholders]
     conds = []
     if values:
@@ -124,7 +99,8 @@ def _placeholder_cond(e: str, col: ColumnMap, fmt: Format) -> str | None:
     return " OR ".join(conds) if conds else None
 
 
-def _cast(t: str, c, col: ColumnMap) -> str:
+def _cast(t: str, c: Column, col: ColumnMap) -> str:
+    """SQL reading cleaned text `t` as the declared type; NULL where it does not read."""
     if c.type == "string":
         return t
     if c.type == "integer":
@@ -151,43 +127,77 @@ def _cast(t: str, c, col: ColumnMap) -> str:
     raise ValueError(c.type)
 
 
-def _quoted(t: str) -> str:
-    return f"'''' || left({t}, 60) || ''''"
+def provided_columns(ds: Dataset, by_target: dict[str, ColumnMap], raw_names: dict[str, str | None]) -> tuple[str, ...]:
+    """The declared columns a file provides: its source column is in the file, or the format computes
+    it with SQL from no source column."""
+    return tuple(
+        c.name for c in ds.columns
+        if c.name in by_target and (raw_names[c.name] is not None or (by_target[c.name].source is None and by_target[c.name].sql))
+    )
 
 
-def _column_rules(c, v: str, t: str, p: str | None, col: ColumnMap | None, future_limit: str) -> list[tuple[str, str]]:
-    """(condition, reason) pairs for one column: the row is rejected when a condition is true."""
-    name = c.name
-    out = []
-    if col is not None and c.type != "string":  # a string is the text itself: it always reads
-        # The typed value first: it is nearly always present, so the AND stops there.
-        out.append((f"{v} IS NULL AND {t} IS NOT NULL", f"'{name}: cannot read ' || {_quoted(t)} || ' as {c.type}'"))
-    if c.required:
-        why = col.reason_if_null if col and col.reason_if_null else f"{name} is required"
-        if p is not None:
-            out.append((f"{v} IS NULL AND {p}", f"'{name} is required but the source has a placeholder'"))
-        out.append((f"{v} IS NULL AND {t if col else 'NULL'} IS NULL {'AND NOT coalesce(' + p + ', false)' if p else ''}", lit(why)))
-    if c.allowed is not None:
-        allowed = ", ".join(lit(a) for a in c.allowed)
-        shown = ", ".join(str(a) for a in c.allowed)
-        out.append((f"{v} IS NOT NULL AND {v} NOT IN ({allowed})",
-                    f"'{name}: ' || {_quoted('CAST(' + v + ' AS VARCHAR)')} || {lit(' is not one of: ' + shown)}"))
-    if c.minimum is not None:
-        out.append((f"{v} < {lit(c.minimum)}", f"'{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is below the minimum {c.minimum:g}')}"))
-    if c.maximum is not None:
-        out.append((f"{v} > {lit(c.maximum)}", f"'{name}: ' || CAST({v} AS VARCHAR) || {lit(f' is above the maximum {c.maximum:g}')}"))
-    if c.pattern is not None:
-        out.append((f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(c.pattern)})",
-                    f"'{name}: ' || {_quoted(v)} || {lit(' does not match ' + c.pattern)}"))
-    if c.type == "datetime" and not c.future_ok:
-        out.append((f"{v} > TIMESTAMPTZ {lit(future_limit)}", f"'{name}: ' || CAST({v} AS VARCHAR) || ' is in the future'"))
-    if c.type == "date" or (c.type == "datetime" and c.future_ok):
-        out.append((f"{v} > DATE {lit(future_limit[:10])} + INTERVAL 3660 DAY",
-                    f"'{name}: ' || CAST({v} AS VARCHAR) || ' is more than ten years ahead'"))
-    if c.type in ("date", "datetime"):  # DuckDB reads year 0 and BC dates, which no export format can write
-        first = "DATE '0001-01-01'" if c.type == "date" else "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
-        out.append((f"{v} < {first}", f"'{name}: ' || CAST({v} AS VARCHAR) || ' is before the year 1'"))
-    return out
+@dataclass
+class _Steps:
+    """The select lists of the plan's steps, filled one declared column at a time.
+
+    `read`: each source value as trimmed, mapped text (`e:col`); `clean`: placeholders emptied and
+    double-encoded text repaired (`t:col`), with a flag column per note; `typed`: the typed value
+    (`col`), still naive for the columns in `naive` (made instants afterwards, etl/local_day.py).
+    """
+
+    read: list[str]
+    clean: list[str]
+    typed: list[str]
+    notes: list[str] = field(default_factory=list)
+    naive: list[str] = field(default_factory=list)
+    rules: list[rules.Rule] = field(default_factory=list)
+
+    @classmethod
+    def carrying(cls, raw_columns: tuple[str, ...]) -> _Steps:
+        """Steps that carry `_line` and the raw source values (`r:name`) through to the rejects."""
+        carried = [ident(f"r:{name}") for name in raw_columns]
+        read = ["_line", *(f"{ident(name)} AS {ident('r:' + name)}" for name in raw_columns)]
+        return cls(read=read, clean=["_line", *carried], typed=["_line", *carried])
+
+
+def _clean(steps: _Steps, c: Column, col: ColumnMap, raw_name: str | None, fmt: Format) -> str | None:
+    """Add one provided column's read and clean expressions; returns its placeholder flag, if any."""
+    text, clean = ident(f"e:{c.name}"), ident(f"t:{c.name}")
+    steps.read.append(f"{_text_expr(col, raw_name)} AS {text}")
+    value = text
+    if c.type == "string":
+        # Mojibake is non-ASCII: the O(1) byte length against the character count rules out
+        # nearly every value before the two substring searches (a projection's OR runs both).
+        suspect = f"(CASE WHEN strlen({text}) <> length({text}) THEN contains({text}, 'Ã') OR contains({text}, 'Â') ELSE false END)"
+        value = f"(CASE WHEN {suspect} THEN fix_text({text}) ELSE {text} END)"
+        fixed = ident(f"fixed:{c.name}")
+        steps.clean.append(f"(CASE WHEN {suspect} THEN fix_text({text}) <> {text} ELSE false END) AS {fixed}")
+        steps.notes.append(fixed)
+    placeholder = None
+    cond = _placeholder_cond(text, col, fmt)
+    if cond:
+        placeholder = ident(f"placeholder:{c.name}")
+        steps.clean.append(f"coalesce({cond}, false) AS {placeholder}")
+        steps.notes.append(placeholder)
+        value = f"(CASE WHEN {cond} THEN NULL ELSE {value} END)"
+    steps.clean.append(f"{value} AS {clean}")
+    return placeholder
+
+
+def _is_naive_local(c: Column, col: ColumnMap | None) -> bool:
+    """A datetime read with a strptime format that has no zone: a wall-clock time in the city."""
+    return (col is not None and c.type == "datetime" and bool(col.format) and col.format != "epoch_ms"
+            and "%z" not in col.format and "%Z" not in col.format)
+
+
+def _type(steps: _Steps, c: Column, col: ColumnMap | None, local_days: bool) -> None:
+    """Add one column's typed value (a typed NULL for a column the file does not provide)."""
+    clean, value = ident(f"t:{c.name}"), ident(c.name)
+    if local_days and _is_naive_local(c, col):
+        steps.typed.append(f"try_strptime({clean}, {lit(col.format)}) AS {value}")  # made an instant in s3z
+        steps.naive.append(value)
+    else:
+        steps.typed.append(f"{_cast(clean, c, col) if col else 'CAST(NULL AS ' + c.duckdb_type + ')'} AS {value}")
 
 
 def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_future_days: int, raw_table: str,
@@ -195,84 +205,53 @@ def plan(ds: Dataset, fmt: Format, header: tuple[str, ...], city: City, max_futu
     """Compile the SELECT that reads `raw_table` and yields the typed columns, `_line`, `_notes`,
     `_reason` (empty for a good row) and `_raw` (the source values of `raw_columns`, rejects only).
 
-    With `local_days`, naive local times are converted through prepare_local_days' table (which the
-    connection must hold) instead of one ICU call each."""
+    With `local_days`, naive local times are converted through local_day.prepare_naive's table (which
+    the connection must hold) instead of one ICU call each."""
     raw_names = resolve(fmt, header)
     by_target = {c.target: c for c in fmt.columns}
-    # A column is provided when its source column is in the file (or it is pure SQL with no source).
-    provided = tuple(
-        c.name for c in ds.columns
-        if c.name in by_target and (raw_names[c.name] is not None or (by_target[c.name].source is None and by_target[c.name].sql))
-    )
+    provided = provided_columns(ds, by_target, raw_names)
     future_limit = (datetime.now(UTC) + timedelta(days=max_future_days)).isoformat()
-    carried = [ident(f"r:{name}") for name in raw_columns]
-    s1 = ["_line", *(f"{ident(name)} AS {ident('r:' + name)}" for name in raw_columns)]
-    s2, s3, reasons, notes, local = ["_line", *carried], ["_line", *carried], [], [], []
+    steps = _Steps.carrying(raw_columns)
     for c in ds.columns:
         col = by_target.get(c.name) if c.name in provided else None
-        e, t, v = ident(f"e:{c.name}"), ident(f"t:{c.name}"), ident(c.name)
-        p = None
         if col is None:
-            s2.append(f"CAST(NULL AS VARCHAR) AS {t}")
+            placeholder = None
+            steps.clean.append(f"CAST(NULL AS VARCHAR) AS {ident(f't:{c.name}')}")
         else:
-            s1.append(f"{_text_expr(col, raw_names[c.name])} AS {e}")
-            cond = _placeholder_cond(e, col, fmt)
-            value = e
-            if c.type == "string":
-                # Mojibake is non-ASCII: the O(1) byte length against the character count rules out
-                # nearly every value before the two substring searches (a projection's OR runs both).
-                suspect = f"(CASE WHEN strlen({e}) <> length({e}) THEN contains({e}, 'Ã') OR contains({e}, 'Â') ELSE false END)"
-                value = f"(CASE WHEN {suspect} THEN fix_text({e}) ELSE {e} END)"
-                flag = ident(f"fixed:{c.name}")
-                s2.append(f"(CASE WHEN {suspect} THEN fix_text({e}) <> {e} ELSE false END) AS {flag}")
-                notes.append(flag)
-            if cond:
-                flag = ident(f"placeholder:{c.name}")
-                s2.append(f"coalesce({cond}, false) AS {flag}")
-                notes.append(flag)
-                p = flag
-                value = f"(CASE WHEN {cond} THEN NULL ELSE {value} END)"
-            s2.append(f"{value} AS {t}")
-        if local_days and col and c.type == "datetime" and col.format and col.format != "epoch_ms" \
-                and "%z" not in col.format and "%Z" not in col.format:
-            s3.append(f"try_strptime({t}, {lit(col.format)}) AS {v}")  # naive: made an instant in s3z
-            local.append(v)
-        else:
-            s3.append(f"{_cast(t, c, col) if col else 'CAST(NULL AS ' + c.duckdb_type + ')'} AS {v}")
-        reasons += _column_rules(c, v, t, p, col, future_limit)
-    s3 += [*notes, *[ident(f"t:{c.name}") for c in ds.columns]]
-    if notes:
-        # One mostly-empty text column instead of a boolean per column: cheaper to materialise.
-        s3.append(f"CASE WHEN {' OR '.join(notes)} THEN concat_ws(',', "
-                  + ", ".join(f"CASE WHEN {n} THEN {lit(n.strip(chr(34)))} END" for n in notes) + ") ELSE '' END AS _notes")
-    else:
-        s3.append("'' AS _notes")
-    names = set(ds.column_names)
-    if {"latitude", "longitude"} <= names and {"latitude", "longitude"} & set(provided):
-        reasons.append((
-            f"latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude BETWEEN {city.min_lat} AND {city.max_lat} "
-            f"AND longitude BETWEEN {city.min_lon} AND {city.max_lon})",
-            f"'coordinates (' || latitude || ', ' || longitude || ') are outside the {city.name} bounds'",
-        ))
-    for check in ds.checks:
-        reasons.append((f"NOT coalesce(({check.sql}), true)", lit(check.reason)))
+            placeholder = _clean(steps, c, col, raw_names[c.name], fmt)
+        _type(steps, c, col, local_days)
+        steps.rules += rules.column_rules(c, ident(c.name), ident(f"t:{c.name}"), placeholder, col, future_limit)
+    steps.rules += rules.row_rules(ds, city, provided)
+    return Plan(provided=provided, sql=_compile(ds, steps, raw_table, raw_columns))
+
+
+def _notes_column(notes: list[str]) -> str:
+    """One mostly-empty text column instead of a boolean per column: cheaper to materialise."""
+    if not notes:
+        return "'' AS _notes"
+    return (f"CASE WHEN {' OR '.join(notes)} THEN concat_ws(',', "
+            + ", ".join(f"CASE WHEN {n} THEN {lit(n.strip(chr(34)))} END" for n in notes) + ") ELSE '' END AS _notes")
+
+
+def _compile(ds: Dataset, steps: _Steps, raw_table: str, raw_columns: tuple[str, ...]) -> str:
+    """The steps as one query: s1 read, s2 clean, s3 typed, s3z naive times made instants, s4 judged."""
+    typed = [*steps.typed, *steps.notes, *[ident(f"t:{c.name}") for c in ds.columns], _notes_column(steps.notes)]
     # Cheap boolean tests decide whether a row is bad; the reason text is built for bad rows only.
     # A CASE condition is a selection: a NULL condition does not select, as coalesce(.., false) would
     # not, and without the coalesce each AND stops at its first false instead of computing every term.
-    bad = " OR ".join(f"({cond})" for cond, _ in reasons) or "false"
-    why = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in reasons) or "NULL"
+    bad = " OR ".join(f"({cond})" for cond, _ in steps.rules) or "false"
+    why = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in steps.rules) or "NULL"
     # NOT MATERIALIZED: each step is a projection of the one before; materialising them would copy
     # the whole file three times.
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r:' + n)}" for n in raw_columns) + ")" if raw_columns else "NULL"
-    s3z = (f"SELECT s3.* REPLACE ({', '.join(f'{_local_to_instant(v)} AS {v}' for v in local)}) "
-           f"FROM s3 CROSS JOIN {LOCAL_DAYS_TABLE}") if local else "SELECT * FROM s3"
-    sql = f"""
-    WITH s1 AS NOT MATERIALIZED (SELECT {', '.join(s1)} FROM {raw_table}),
-         s2 AS NOT MATERIALIZED (SELECT {', '.join(s2)} FROM s1),
-         s3 AS NOT MATERIALIZED (SELECT {', '.join(s3)} FROM s2),
+    s3z = (f"SELECT s3.* REPLACE ({', '.join(f'{local_day.naive_to_instant(v)} AS {v}' for v in steps.naive)}) "
+           f"FROM s3 CROSS JOIN {local_day.NAIVE_TABLE}") if steps.naive else "SELECT * FROM s3"
+    return f"""
+    WITH s1 AS NOT MATERIALIZED (SELECT {', '.join(steps.read)} FROM {raw_table}),
+         s2 AS NOT MATERIALIZED (SELECT {', '.join(steps.clean)} FROM s1),
+         s3 AS NOT MATERIALIZED (SELECT {', '.join(typed)} FROM s2),
          s3z AS NOT MATERIALIZED ({s3z}),
          s4 AS NOT MATERIALIZED (SELECT *, CASE WHEN {bad} THEN concat_ws('; ', {why}) ELSE '' END AS _reason FROM s3z)
     SELECT {', '.join(ident(c) for c in ds.column_names)}, _line, _notes, _reason,
            CASE WHEN _reason <> '' THEN CAST({raw_json} AS VARCHAR) END AS _raw
     FROM s4"""
-    return Plan(provided=provided, sql=sql)

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import config
 import datasets
-from etl import compact, formats
+from etl import formats
 from etl.errors import InputError
 from etl.log import logger as log_for
+from etl.realtime import Lifecycle, Pause, writer_key
 from lake import writerstate
 from lake.errors import LakeBusy
 
@@ -91,13 +92,18 @@ class Watcher:
             raise InputError(f"{self.folder}: no such folder")
         if self.dataset:
             datasets.get(self.dataset)
-        self.key = "watch-" + hashlib.sha256(str(self.folder).encode()).hexdigest()[:10]
+        self.key = writer_key("watch", str(self.folder))
         self.ledger = writerstate.folder() / f"{self.key}.ledger"
-        self.state = writerstate.load(self.key)
-        writerstate.started(self.state, "watch", name=f"watch {self.folder}", dir=str(self.folder), every=self.every)
+        self.life = Lifecycle(self.key, self.stop)
+        self.life.started("watch", name=f"watch {self.folder}", dir=str(self.folder), every=self.every)
         self.state.setdefault("files", {"processed": 0, "failed": 0})
-        self._seen: dict[Path, tuple[int, int]] = {}
+        self._seen: dict[Path, tuple[int, int]] | None = None
         self._lock_fh = None
+
+    @property
+    def state(self) -> dict:
+        """The saved state: files processed and failed, the last file, errors."""
+        return self.life.state
 
     def _claim(self) -> None:
         """One watcher per folder: an flock the kernel drops if this process dies."""
@@ -140,7 +146,7 @@ class Watcher:
                 continue
             sig = (st.st_size, st.st_mtime_ns)
             seen[path] = sig
-            if self._seen.get(path) == sig and now - st.st_mtime >= self.quiet and st.st_size > 0:
+            if (self._seen or {}).get(path) == sig and now - st.st_mtime >= self.quiet and st.st_size > 0:
                 out.append((path, dataset))
         self._seen = seen
         return out
@@ -153,35 +159,45 @@ class Watcher:
         if digest in self._loaded():
             out["outcome"] = "already_loaded"
             return self._finish(path, "processed", out, None, started)
+        ledgered = []
         try:
             fmt = self.format
             if dataset is None:
                 dataset, fmt = guess_dataset(path)
                 out["dataset"] = dataset
-            from etl.load import load_file, rejects
-
-            result = load_file(dataset, path, fmt).to_dict()
+            result = self.life.load(dataset, path, fmt, on_loaded=lambda r: ledgered.append(self._note(digest, path, r)))
         except LakeBusy:
             raise
         except Exception as exc:  # InputError (unreadable file) or anything else: the file fails, we go on
+            if ledgered:
+                raise  # the file is loaded and in the ledger: what failed after it (compaction) is not the file
             message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
             out.update(outcome="failed", error=message)
             return self._finish(path, "failed", out, {"error": message}, started)
         out.update(outcome=result["outcome"], version=result["version"], rejected=result["rejected"],
                    inserted=result["inserted"], updated=result["updated"], unchanged=result["unchanged"],
                    format=result["format"], run_id=result["run_id"])
-        report = None
-        if result["rejected"]:
-            rows = rejects(dataset, result["run_id"])
-            report = {"rejected": result["rejected"], "rejects": rows[:MAX_REPORTED_REJECTS],
-                      "see": f"python -m etl rejects {dataset} --run {result['run_id']}"}
-        writerstate.record_success(self.state, dataset, result)
-        with open(self.ledger, "a") as fh:
-            fh.write(json.dumps({"sha256": digest, "file": path.name, "dataset": dataset, "run_id": result["run_id"],
-                                 "version": result["version"], "at": writerstate.now_iso()}) + "\n")
-        compact.after_publish(dataset)
         nothing_loaded = result["rows_in"] == result["rejected"]
-        return self._finish(path, "failed" if nothing_loaded else "processed", out, report, started)
+        return self._finish(path, "failed" if nothing_loaded else "processed", out, self._report(result), started)
+
+    def _note(self, digest: str, path: Path, result: dict) -> bool:
+        """Add a loaded file to the ledger, before it is moved: a restart then moves it without loading it again."""
+        with open(self.ledger, "a") as fh:
+            fh.write(json.dumps({"sha256": digest, "file": path.name, "dataset": result["dataset"], "run_id": result["run_id"],
+                                 "version": result["version"], "at": writerstate.now_iso()}) + "\n")
+        return True
+
+    @staticmethod
+    def _report(result: dict) -> dict | None:
+        """The report written beside a file with rejects: the first MAX_REPORTED_REJECTS and how to see all."""
+        if not result["rejected"]:
+            return None
+        from etl.load import rejects
+
+        dataset = result["dataset"]
+        rows = rejects(dataset, result["run_id"])
+        return {"rejected": result["rejected"], "rejects": rows[:MAX_REPORTED_REJECTS],
+                "see": f"python -m etl rejects {dataset} --run {result['run_id']}"}
 
     def _finish(self, path: Path, where: str, out: dict, report: dict | None, started: float) -> dict:
         folder = self.folder / where
@@ -195,7 +211,7 @@ class Watcher:
         self.state["last_file"] = {"file": target.name, "outcome": out["outcome"], "at": writerstate.now_iso()}
         if where == "failed":
             writerstate.record_error(self.state, f"{path.name}: {out.get('error') or 'every row was rejected'}",
-                                     out["dataset"])
+                                     out["dataset"])  # saved with the next heartbeat
         out.update(moved_to=str(target.relative_to(self.folder)), seconds=round(time.monotonic() - started, 3))
         log.info("%s -> %s (%s%s)", path.name, out["moved_to"], out["outcome"],
                  f", version {out['version']}" if out.get("version") else "")
@@ -210,36 +226,35 @@ class Watcher:
                 done.append(self.process(path, dataset))
             except LakeBusy as exc:  # another writer holds the dataset: try again next scan
                 writerstate.record_error(self.state, str(exc), dataset)
-            self._beat()
+            self.life.beat(self.every + 60)
         return done
 
-    def _beat(self) -> None:
-        writerstate.heartbeat(self.state, self.every + 60)
-        writerstate.save(self.key, self.state)
+    def _step(self) -> list[dict]:
+        """The first step only notes sizes (a file must be unchanged across two scans); later ones load."""
+        if self._seen is None:
+            self.ready()
+            return []
+        done = self.scan_once()
+        self.state["last_scan_at"] = writerstate.now_iso()
+        return done
 
     def run(self, once: bool = False, on_file=None) -> dict:
         """Scan every `every` seconds until stopped; with `once`, two scans a quiet period apart (a file
         must be unchanged across them) and load what is ready then."""
         self._claim()
         totals = {"dir": str(self.folder), "processed": 0, "failed": 0, "files": []}
+
+        def add(done: list[dict]) -> None:
+            for result in done:
+                totals["failed" if result["moved_to"].startswith("failed") else "processed"] += 1
+                totals["files"].append(result)
+                if on_file:
+                    on_file(result)
+
+        wait = max(self.every, self.quiet) if once else self.every
         try:
-            self.ready()  # the first scan only notes sizes
-            self._beat()
-            wait = max(self.every, self.quiet) if once else self.every
-            while not self.stop.wait(wait):
-                for result in self.scan_once():
-                    totals["failed" if result["moved_to"].startswith("failed") else "processed"] += 1
-                    totals["files"].append(result)
-                    if on_file:
-                        on_file(result)
-                self.state["last_scan_at"] = writerstate.now_iso()
-                self._beat()
-                if once:
-                    break
+            self.life.run(self._step, lambda _done, _seconds: Pause(wait, self.every + 60), add, limit=2 if once else None)
         finally:
-            self.state["state"] = "stopped"
-            self.state["stopped_at"] = writerstate.now_iso()
-            writerstate.save(self.key, self.state)
             if self._lock_fh:
                 self._lock_fh.close()
         return totals

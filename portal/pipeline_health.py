@@ -78,10 +78,12 @@ def status(dataset_id: str, *, _records: list[dict] | None = None, _states: list
     errors += [{"at": w["last_error"]["at"], "message": w["last_error"]["message"], "source": w.get("name")}
                for w in writers if w.get("last_error")]
     errors.sort(key=lambda e: _parse(e["at"]) or now)
-    # A writer counts the failed loads it made itself; the run log adds those nobody else counted.
-    mine = (str(writerstate.folder()), *(s["dir"] for s in states if s.get("dir")))
+    # A writer shown here counts the failed loads it made itself (the run log names it: `writer`,
+    # etl/realtime.py); the run log adds those nobody here counted: loads by hand, by a writer that
+    # feeds the dataset nothing yet, and lines logged before loads named their writer.
+    counted = {s["key"] for s in states if s.get("key")}
     error_count = sum(1 for r in failed if (_parse(r.get("started")) or now) > now - ERROR_WINDOW
-                      and not str(r.get("source") or "").startswith(mine))
+                      and r.get("writer") not in counted)
     error_count += sum(w["error_count"] for w in writers)
 
     polls = [s for s in states if s.get("kind") == "poll"]

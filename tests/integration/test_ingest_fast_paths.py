@@ -1,7 +1,7 @@
 """The ingest's shortcuts give exactly what the plain path gives (issue 2, ingest speed).
 
 Naive local times become instants through a list of per-day offsets instead of one ICU call each
-(etl/validate.py, prepare_local_days), and instants become the local days of rollups and projections
+(etl/local_day.py, prepare_naive), and instants become the local days of rollups and projections
 through a list of per-UTC-day offsets (etl/local_day.py); a big file takes those paths, a small one
 the plain casts.
 """
@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 import lake
-from etl import demo, local_day, validate
+from etl import demo, local_day
 from etl import load as load_mod
 from etl.load import load_file, rejects
 
@@ -25,14 +25,14 @@ def test_day_offsets_give_icus_instant_for_every_local_time(zone):
     # of 2011-12-30; times before 1970 and after 2099 are outside the list and keep the ICU cast.
     con = duckdb.connect()
     con.execute("SET TimeZone = ?", [zone])
-    validate.prepare_local_days(con)
+    local_day.prepare_naive(con)
     con.execute("""CREATE TABLE t AS
         SELECT TIMESTAMP '1965-01-01 00:00:00.123456' + to_minutes(i * 97) AS v FROM range(760000) r(i)
         UNION ALL SELECT TIMESTAMP '2011-01-01' + to_minutes(i) + INTERVAL 29999999 MICROSECOND FROM range(525600) r(i)
         UNION ALL SELECT TIMESTAMP '2024-01-01' + to_minutes(i) FROM range(527040) r(i)
         UNION ALL SELECT NULL""")
-    fast = validate._local_to_instant("v")
-    wrong = con.execute(f"""SELECT count(*), any_value(v) FROM t CROSS JOIN {validate.LOCAL_DAYS_TABLE}
+    fast = local_day.naive_to_instant("v")
+    wrong = con.execute(f"""SELECT count(*), any_value(v) FROM t CROSS JOIN {local_day.NAIVE_TABLE}
                             WHERE {fast} IS DISTINCT FROM CAST(v AS TIMESTAMPTZ)""").fetchone()
     assert wrong[0] == 0, f"first local time that differs from ICU in {zone}: {wrong[1]}"
 

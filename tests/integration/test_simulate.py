@@ -99,3 +99,17 @@ def test_make_run_starts_the_simulator_beside_the_web_server_unless_turned_off()
 def test_the_procfile_runs_the_poller_as_a_worker():
     procs = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert "web" in procs and "python -m etl poll open311" in procs["worker"]
+
+
+def test_micro_batch_columns_are_the_declared_ones_and_rows_fill_them(demo_lake):
+    # Issue 12: the header comes from the declarations, not a copied list.
+    import datasets
+    from etl import simulate
+
+    assert simulate.columns("snow_storms") == datasets.get("snow_storms").column_names
+    assert "reporter_phone" not in simulate.columns("service_requests")
+    sim = simulate.Simulator(seed=5, speed=36000, every=1, start="2025-01-10T00:00:00+00:00")
+    batches, _ = sim.batches(sim.state["anchor"], sim.state["anchor"] + 3 * 86400)
+    assert set(batches) == set(LIVE)
+    for dataset, rows in batches.items():
+        assert {len(r) for r in rows} == {len(simulate.columns(dataset))}, dataset

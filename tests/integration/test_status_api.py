@@ -107,3 +107,29 @@ def test_the_portal_function_gives_the_api_answer_and_refuses_unknown_datasets(c
 def test_status_takes_no_parameters(client):
     resp = client.get("/api/v1/status?dataset=service_requests")
     assert resp.status_code == 400 and resp.json["parameter"] == "dataset"
+
+
+def test_a_failed_file_of_a_watcher_that_feeds_nothing_yet_is_counted_from_the_run_log(client, tmp_path):
+    # Issue 12: health attributes a failed load by the run log's `writer`, not by where the file lay.
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    empty = drop / "empty.csv"
+    empty.write_text("request_id\n")
+    old = time.time() - 60
+    os.utime(empty, (old, old))
+    assert run_etl("watch", str(drop), "--once", "--quiet", "0.2", "--every", "0.2", "--dataset", "service_requests").returncode == 0
+    sr = status(client)["service_requests"]
+    assert sr["error_count"] == 1 and sr["writers"] == [] and "not a header row" in sr["last_error"]["message"]
+
+
+@pytest.mark.parametrize(("record", "counted"), [
+    ({"writer": "poll-0123456789"}, 1),  # the poller's own error count has it; the run log adds nothing
+    ({"writer": "watch-9876543210"}, 2),  # a writer not shown here: the run log counts it
+    ({}, 2),  # by hand, or logged before loads named their writer: the run log counts it
+])
+def test_the_run_log_adds_the_failures_no_writer_shown_counted(lake_dir, record, counted):
+    failed = {"dataset": "service_requests", "outcome": "failed", "started": NOW.isoformat(), "error": "boom",
+              "source": str(lake_dir / "realtime" / "inbox" / "x.json"), **record}
+    poller = {"kind": "poll", "key": "poll-0123456789", "dataset": "service_requests", "state": "stopped",
+              "errors": {"count": 1, "recent": [NOW.isoformat()], "last": {"at": NOW.isoformat(), "message": "boom"}}}
+    assert pipeline_health.status("service_requests", _records=[failed], _states=[poller])["error_count"] == counted

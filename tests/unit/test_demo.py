@@ -16,7 +16,7 @@ import pytest
 
 import config
 import lake
-from etl import demo
+from etl import demo, demo_nyc311
 from etl.load import rejects
 
 EXPORT_HEADER = (
@@ -66,8 +66,8 @@ def query(data, sql: str) -> list[tuple]:
 
 def test_same_seed_gives_identical_bytes_whatever_the_chunking(tmp_path, monkeypatch):
     a = demo.write_nyc311_csv(tmp_path / "a.csv", 12_345, seed=7)
-    monkeypatch.setattr(demo, "CHUNK_ROWS", 1_000)
-    monkeypatch.setattr(demo, "WORKERS", 3)
+    monkeypatch.setattr(demo_nyc311, "CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(demo_nyc311, "WORKERS", 3)
     b = demo.write_nyc311_csv(tmp_path / "b.csv", 12_345, seed=7)
     assert a.read_bytes() == b.read_bytes()
 
@@ -81,7 +81,7 @@ def test_a_different_seed_gives_different_data(tmp_path):
 
 @pytest.mark.parametrize("rows", [1, 999, 5_001])
 def test_row_count_is_exact(tmp_path, monkeypatch, rows):
-    monkeypatch.setattr(demo, "CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(demo_nyc311, "CHUNK_ROWS", 1_000)
     path = demo.write_nyc311_csv(tmp_path / "n.csv", rows)
     with open(path, newline="", encoding="utf-8") as fh:
         assert sum(1 for _ in csv.reader(fh)) == rows + 1
