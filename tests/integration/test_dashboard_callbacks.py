@@ -280,6 +280,30 @@ def test_the_pages_read_their_url_query(demo_lake):
     assert "value=12" in str(snow.layout(hours="12")).replace(" ", "")
 
 
+def _component(tree, component_id):
+    """The component with this id in a layout tree (None if absent)."""
+    if getattr(tree, "id", None) == component_id:
+        return tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if hasattr(child, "to_plotly_json") and (found := _component(child, component_id)) is not None:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("control, param", [("HOURS", "hours"), ("TARGET", "target_hours")])
+def test_the_snow_boxes_take_what_their_query_takes_and_open_at_its_default(demo_lake, control, param):
+    # Issue 12: the snow defaults and bounds were written out in six places.
+    from layouts import snow
+    from portal import queries_snow
+
+    declared = queries_snow.HOURS if param == "hours" else queries.TARGET_HOURS
+    box = _component(snow.layout(), getattr(snow, control))
+    assert (box.min, box.max, box.value) == (declared.min, declared.max, declared.default)
+    assert filters.snow_params({param: declared.max + 1})[param] == declared.max
+    assert filters.snow_params({param: "many"})[param] == declared.default
+
+
 def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
     storm = filters.storms()[0]["storm_id"]
     early = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 1})
