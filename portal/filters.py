@@ -112,5 +112,10 @@ def volunteer_params(query: dict) -> dict:
     end = _iso(query.get("end")) or last
     start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=VOLUNTEER_DAYS - 1)).isoformat()
     start, end = ordered(start, end)
-    boroughs = datasets.get("volunteer_signups").column("borough").allowed or ()
-    return {"start": start, "end": end, "borough": canonical(query.get("borough"), boroughs)}
+    return {"start": start, "end": end, "borough": canonical(query.get("borough"), volunteer_boroughs())}
+
+
+def volunteer_boroughs() -> list[str]:
+    """The boroughs a sign-up may name, as declared (datasets/volunteer_signups.yaml): the page's box
+    offers exactly the values the queries accept."""
+    return list(datasets.get("volunteer_signups").column("borough").allowed or ())

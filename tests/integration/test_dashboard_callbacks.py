@@ -304,6 +304,16 @@ def test_the_snow_boxes_take_what_their_query_takes_and_open_at_its_default(demo
     assert filters.snow_params({param: "many"})[param] == declared.default
 
 
+def test_the_volunteer_borough_box_offers_the_declared_boroughs(demo_lake):
+    # Issue 12: the page held its own copy of the list.
+    import datasets
+    from layouts import volunteers
+
+    options = _component(volunteers.layout(), f"{volunteers.BOROUGH}-options").children
+    declared = datasets.get("volunteer_signups").column("borough").allowed
+    assert declared and [o.value for o in options] == list(declared)
+
+
 def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
     storm = filters.storms()[0]["storm_id"]
     early = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 1})
