@@ -9,7 +9,6 @@ from layouts import _shell as shell
 from portal import filters, queries, queries_snow
 
 PAGE = "snow"
-DATASETS = ("snow_storms", "snow_segments", "plow_activity")
 STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
 ASOF, URL_SYNC = "snow-asof", "snow-url-sync"
 CONTROLS = {"storm_id": (STORM, "value"), "hours": (HOURS, "value"), "target_hours": (TARGET, "value")}

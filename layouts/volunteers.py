@@ -8,7 +8,6 @@ from layouts import _shell as shell
 from portal import filters
 
 PAGE = "volunteers"
-DATASETS = ("volunteer_opportunities", "volunteer_signups")
 START, END, BOROUGH = "vol-start", "vol-end", "vol-borough"
 ASOF, URL_SYNC = "vol-asof", "vol-url-sync"
 CONTROLS = {"start": (START, "value"), "end": (END, "value"), "borough": (BOROUGH, "value")}

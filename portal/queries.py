@@ -24,7 +24,7 @@ import datasets
 from datasets import rollups as rollup_decls
 from portal.reader import QueryError, Results, reader
 
-__all__ = ["NamedQuery", "Param", "QueryError", "describe", "get", "names", "run", "validate"]
+__all__ = ["NamedQuery", "Param", "QueryError", "datasets_of", "describe", "get", "names", "run", "validate"]
 
 KINDS = ("date", "int", "choice", "value")
 MAX_VALUE_CHARS = 200
@@ -87,10 +87,16 @@ class NamedQuery:
                 "params": [p.describe() for p in self.params]}
 
 
+def datasets_of(sql: str) -> tuple[str, ...]:
+    """The datasets SQL reads, in order: its {dataset} and {rollup} placeholders (a rollup counts as its
+    source dataset), so what a page says it shows is what its SQL reads."""
+    return tuple(dict.fromkeys(rollup_decls.dataset_of(n) for n in _DATASET.findall(sql)))
+
+
 def named(name: str, description: str, sql: str, *params: Param) -> NamedQuery:
     """A NamedQuery whose datasets are read off the SQL's {dataset} placeholders."""
-    found = tuple(dict.fromkeys(rollup_decls.dataset_of(n) for n in _DATASET.findall(sql)))
-    return NamedQuery(name=name, description=" ".join(description.split()), sql=sql, params=params, datasets=found)
+    return NamedQuery(name=name, description=" ".join(description.split()), sql=sql, params=params,
+                      datasets=datasets_of(sql))
 
 
 # ---- parameters shared by several queries ----------------------------------------------------------
