@@ -14,7 +14,7 @@ COMPLAINT_TYPE = Param("complaint_type", "value", column=("service_requests", "c
                        help="Only requests of this complaint type.")
 KPI_START = Param("start", "date", help="Accepted for symmetry with the other KPIs; the backlog is a level at `end`.")
 
-# Over a rollup read from Parquet, a key may come twice, from its base and its delta (etl/rollups.py):
+# Over a rollup read from Parquet, a key may come twice, from its base and its delta (lake/model.py):
 # measures are summed, and a group whose sum is 0 (a request that moved to another borough, channel
 # or day since the base was written) is dropped, as a fresh aggregate would not have it.
 SR_VOLUME = """
@@ -136,7 +136,7 @@ ORDER BY borough, community_board
 SR_FILTER_VALUES = """
 -- Every agency and complaint type in the data, busiest first (the dashboard's filter choices), and the
 -- range of local days covered. A rollup read from Parquet may hold a key twice (base and delta,
--- etl/rollups.py), so counts are summed and kept only when positive; the days come from the
+-- lake/model.py), so counts are summed and kept only when positive; the days come from the
 -- in-memory daily flow, one row per key, where a day with requests created has opened > 0.
 SELECT 'agency' AS filter, agency AS value, CAST(sum(requests) AS BIGINT) AS requests
 FROM {sr_created_daily} WHERE agency IS NOT NULL GROUP BY agency HAVING sum(requests) > 0
