@@ -5,8 +5,9 @@ all-periods forms of the KPI queries, checked against them.)
 Why a registry rather than SQL in callbacks: a name plus cleaned parameters is a stable cache key
 (`cached()`) and the reference a KPI's trace publishes (datasets/kpis.yaml, /api/v1/kpis), and every
 value reaches DuckDB as a bound parameter (never in the SQL text, STYLE habit 3). Named queries have
-no API address of their own (the API serves dataset rows and dashboard charts, not queries), and the OpenAPI description is built from the dataset declarations, not from
-`describe()`, though the bounds it states for chart parameters are these Params' (api/openapi.py).
+no API address of their own (the API serves dataset rows and dashboard charts, not queries), and the
+OpenAPI description is built from the dataset declarations, not from `describe()`, though the bounds
+it states for chart parameters are these Params' (api/openapi.py).
 The queries themselves live by area in portal/queries_311.py, queries_snow.py and
 queries_volunteers.py; this module holds the parameter rules and `run()`.
 
