@@ -11,6 +11,11 @@ BACKLOG_FILTERS = ("start", "end", "borough", "agency")  # no complaint type: se
 TOP_TYPES = 15
 
 
+def _filtered(name: str, p: dict, keys: tuple[str, ...] = FILTERS):
+    """A named query over exactly the page filters `keys` (those the panel's query takes)."""
+    return query_frame(name, **{k: p.get(k) for k in keys})
+
+
 def _range(p: dict) -> str:
     return f"from {p['start']} to {p['end']}"
 
@@ -37,7 +42,7 @@ def volume_summary(df, p):
 
 # ---- time to close by complaint type -------------------------------------------------------------
 def close_data(p):
-    df = query_frame("sr_time_to_close", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_time_to_close", p)
     if df.empty:
         return df
     df = df.head(TOP_TYPES).copy()
@@ -74,7 +79,7 @@ def close_summary(df, p):
 
 # ---- share closed within target by agency ----------------------------------------------------------
 def target_data(p):
-    df = query_frame("sr_within_target", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_within_target", p)
     if df.empty:
         return df
     by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
@@ -101,7 +106,7 @@ def target_summary(df, p):
 
 # ---- open backlog ------------------------------------------------------------------------------------
 def backlog_data(p):
-    return query_frame("sr_open_backlog", **{k: p.get(k) for k in BACKLOG_FILTERS})
+    return _filtered("sr_open_backlog", p, BACKLOG_FILTERS)
 
 
 def backlog_figure(df, p):
@@ -121,7 +126,7 @@ def backlog_summary(df, p):
 
 # ---- maps --------------------------------------------------------------------------------------------
 def area_data(p, layer):
-    df = query_frame("sr_by_area", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_by_area", p)
     if df.empty:
         return df
     if layer == "borough":
