@@ -1,7 +1,8 @@
 """GET /openapi.json (OpenAPI 3.0.3) and GET /api (the same description as a plain HTML page).
 
 Why generated: dataset ids, column filters, KPI ids and export formats all come from the
-declarations (habit 1), so the description cannot drift from what the API accepts. The response
+declarations (habit 1), and every numeric bound and default is imported from the constant or
+query Param that enforces it, so the description cannot drift from what the API accepts. The response
 schemas are strict where the shape is ours (no private column can appear in a row) and nullable
 wherever a value may be missing; tests/integration/test_openapi.py runs schemathesis against them.
 """
@@ -11,8 +12,12 @@ from flask import Blueprint, Response, jsonify, request
 
 import datasets
 from api import apidocs, exports, open311
+from api.datasets import VERSIONS_PAGE, VERSIONS_PAGE_MAX
 from api.rowquery import DEFAULT_LIMIT, EXPORT_OPTIONS, MAX_IN_VALUES, MAX_LIMIT, OPS
+from api.v1 import HISTORY_DEFAULT, HISTORY_MAX
 from datasets import kpis as kpi_decls
+from portal.queries import TARGET_HOURS, Param
+from portal.queries_snow import HOURS
 
 bp = Blueprint("openapi", __name__)
 
@@ -78,6 +83,13 @@ def _cell_schema(info: dict) -> dict:
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False, **extra) -> dict:
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
             "schema": schema, **extra}
+
+
+def _int_param(p: Param, description: str) -> dict:
+    """A named query's whole-number parameter, with the bounds and default `queries.validate` enforces."""
+    schema = {"type": "integer", "minimum": p.min, "maximum": p.max, "default": p.default}
+    return _param(p.name, "query", {k: v for k, v in schema.items() if v is not None},
+                  f"{description} {p.min} to {p.max} (default {p.default}).")
 
 
 def _csv_list(name: str, items: dict, description: str, lo: int = 1, hi: int | None = None) -> dict:
@@ -265,8 +277,9 @@ def _kpi_params(history: bool) -> list[dict]:
                "if the data ends earlier)."),
     ]
     if history:
-        params.append(_param("history", "query", {"type": "integer", "minimum": 0, "maximum": 60, "default": 12},
-                             "How many earlier periods to include, 0 to 60."))
+        params.append(_param("history", "query",
+                             {"type": "integer", "minimum": 0, "maximum": HISTORY_MAX, "default": HISTORY_DEFAULT},
+                             f"How many earlier periods to include, 0 to {HISTORY_MAX}."))
     return params
 
 
@@ -312,8 +325,9 @@ def paths() -> dict:
             "`versions_next` (absent on the last page) links to the older ones.",
             {"200": _json(_ref("Dataset"), "The dataset."), **_errors(400, 404)},
             [_dataset_param(),
-             _param("versions_limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                    "How many versions to list."),
+             _param("versions_limit", "query",
+                    {"type": "integer", "minimum": 1, "maximum": VERSIONS_PAGE_MAX, "default": VERSIONS_PAGE},
+                    f"How many versions to list, 1 to {VERSIONS_PAGE_MAX}."),
              _param("versions_before", "query", {"type": "integer", "minimum": 1},
                     "List only versions with a smaller number (the next page's link sets it).")],
             example=f"/api/v1/datasets/{ds}?versions_limit=1", tag="datasets"),
@@ -366,8 +380,8 @@ def chart_paths() -> dict:
         _param("agency", "query", STR, "One agency (311)."),
         _param("complaint_type", "query", STR, "One complaint type (311)."),
         _param("storm_id", "query", STR, "A storm (snow charts)."),
-        _param("hours", "query", {"type": "integer", "minimum": 1, "maximum": 336}, "Hours since the storm began to chart."),
-        _param("target_hours", "query", {"type": "integer", "minimum": 1, "maximum": 168}, "Target hours to a first pass."),
+        _int_param(HOURS, "Hours since the storm began to chart (snow charts),"),
+        _int_param(TARGET_HOURS, "Target hours to a first pass (snow charts),"),
     ]
     return {"/api/v1/charts/{panel_id}.csv": _get(
         "Chart data", "Exactly the rows a dashboard chart draws, as CSV, for the chart's filters; a filter left "

@@ -35,6 +35,7 @@ def version():
 
 # as_of outside these overflowed the calendar arithmetic (a year 10000, or a year 0 in the history): a 500.
 AS_OF_RANGE = ("1900-01-01", "9000-12-31")
+HISTORY_DEFAULT, HISTORY_MAX = 12, 60  # earlier periods of /kpis/<id>?history=; api/openapi.py documents these
 
 
 def _period_and_as_of():
@@ -75,16 +76,16 @@ def kpis():
 
 @bp.get("/kpis/<kpi_id>")
 def kpi(kpi_id: str):
-    """One KPI with its history (?history=N earlier periods, default 12, at most 60)."""
+    """One KPI with its history (?history=N earlier periods, default HISTORY_DEFAULT, at most HISTORY_MAX)."""
     from datasets import kpis as decls
 
     check_params(("as_of", "history", "period"))
     if kpi_id not in decls.kpis():
         raise ApiError(404, f"no KPI {kpi_id!r}; known: {', '.join(decls.kpis())}")
     period, as_of = _period_and_as_of()
-    raw = request.args.get("history", "12")
-    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 60:
-        raise ApiError(400, f"history must be a whole number from 0 to 60, not {raw!r}", parameter="history")
+    raw = request.args.get("history", str(HISTORY_DEFAULT))
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= HISTORY_MAX:
+        raise ApiError(400, f"history must be a whole number from 0 to {HISTORY_MAX}, not {raw!r}", parameter="history")
     card = _scorecard(period=period, as_of=as_of, history=int(raw), only=kpi_id)
     row = card["kpis"].get(kpi_id)
     if row is None:

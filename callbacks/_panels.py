@@ -7,7 +7,7 @@ import json
 from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback
 
 from layouts import _shell as shell
-from portal import panels
+from portal import freshness, panels
 
 
 def outputs(page: str) -> list[Output]:
@@ -26,6 +26,12 @@ def values(page: str, params: dict) -> list:
                 shell.data_table(p.title, view.columns, view.rows, view.total_rows, panels.TABLE_ROWS),
                 view.csv_href]
     return out
+
+
+def redraw(page: str, params: dict) -> list:
+    """A chart page's outputs for its parameters: the "Showing ..." line of the datasets its panels
+    read, then `values`."""
+    return [freshness.as_of(panels.page_datasets(page)), *values(page, params)]
 
 
 def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:

@@ -19,7 +19,7 @@ from portal import freshness, kpi_values
 def update(period, _versions, as_of):
     card = kpi_values.scorecard(period or "month", as_of=date.fromisoformat(as_of) if as_of else None,
                                 history=page.HISTORY)
-    return freshness.as_of(page.DATASETS), page.overall(card), page.tiles(card)
+    return freshness.as_of(kpi_values.datasets_read()), page.overall(card), page.tiles(card)
 
 
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

@@ -6,7 +6,7 @@ from dash import Input, Output, callback
 from callbacks import _panels
 from layouts import _shell as shell
 from layouts import service_requests as page
-from portal import filters, freshness
+from portal import filters
 
 
 @callback(
@@ -16,7 +16,7 @@ from portal import filters, freshness
 def update(start, end, borough, agency, complaint_type, period, _versions):
     params = filters.sr_params({"start": start, "end": end, "borough": borough, "agency": agency,
                                 "complaint_type": complaint_type, "period": period})
-    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+    return _panels.redraw(page.PAGE, params)
 
 
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

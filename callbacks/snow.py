@@ -6,7 +6,7 @@ from dash import Input, Output, callback
 from callbacks import _panels
 from layouts import _shell as shell
 from layouts import snow as page
-from portal import filters, freshness
+from portal import filters
 
 
 @callback(
@@ -15,7 +15,7 @@ from portal import filters, freshness
 )
 def update(storm_id, hours, target_hours, _versions):
     params = filters.snow_params({"storm_id": storm_id, "hours": hours, "target_hours": target_hours})
-    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+    return _panels.redraw(page.PAGE, params)
 
 
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

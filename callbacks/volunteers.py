@@ -6,7 +6,7 @@ from dash import Input, Output, callback
 from callbacks import _panels
 from layouts import _shell as shell
 from layouts import volunteers as page
-from portal import filters, freshness
+from portal import filters
 
 
 @callback(
@@ -15,7 +15,7 @@ from portal import filters, freshness
 )
 def update(start, end, borough, _versions):
     params = filters.volunteer_params({"start": start, "end": end, "borough": borough})
-    return [freshness.as_of(page.DATASETS), *_panels.values(page.PAGE, params)]
+    return _panels.redraw(page.PAGE, params)
 
 
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

@@ -118,7 +118,7 @@ def option_id(group_id: str, value: str) -> dict:
 
 def toggle_group(group_id: str, label: str, options: list[tuple[str, str]], value: str) -> html.Div:
     """A row of toggle buttons (aria-pressed) for one-of-a-few choices; the chosen value is kept in
-    the dcc.Store `group_id` (callbacks/live.py keeps store and buttons in step).
+    the dcc.Store `group_id` (callbacks/_panels.toggles keeps store and buttons in step).
     Why not dcc.RadioItems: in Dash 4 it renders labels with role=option around the inputs, which
     axe reports as nested-interactive, with no accessible name for the group."""
     label_id = f"{group_id}-label"

@@ -17,7 +17,6 @@ from layouts import _shell as shell
 from portal import figures
 
 PAGE = "scorecard"
-DATASETS = ("service_requests", "plow_activity", "volunteer_signups")
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
 CONTROLS = {"period": (PERIOD, "data")}
 HISTORY = 8

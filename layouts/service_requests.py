@@ -11,7 +11,6 @@ from layouts import _shell as shell
 from portal import filters
 
 PAGE = "service_requests"
-DATASETS = ("service_requests",)
 START, END, BOROUGH, AGENCY, TYPE, PERIOD = "sr-start", "sr-end", "sr-borough", "sr-agency", "sr-type", "sr-period"
 ASOF, URL_SYNC = "sr-asof", "sr-url-sync"
 # URL query name -> (component id, property): the callback's inputs and the URL sync both read this.

@@ -6,10 +6,9 @@ import dash
 from dash import dcc
 
 from layouts import _shell as shell
-from portal import filters
+from portal import filters, queries, queries_snow
 
 PAGE = "snow"
-DATASETS = ("snow_storms", "snow_segments", "plow_activity")
 STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
 ASOF, URL_SYNC = "snow-asof", "snow-url-sync"
 CONTROLS = {"storm_id": (STORM, "value"), "hours": (HOURS, "value"), "target_hours": (TARGET, "value")}
@@ -23,6 +22,12 @@ def _storm_label(s: dict) -> str:
     return f"{s.get('name') or s['storm_id']} ({started})"
 
 
+def _whole_input(label: str, control_id: str, param, value: int):
+    """A number box bounded by the named query parameter it feeds (portal/queries*.py)."""
+    return shell.field(label, control_id, dcc.Input(id=control_id, type="number", min=param.min, max=param.max, step=1,
+                                                    value=value, debounce=True))
+
+
 def layout(**query):
     p = filters.snow_params(query)
     storms = filters.storms()
@@ -30,8 +35,6 @@ def layout(**query):
                           "Priority-1 routes (main roads, bus and emergency routes) are plowed first.", ASOF, URL_SYNC, "Choose the storm", [
             shell.choice(STORM, "Storm", [(s["storm_id"], _storm_label(s)) for s in storms], p["storm_id"],
                          placeholder="Latest storm"),
-            shell.field("Hours since the storm began", HOURS, dcc.Input(id=HOURS, type="number", min=1, max=336, step=1,
-                                                           value=p["hours"], debounce=True)),
-            shell.field("Target hours to first pass", TARGET, dcc.Input(id=TARGET, type="number", min=1, max=168,
-                                                                        step=1, value=p["target_hours"], debounce=True)),
+            _whole_input("Hours since the storm began", HOURS, queries_snow.HOURS, p["hours"]),
+            _whole_input("Target hours to first pass", TARGET, queries.TARGET_HOURS, p["target_hours"]),
     ])

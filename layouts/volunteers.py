@@ -8,11 +8,9 @@ from layouts import _shell as shell
 from portal import filters
 
 PAGE = "volunteers"
-DATASETS = ("volunteer_opportunities", "volunteer_signups")
 START, END, BOROUGH = "vol-start", "vol-end", "vol-borough"
 ASOF, URL_SYNC = "vol-asof", "vol-url-sync"
 CONTROLS = {"start": (START, "value"), "end": (END, "value"), "borough": (BOROUGH, "value")}
-BOROUGHS = ("MANHATTAN", "BRONX", "BROOKLYN", "QUEENS", "STATEN ISLAND")
 
 dash.register_page(__name__, path="/volunteers", name="Volunteers", title="Volunteer activity \u00b7 Pulse",
                    description="Volunteer sign-ups and hours by day, borough and category, and who still needs help.")
@@ -24,5 +22,5 @@ def layout(**query):
                           "give, and the opportunities that still need people.", ASOF, URL_SYNC, "Filter the volunteer charts", [
             shell.date_input(START, "From", p["start"]),
             shell.date_input(END, "To", p["end"]),
-            shell.choice(BOROUGH, "Borough", list(BOROUGHS), p["borough"]),
+            shell.choice(BOROUGH, "Borough", filters.volunteer_boroughs(), p["borough"]),
     ])

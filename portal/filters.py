@@ -10,6 +10,8 @@ from datetime import date, timedelta
 
 import datasets
 from portal.panels import query_frame
+from portal.queries import TARGET_HOURS, Param
+from portal.queries_snow import HOURS
 
 SR_DAYS = 90
 VOLUNTEER_DAYS = 365  # a year, so a day of service (MLK Day, 9/11) is in the default view
@@ -81,17 +83,20 @@ def storm_id(value, known: list[dict]) -> str | None:
     return str(value).strip()
 
 
+def whole(value, p: Param) -> int:
+    """A typed whole number clamped into the query parameter's declared range; its default when blank or
+    not a number, so the page and its chart CSVs open with what the query declares."""
+    try:
+        return min(p.max, max(p.min, int(value)))
+    except (TypeError, ValueError):
+        return p.default
+
+
 def snow_params(query: dict) -> dict:
     known = storms()
     storm = storm_id(query.get("storm_id"), known) or (known[0]["storm_id"] if known else None)
-
-    def whole(name, default, lo, hi):
-        try:
-            return min(hi, max(lo, int(query.get(name))))
-        except (TypeError, ValueError):
-            return default
-
-    return {"storm_id": storm, "hours": whole("hours", 48, 1, 336), "target_hours": whole("target_hours", 6, 1, 168)}
+    return {"storm_id": storm, "hours": whole(query.get("hours"), HOURS),
+            "target_hours": whole(query.get("target_hours"), TARGET_HOURS)}
 
 
 def volunteer_last_day() -> str | None:
@@ -107,5 +112,10 @@ def volunteer_params(query: dict) -> dict:
     end = _iso(query.get("end")) or last
     start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=VOLUNTEER_DAYS - 1)).isoformat()
     start, end = ordered(start, end)
-    boroughs = datasets.get("volunteer_signups").column("borough").allowed or ()
-    return {"start": start, "end": end, "borough": canonical(query.get("borough"), boroughs)}
+    return {"start": start, "end": end, "borough": canonical(query.get("borough"), volunteer_boroughs())}
+
+
+def volunteer_boroughs() -> list[str]:
+    """The boroughs a sign-up may name, as declared (datasets/volunteer_signups.yaml): the page's box
+    offers exactly the values the queries accept."""
+    return list(datasets.get("volunteer_signups").column("borough").allowed or ())

@@ -23,13 +23,24 @@ def city_today() -> date:
     return datetime.now(ZoneInfo(datasets.city(config.get("city")).timezone)).date()
 
 
+NEWEST_REQUEST_DAY = "SELECT max(day) FILTER (WHERE opened > 0) FROM {sr_daily_flow}"
+
+
+def datasets_read() -> tuple[str, ...]:
+    """Every dataset a scorecard reads, for its "Showing ..." line: those of each KPI's named query
+    (datasets/kpis.yaml; the all-periods SQL below reads the same ones) and of the default day."""
+    reads = [*queries.datasets_of(NEWEST_REQUEST_DAY), *(d for k in kpi_decls.kpis().values()
+                                                        for d in queries.get(k.query).datasets)]
+    return tuple(dict.fromkeys(reads))
+
+
 def default_as_of() -> date:
     """Today in the city, or the day of the newest 311 request if the data ends earlier (a demo or a
     stalled feed), so a scorecard shows the latest data rather than an empty period."""
     # The newest local day with requests created in the daily-flow rollup is the local day of
     # max(created) (a local day never decreases as time goes on), read from thousands of rows held
     # in memory instead of a scan of the table on every scorecard request (issue 4).
-    r = reader().query("SELECT max(day) FILTER (WHERE opened > 0) FROM {sr_daily_flow}", name="newest_request_day")
+    r = reader().query(NEWEST_REQUEST_DAY, name="newest_request_day")
     newest = r.rows[0][0] if r.rows else None
     today = city_today()
     return today if newest is None else min(today, newest)

@@ -20,17 +20,14 @@ from portal import cache, figures, geo, queries
 from portal.reader import QueryError, QueryTimeout
 
 TABLE_ROWS = 200  # the on-page table shows at most this many rows; the CSV always has them all
-PAGE_DATASETS = {
-    "service_requests": ("service_requests",),
-    "snow": ("snow_storms", "snow_segments", "plow_activity"),
-    "volunteers": ("volunteer_opportunities", "volunteer_signups"),
-}
 
 
 @dataclass(frozen=True)
 class Panel:
     """One chart. `data(params)` returns the frame everything else is derived from; `params` names
-    the page filters the panel reads (its URL query and CSV link carry exactly those)."""
+    the page filters the panel reads (its URL query and CSV link carry exactly those); `queries` names
+    the named queries `data` runs, so the datasets it shows are read off them, never listed by hand
+    (tests/integration/test_dashboard_callbacks.py checks the list against what `data` runs)."""
 
     id: str
     page: str
@@ -42,6 +39,7 @@ class Panel:
     empty: str = "No data matches these filters."
     columns: dict[str, str] = field(default_factory=dict)  # column -> heading; default: the column name
     off_table: tuple[str, ...] = ()  # columns too bulky for the on-page table (geometry); the CSV keeps them
+    queries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,9 +87,19 @@ def frame(panel: Panel, params: dict) -> pd.DataFrame:
     return panel.data({k: params.get(k) for k in panel.params})
 
 
+def datasets_read(panel: Panel) -> tuple[str, ...]:
+    """The datasets the panel's named queries read ({dataset} placeholders, portal/queries.py)."""
+    return tuple(dict.fromkeys(d for name in panel.queries for d in queries.get(name).datasets))
+
+
+def page_datasets(page: str) -> tuple[str, ...]:
+    """The datasets a page shows: those its panels read, in panel order (its "Showing ..." line)."""
+    return tuple(dict.fromkeys(d for p in for_page(page) for d in datasets_read(p)))
+
+
 def versions_read(panel: Panel) -> dict[str, int | None]:
     current = queries.reader().versions()
-    return {n: current.get(n) for n in PAGE_DATASETS.get(panel.page, ())}
+    return {n: current.get(n) for n in datasets_read(panel)}
 
 
 def csv_href(panel: Panel, params: dict) -> str:
@@ -133,7 +141,7 @@ def render(panel: Panel, params: dict) -> PanelView:
     data version: a redraw with nothing new (another reader, another worker) reads the finished
     figure instead of building it again (issue 4: building the figures was most of a callback).
     A failed view is not kept, so a time-out is retried."""
-    if panel.page not in PAGE_DATASETS:  # a panel of no known page: no versions to key it by
+    if not panel.queries:  # a panel that names no query has no versions to key it by
         return _render(panel, params)
     store = cache.backend()
     key = cache.key(f"panel:{panel.id}", {"params": params, "context": _context()}, versions_read(panel))

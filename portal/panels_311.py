@@ -11,6 +11,11 @@ BACKLOG_FILTERS = ("start", "end", "borough", "agency")  # no complaint type: se
 TOP_TYPES = 15
 
 
+def _filtered(name: str, p: dict, keys: tuple[str, ...] = FILTERS):
+    """A named query over exactly the page filters `keys` (those the panel's query takes)."""
+    return query_frame(name, **{k: p.get(k) for k in keys})
+
+
 def _range(p: dict) -> str:
     return f"from {p['start']} to {p['end']}"
 
@@ -37,7 +42,7 @@ def volume_summary(df, p):
 
 # ---- time to close by complaint type -------------------------------------------------------------
 def close_data(p):
-    df = query_frame("sr_time_to_close", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_time_to_close", p)
     if df.empty:
         return df
     df = df.head(TOP_TYPES).copy()
@@ -74,7 +79,7 @@ def close_summary(df, p):
 
 # ---- share closed within target by agency ----------------------------------------------------------
 def target_data(p):
-    df = query_frame("sr_within_target", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_within_target", p)
     if df.empty:
         return df
     by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
@@ -101,7 +106,7 @@ def target_summary(df, p):
 
 # ---- open backlog ------------------------------------------------------------------------------------
 def backlog_data(p):
-    return query_frame("sr_open_backlog", **{k: p.get(k) for k in BACKLOG_FILTERS})
+    return _filtered("sr_open_backlog", p, BACKLOG_FILTERS)
 
 
 def backlog_figure(df, p):
@@ -121,7 +126,7 @@ def backlog_summary(df, p):
 
 # ---- maps --------------------------------------------------------------------------------------------
 def area_data(p, layer):
-    df = query_frame("sr_by_area", **{k: p.get(k) for k in FILTERS})
+    df = _filtered("sr_by_area", p)
     if df.empty:
         return df
     if layer == "borough":
@@ -154,18 +159,21 @@ def area_summary(df, p, what):
 
 register(
     Panel("sr-volume", PAGE, "Requests created, by channel", FILTERS + ("period",), volume_data, volume_figure,
-          volume_summary, columns={"period_start": "period starting"}),
+          volume_summary, columns={"period_start": "period starting"}, queries=("sr_volume",)),
     Panel("sr-time-to-close", PAGE, "Time to close, by complaint type", FILTERS, close_data, close_figure,
           close_summary, empty="No requests created in this range have been closed yet.",
-          columns={"closed_requests": "closed requests", "median_days": "median days", "p90_days": "90th percentile days"}),
+          columns={"closed_requests": "closed requests", "median_days": "median days", "p90_days": "90th percentile days"},
+          queries=("sr_time_to_close",)),
     Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
           target_summary, empty="No closed requests with a due date in this range.",
-          columns={"pct_within_target": "% within target"}),
+          columns={"pct_within_target": "% within target"}, queries=("sr_within_target",)),
     Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
-          columns={"open_requests": "open requests"}),
+          columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
-          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs")),
+          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs"),
+          queries=("sr_by_area",)),
     Panel("sr-map-district", PAGE, "Requests by community district (map)", FILTERS,
           lambda p: area_data(p, "community_district"), lambda df, p: area_figure(df, p, "community_district"),
-          lambda df, p: area_summary(df, p, "community districts"), columns={"community_board": "community district"}),
+          lambda df, p: area_summary(df, p, "community districts"), columns={"community_board": "community district"},
+          queries=("sr_by_area",)),
 )

@@ -12,6 +12,8 @@ import config
 import datasets
 from portal import figures
 from portal.panels import Panel, fmt, query_frame, register
+from portal.queries import TARGET_HOURS
+from portal.queries_snow import HOURS
 
 PAGE = "snow"
 FILTERS = ("storm_id", "hours", "target_hours")
@@ -28,10 +30,15 @@ def _storm(p) -> str:
     return p.get("storm_id") or ""
 
 
+def _target(p) -> int:
+    """The target hours the page asked for, or the query's declared default."""
+    return int(p.get("target_hours") or TARGET_HOURS.default)
+
+
 # ---- progress since the storm began ------------------------------------------------------------------
 def _elapsed_hours(p) -> float | None:
     """Hours from the storm's start to its newest observation (the same as-of the map uses)."""
-    status = query_frame("snow_segment_status", storm_id=_storm(p), hours=336)
+    status = query_frame("snow_segment_status", storm_id=_storm(p), hours=HOURS.max)
     if status.empty:
         return None
     started = query_frame("snow_storms").set_index("storm_id").loc[_storm(p), "started"]
@@ -80,7 +87,7 @@ def first_pass_figure(df, p):
     long["measure"] = long["measure"].map({"median_hours": "Median", "p90_hours": "90th percentile"})
     fig = figures.bars(long, "priority", "hours", "measure", x_title="Route priority",
                        y_title="Hours from storm start to first pass", legend_title="")
-    target = int(p.get("target_hours") or 6)
+    target = _target(p)
     figures.reference_line(fig, y=target, label=f"target {target} h", position="top left")
     return fig
 
@@ -89,7 +96,7 @@ def first_pass_summary(df, p):
     parts = [f"priority {int(r.route_priority)} {fmt(r.pct_within_target)}% "
              + (f"(median {fmt(r.median_hours, 1)} h)" if not pd.isna(r.median_hours) else "(none reached yet)")
              for r in df.itertuples()]
-    return (f"Share of segments first plowed within {int(p.get('target_hours') or 6)} hours of the start: "
+    return (f"Share of segments first plowed within {_target(p)} hours of the start: "
             + ", ".join(parts) + ".")
 
 
@@ -170,7 +177,7 @@ def district_data(p):
 def district_figure(df, p):
     df = df.assign(priority="Priority " + df["route_priority"].astype(str))
     fig = figures.bars(df, "district", "pct_within_target", "priority", x_title="District",
-                       y_title=f"% first plowed within {int(p.get('target_hours') or 6)} h", legend_title="")
+                       y_title=f"% first plowed within {_target(p)} h", legend_title="")
     fig.update_yaxes(range=[0, 100])
     return fig
 
@@ -188,17 +195,21 @@ register(
     Panel("snow-progress", PAGE, "Progress since the storm began", FILTERS, progress_data, progress_figure,
           progress_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "segments_serviced": "segments serviced",
-                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles"}),
+                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles"},
+          queries=("snow_progress", "snow_segment_status", "snow_storms")),
     Panel("snow-first-pass", PAGE, "Time to first pass against target", FILTERS, first_pass_data, first_pass_figure,
           first_pass_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "median_hours": "median hours", "p90_hours": "90th percentile hours",
-                   "within_target": "within target", "pct_within_target": "% within target"}),
+                   "within_target": "within target", "pct_within_target": "% within target"},
+          queries=("snow_time_to_first_pass",)),
     Panel("snow-map", PAGE, "Street segments by hours since last plowed (map)", FILTERS, map_data, map_figure,
           map_summary, empty="No storm selected, or no segments in the lake.",
           columns={"segment_id": "segment", "route_priority": "route priority", "last_serviced": "last plowed",
-                   "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",)),
+                   "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",),
+          queries=("snow_segment_status",)),
     Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
           district_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "serviced_within_target": "within target",
-                   "pct_within_target": "% within target"}),
+                   "pct_within_target": "% within target"},
+          queries=("snow_by_district",)),
 )

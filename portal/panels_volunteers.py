@@ -77,11 +77,12 @@ def open_summary(df, p):
 
 register(
     Panel("vol-by-day", PAGE, "Volunteers by event day", FILTERS, by_day_data, by_day_figure, by_day_summary,
-          columns={"event_date": "event day", "signups": "sign-ups"}),
+          columns={"event_date": "event day", "signups": "sign-ups"}, queries=("vol_by_day",)),
     Panel("vol-by-borough", PAGE, "Sign-ups by borough and category", FILTERS, borough_data, borough_figure,
-          borough_summary, columns={"signups": "sign-ups"}),
+          borough_summary, columns={"signups": "sign-ups"}, queries=("vol_by_borough_category",)),
     Panel("vol-open", PAGE, "Open opportunities still needing volunteers", FILTERS, open_data, open_figure,
           open_summary, empty="No open opportunities need volunteers on this day.",
           columns={"opportunity_id": "id", "volunteers_needed": "needed", "signed_up": "signed up",
-                   "still_needed": "still needed", "start_date": "starts", "end_date": "ends"}),
+                   "still_needed": "still needed", "start_date": "starts", "end_date": "ends"},
+          queries=("vol_open_opportunities",)),
 )

@@ -3,7 +3,7 @@ the state of each real-time writer feeding it. Read by GET /api/v1/status and th
 catalog page; no Dash here.
 
 Sources: the lake (version), the tail of the run log (loads, failed ones included; lake/runlog.py)
-and the writers' state files (etl/writerstate.py). Only small files and the last RUNLOG_TAIL bytes
+and the writers' state files (lake/writerstate.py). Only small files and the last RUNLOG_TAIL bytes
 of the run log are read, so the answer stays fast however long the pipeline has been running.
 """
 from __future__ import annotations

@@ -1,8 +1,13 @@
-"""Named queries: the only SQL the web side runs, each with declared, validated parameters.
+"""Named queries: the dashboards' and KPIs' SQL, each with declared, validated parameters. (The rows
+API builds its own filtered SELECT from a dataset's declaration; portal/kpi_values.py runs
+all-periods forms of the KPI queries, checked against them.)
 
 Why a registry rather than SQL in callbacks: a name plus cleaned parameters is a stable cache key
-and API address, every value reaches DuckDB as a bound parameter (never in the SQL text, STYLE
-habit 3), and the API docs are generated from the same declarations (`describe()`).
+(`cached()`) and the reference a KPI's trace publishes (datasets/kpis.yaml, /api/v1/kpis), and every
+value reaches DuckDB as a bound parameter (never in the SQL text, STYLE habit 3). Named queries have
+no API address of their own (the API serves dataset rows and dashboard charts, not queries), and the
+OpenAPI description is built from the dataset declarations, not from `describe()`, though the bounds
+it states for chart parameters are these Params' (api/openapi.py).
 The queries themselves live by area in portal/queries_311.py, queries_snow.py and
 queries_volunteers.py; this module holds the parameter rules and `run()`.
 
@@ -24,7 +29,7 @@ import datasets
 from datasets import rollups as rollup_decls
 from portal.reader import QueryError, Results, reader
 
-__all__ = ["NamedQuery", "Param", "QueryError", "describe", "get", "names", "run", "validate"]
+__all__ = ["NamedQuery", "Param", "QueryError", "datasets_of", "describe", "get", "names", "run", "validate"]
 
 KINDS = ("date", "int", "choice", "value")
 MAX_VALUE_CHARS = 200
@@ -87,10 +92,16 @@ class NamedQuery:
                 "params": [p.describe() for p in self.params]}
 
 
+def datasets_of(sql: str) -> tuple[str, ...]:
+    """The datasets SQL reads, in order: its {dataset} and {rollup} placeholders (a rollup counts as its
+    source dataset), so what a page says it shows is what its SQL reads."""
+    return tuple(dict.fromkeys(rollup_decls.dataset_of(n) for n in _DATASET.findall(sql)))
+
+
 def named(name: str, description: str, sql: str, *params: Param) -> NamedQuery:
     """A NamedQuery whose datasets are read off the SQL's {dataset} placeholders."""
-    found = tuple(dict.fromkeys(rollup_decls.dataset_of(n) for n in _DATASET.findall(sql)))
-    return NamedQuery(name=name, description=" ".join(description.split()), sql=sql, params=params, datasets=found)
+    return NamedQuery(name=name, description=" ".join(description.split()), sql=sql, params=params,
+                      datasets=datasets_of(sql))
 
 
 # ---- parameters shared by several queries ----------------------------------------------------------
@@ -156,7 +167,7 @@ def get(name: str) -> NamedQuery:
 
 
 def describe() -> list[dict]:
-    """Every query with its description and parameters, for the API docs."""
+    """Every query with its description, datasets and parameters, as plain data for a reader or a tool."""
     return [q.describe() for q in _registry().values()]
 
 

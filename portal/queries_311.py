@@ -14,36 +14,27 @@ COMPLAINT_TYPE = Param("complaint_type", "value", column=("service_requests", "c
                        help="Only requests of this complaint type.")
 KPI_START = Param("start", "date", help="Accepted for symmetry with the other KPIs; the backlog is a level at `end`.")
 
-# Over a rollup read from Parquet, a key may come twice, from its base and its delta (etl/rollups.py):
+# Over a rollup read from Parquet, a key may come twice, from its base and its delta (lake/model.py):
 # measures are summed, and a group whose sum is 0 (a request that moved to another borough, channel
 # or day since the base was written) is dropped, as a fresh aggregate would not have it.
-SR_VOLUME = """
--- From the created-per-day rollup (datasets/rollups.yaml): exact counts, thousands of rows read.
+def _created_per_period(by: str, filters: tuple[str, ...]) -> str:
+    """Requests created per period and `by`, from the created-per-day rollup (datasets/rollups.yaml):
+    exact counts, thousands of rows read. `by` and `filters` are column names written here, not input."""
+    where = "".join(f"\n  AND (${f} IS NULL OR {f} = ${f})" for f in filters)
+    return f"""
 SELECT CAST(date_trunc($period, day) AS DATE) AS period_start,
-       channel,
+       {by},
        CAST(sum(requests) AS BIGINT) AS requests
-FROM {sr_created_daily}
-WHERE day >= $start AND day <= $end
-  AND ($borough IS NULL OR borough = $borough)
-  AND ($agency IS NULL OR agency = $agency)
-  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
-GROUP BY period_start, channel
+FROM {{sr_created_daily}}
+WHERE day >= $start AND day <= $end{where}
+GROUP BY period_start, {by}
 HAVING sum(requests) <> 0
-ORDER BY period_start, channel
+ORDER BY period_start, {by}
 """
 
-SR_VOLUME_BY_BOROUGH = """
-SELECT CAST(date_trunc($period, day) AS DATE) AS period_start,
-       borough,
-       CAST(sum(requests) AS BIGINT) AS requests
-FROM {sr_created_daily}
-WHERE day >= $start AND day <= $end
-  AND ($agency IS NULL OR agency = $agency)
-  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
-GROUP BY period_start, borough
-HAVING sum(requests) <> 0
-ORDER BY period_start, borough
-"""
+
+SR_VOLUME = _created_per_period("channel", ("borough", "agency", "complaint_type"))
+SR_VOLUME_BY_BOROUGH = _created_per_period("borough", ("agency", "complaint_type"))
 
 # Exact quantiles cannot be summed from daily parts, so this reads every closed request of the range,
 # from the close-times projection (datasets/rollups.yaml): five narrow columns sorted by day, type and
@@ -136,7 +127,7 @@ ORDER BY borough, community_board
 SR_FILTER_VALUES = """
 -- Every agency and complaint type in the data, busiest first (the dashboard's filter choices), and the
 -- range of local days covered. A rollup read from Parquet may hold a key twice (base and delta,
--- etl/rollups.py), so counts are summed and kept only when positive; the days come from the
+-- lake/model.py), so counts are summed and kept only when positive; the days come from the
 -- in-memory daily flow, one row per key, where a day with requests created has opened > 0.
 SELECT 'agency' AS filter, agency AS value, CAST(sum(requests) AS BIGINT) AS requests
 FROM {sr_created_daily} WHERE agency IS NOT NULL GROUP BY agency HAVING sum(requests) > 0

@@ -120,7 +120,7 @@ class LakeReader:
         files = self._stored_files(r, stored, zone)
         if files:
             listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
-            if r.in_memory:  # one row per key: a base and its delta summed (etl/rollups.py)
+            if r.in_memory:  # one row per key: a base and its delta summed (Rollup.summed)
                 source = f"SELECT * FROM read_parquet({listed})"
                 self._con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {r.summed(source) if len(files) > 1 else source}')
             else:  # a key may appear in the base and in the delta; every query sums the measures

@@ -85,6 +85,43 @@ def test_the_scorecard_callback_draws_a_tile_per_kpi_and_the_overall_score(demo_
     assert "Overall city score" in text and "mean of the KPI scores" in text
 
 
+def test_the_scorecard_names_every_dataset_its_kpis_read(demo_lake):
+    # Issue 12: the "Showing ..." line left out snow_storms and snow_segments, which the snow KPI reads.
+    from callbacks import scorecard
+    from datasets.kpis import kpis
+
+    asof, _, _ = scorecard.update("week", {}, None)
+    shown = [part.split(" ")[0].rstrip(":") for part in asof.removeprefix("Showing ").split("; ")]
+    read = {d for k in kpis().values() for d in queries.get(k.query).datasets}
+    assert set(shown) == read and len(shown) == len(read)
+    assert {"snow_storms", "snow_segments", "plow_activity"} <= read
+
+
+PAGE_PARAMS = {"service_requests": filters.sr_params, "snow": filters.snow_params,
+               "volunteers": filters.volunteer_params}
+
+
+@pytest.mark.parametrize("panel_id", [p.id for page in PAGE_PARAMS for p in panels.for_page(page)])
+def test_a_panel_declares_exactly_the_named_queries_it_runs(demo_lake, monkeypatch, panel_id):
+    # What a page says it shows, and the versions a view is cached under, are read off these names.
+    panel, ran = panels.get(panel_id), []
+    params, real = PAGE_PARAMS[panel.page]({}), queries.cached
+    monkeypatch.setattr(queries, "cached", lambda name, /, **kw: ran.append(name) or real(name, **kw))
+    panels.frame(panel, params)
+    assert ran and set(ran) == set(panel.queries)
+
+
+def test_a_chart_page_shows_the_datasets_its_panels_read(demo_lake):
+    from callbacks import snow, volunteers
+
+    storm = filters.storms()[0]["storm_id"]
+    shown = snow.update(storm, 12, 6, {})[0]
+    assert sorted(part.split(" ")[0] for part in shown.removeprefix("Showing ").split("; ")) == [
+        "plow_activity", "snow_segments", "snow_storms"]
+    v = filters.volunteer_params({})
+    assert "volunteer_opportunities v1" in volunteers.update(v["start"], v["end"], None, {})[0]
+
+
 def test_a_kpi_trend_runs_oldest_to_newest_ending_at_the_current_value(demo_lake):
     from layouts import scorecard
 
@@ -278,6 +315,40 @@ def test_the_pages_read_their_url_query(demo_lake):
     layout = str(service_requests.layout(start="2026-10-01", end="2026-10-31", agency="DSNY"))
     assert "2026-10-01" in layout and "DSNY" in layout
     assert "value=12" in str(snow.layout(hours="12")).replace(" ", "")
+
+
+def _component(tree, component_id):
+    """The component with this id in a layout tree (None if absent)."""
+    if getattr(tree, "id", None) == component_id:
+        return tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if hasattr(child, "to_plotly_json") and (found := _component(child, component_id)) is not None:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("control, param", [("HOURS", "hours"), ("TARGET", "target_hours")])
+def test_the_snow_boxes_take_what_their_query_takes_and_open_at_its_default(demo_lake, control, param):
+    # Issue 12: the snow defaults and bounds were written out in six places.
+    from layouts import snow
+    from portal import queries_snow
+
+    declared = queries_snow.HOURS if param == "hours" else queries.TARGET_HOURS
+    box = _component(snow.layout(), getattr(snow, control))
+    assert (box.min, box.max, box.value) == (declared.min, declared.max, declared.default)
+    assert filters.snow_params({param: declared.max + 1})[param] == declared.max
+    assert filters.snow_params({param: "many"})[param] == declared.default
+
+
+def test_the_volunteer_borough_box_offers_the_declared_boroughs(demo_lake):
+    # Issue 12: the page held its own copy of the list.
+    import datasets
+    from layouts import volunteers
+
+    options = _component(volunteers.layout(), f"{volunteers.BOROUGH}-options").children
+    declared = datasets.get("volunteer_signups").column("borough").allowed
+    assert declared and [o.value for o in options] == list(declared)
 
 
 def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):

@@ -12,8 +12,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 import datasets
+from api import datasets as api_datasets
+from api import v1
 from api.rowquery import OPS
 from datasets import kpis as kpi_decls
+from portal import filters, queries, queries_snow
 from tests.conftest import demo_lake_at
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
@@ -149,6 +152,48 @@ def test_the_docs_page_is_english_html_listing_every_path(server, spec):
         assert f"<code>GET {path}</code>" in page, path
     assert "curl 'http://localhost/api/v1/datasets/" in page
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # nothing from a CDN
+
+
+# --- bounds: every number the description states is the one the code enforces ---------------------
+# Issue 12: these were hand-copied (history 0..60, versions_limit <= 1000, hours 1..336, target_hours
+# 1..168) beside a docstring saying the description "cannot drift".
+
+def _schema(spec: dict, path: str, name: str) -> dict:
+    return next(p["schema"] for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)
+
+
+@pytest.mark.parametrize("path, name, url, default", [
+    ("/api/v1/kpis/{kpi_id}", "history", "/api/v1/kpis/sr_open_backlog?period=day&history={}", v1.HISTORY_DEFAULT),
+    ("/api/v1/datasets/{dataset}", "versions_limit", "/api/v1/datasets/plow_activity?versions_limit={}",
+     api_datasets.VERSIONS_PAGE),
+])
+def test_an_api_bound_the_description_states_is_the_one_the_api_enforces(server, spec, demo_lake, path, name, url,
+                                                                          default):
+    schema, client = _schema(spec, path, name), server.test_client()
+    for value, status in ((schema["minimum"], 200), (schema["maximum"], 200),
+                          (schema["minimum"] - 1, 400), (schema["maximum"] + 1, 400)):
+        assert client.get(url.format(value)).status_code == status, (name, value)
+    assert schema["default"] == default
+
+
+def test_the_kpi_history_default_is_what_an_answer_without_it_holds(server, spec, demo_lake):
+    resp = server.test_client().get("/api/v1/kpis/sr_open_backlog?period=day")
+    assert len(resp.json["history"]) == _schema(spec, "/api/v1/kpis/{kpi_id}", "history")["default"]
+
+
+@pytest.mark.parametrize("param", [queries_snow.HOURS, queries.TARGET_HOURS], ids=lambda p: p.name)
+def test_a_chart_bound_the_description_states_is_the_query_parameter_s(spec, demo_lake, param):
+    schema = _schema(spec, "/api/v1/charts/{panel_id}.csv", param.name)
+    assert (schema["minimum"], schema["maximum"], schema["default"]) == (param.min, param.max, param.default)
+    query = next(n for n in queries.names() if param in queries.get(n).params)
+    takes = {p.name for p in queries.get(query).params}
+    base = {k: v for k, v in {"storm_id": "S1", "start": "2026-01-01", "end": "2026-02-01"}.items() if k in takes}
+    for value in (schema["minimum"], schema["maximum"]):
+        assert queries.validate(query, {**base, param.name: value})[param.name] == value
+    for value in (schema["minimum"] - 1, schema["maximum"] + 1):
+        with pytest.raises(queries.QueryError):
+            queries.validate(query, {**base, param.name: value})
+    assert filters.snow_params({})[param.name] == schema["default"]  # what a chart CSV without it charts
 
 
 # --- regressions found while fuzzing: each was a 500 (or a 200 whose body ended in an error) --------
