@@ -262,7 +262,7 @@ def freshness(data: Path, samples: int, interval: float) -> dict:
 def run(rows: int = 10_000_000, batches: int = 1000, latency_batches: int = 30, samples: int = 20,
         interval: float = 5.0, ratio_rows: int = 1_000_000) -> dict:
     """Publish latency and freshness at `rows`; the 1,000-batch query ratio at `ratio_rows` (a 10M-row
-    publish spends seconds rewriting rollups, which would make 1,000 of them hours: see docs/benchmarks.md)."""
+    publish spends seconds rewriting rollups, which would make 1,000 of them hours: see docs/benchmarks-history.md)."""
     started = time.perf_counter()
     base = base_lake(rows)
     results = {"rows": rows, "build_s": round(time.perf_counter() - started, 1)}

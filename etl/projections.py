@@ -31,7 +31,7 @@ def _write(con, p, data_file: str, folder, tz: str, days=None):
     path = folder / f"{uuid.uuid4().hex}.parquet"
     order = ", ".join(ident(c) for c in p.order_by)
     # LZ4 and Parquet v2 encodings (delta-packed integers): the narrow file is read on a dashboard's hot
-    # path, where they decode ~15% faster than zstd and v1 (docs/benchmarks.md, queries).
+    # path, where they decode ~15% faster than zstd and v1 (docs/benchmarks-history.md, queries).
     con.execute(f"COPY ({p.compile(f'read_parquet({lit(data_file)})', lit(tz), days)} ORDER BY {order}) TO {lit(str(path))} "
                 f"(FORMAT parquet, COMPRESSION lz4, PARQUET_VERSION V2, ROW_GROUP_SIZE {lake.write.ROW_GROUP})")
     lake.write.fsync_file(path)

@@ -91,7 +91,7 @@ def write_files(con: duckdb.DuckDBPyConnection, ds: Dataset, select_sql: str) ->
     order = "" if _already_sorted(con, ds, select_sql) else " ORDER BY " + ", ".join(ident(c) for c in _sort_columns(ds))
     try:
         # zstd level 1 with Parquet v2 encodings (delta-packed times and integers): at 1M NYC rows,
-        # 15% less CPU than zstd level 3 with v1 and a 10% smaller file (docs/benchmarks.md, ingest).
+        # 15% less CPU than zstd level 3 with v1 and a 10% smaller file (docs/benchmarks-history.md, ingest).
         con.execute(
             f"COPY ({select_sql}{order}) TO {lit(str(staging))} "
             f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {lake.write.ROW_GROUP}, "

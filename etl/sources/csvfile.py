@@ -102,7 +102,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect, table
 
 
 # Larger than DuckDB's default (32 MB): a table stored from the scan in file order gets fewer, larger
-# batches to stitch together; at 1M NYC rows the stored pass costs ~10% less CPU (docs/benchmarks.md).
+# batches to stitch together; at 1M NYC rows the stored pass costs ~10% less CPU (docs/benchmarks-history.md).
 BUFFER_BYTES = 64 << 20
 
 
