@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, ingest, queries, realtime, serving, storage
+from benchmarks import dashboards, exports, ingest, queries, realtime, serving, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -20,6 +20,7 @@ BENCHES = {
     "realtime": lambda a: realtime.run(rows=a.realtime_rows, batches=a.realtime_batches, ratio_rows=a.realtime_ratio_rows),
     "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "serving": lambda a: serving.run(scale=a.serving_scale),
+    "storm": lambda a: storm.run(scale=a.serving_scale, users=a.storm_users, seconds=a.storm_seconds, polls=a.storm_polls),
 }
 
 
@@ -32,6 +33,9 @@ def main() -> None:
     p.add_argument("--realtime-batches", type=int, default=1000, help="micro-batches before the realtime query ratio")
     p.add_argument("--realtime-ratio-rows", type=int, default=1_000_000, help="service_requests size for that ratio")
     p.add_argument("--serving-scale", default="small", help="demo lake scale for the serving benchmark")
+    p.add_argument("--storm-users", type=int, default=200, help="concurrent visitors of the storm-morning benchmark")
+    p.add_argument("--storm-seconds", type=int, default=60, help="how long each storm-morning run lasts")
+    p.add_argument("--storm-polls", type=int, default=1, help="version polls (5 s apart) a storm visitor makes before leaving")
     p.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = p.parse_args()
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform()}

@@ -17,7 +17,7 @@ import lake
 from etl import cli_realtime, compact
 from etl.errors import InputError
 from lake import runlog
-from lake.errors import LakeBusy
+from lake.errors import LakeBusy, StorageFull
 
 
 def _print(obj, as_json: bool, text: str) -> None:
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:  # unknown dataset or version
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
+    except StorageFull as exc:  # the lake's disk is full: nothing published, the previous version serves on
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -23,9 +23,12 @@ import lake.write
 from etl import formats as formats_mod
 from etl import local_day, projections, rollups, upsert, validate
 from etl.errors import InputError
+from etl.log import logger
 from etl.sources import csvfile, read_raw
 from lake import runlog
 from lake.sql import ident
+
+log = logger("load")
 
 # From this size a load converts local times through per-day offsets (etl/local_day.py: naive
 # local times in validation, and the local days of its rollups and projections):
@@ -116,13 +119,28 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
         result.error = str(exc)
         raise
     except Exception as exc:
+        if lake.is_out_of_space(exc):
+            full = lake.StorageFull(dataset, lake.current_version(dataset), str(config.data_dir()))
+            result.error = str(full)
+            raise full from exc
         result.error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
         progress.close()
         result.seconds = round(time.monotonic() - started, 3)
-        runlog.append({**result.to_dict(), "writer": writer} if writer else result.to_dict())
+        _log(result, writer)
     return result
+
+
+def _log(result: LoadResult, writer: str | None) -> None:
+    """The load's line in the run log; on a full disk the line cannot be written either, and the
+    load's own error (raised to the caller) says so rather than a second failure hiding it."""
+    try:
+        runlog.append({**result.to_dict(), "writer": writer} if writer else result.to_dict())
+    except OSError as exc:
+        if not lake.is_out_of_space(exc):
+            raise
+        log.warning("run log not written (no space left): %s", result.error or result.outcome)
 
 
 def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:

@@ -18,7 +18,7 @@ runlog, writerstate, sql (quoting), errors. The read functions are re-exported h
 writes `lake.manifest(name)`; writers import `lake.write`. Where an object store plugs in, this
 package is the seam: every file access of the contract goes through it.
 """
-from lake.errors import LakeBusy, VersionPruned
+from lake.errors import LakeBusy, StorageFull, VersionPruned, is_out_of_space
 from lake.model import DataFile, Manifest, ProjectionEntry, RollupEntry, SummaryEntry
 from lake.read import (
                        current_version,
@@ -33,6 +33,7 @@ from lake.read import (
                        versions,
 )
 
-__all__ = ["DataFile", "LakeBusy", "Manifest", "ProjectionEntry", "RollupEntry", "SummaryEntry", "VersionPruned",
+__all__ = ["DataFile", "LakeBusy", "Manifest", "ProjectionEntry", "RollupEntry", "StorageFull", "SummaryEntry",
+           "VersionPruned", "is_out_of_space",
            "current_version", "dataset_dir", "entry_paths", "file_paths", "lake_dir", "manifest", "manifest_path",
            "oldest_version", "version_numbers", "versions"]

@@ -18,3 +18,27 @@ class VersionPruned(KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class StorageFull(OSError):
+    """The lake's file system ran out of space while a writer wrote. Nothing was published: the
+    dataset's current version is the one before, intact (a version is published only once all of
+    its files are written and synced, lake/write.py)."""
+
+    def __init__(self, dataset: str, current: int | None, where: str):
+        kept = f"version {current} stays current" if current else "no version was published"
+        super().__init__(28, f"no space left on the lake's disk ({where}) while loading {dataset}: the load "
+                             f"published nothing and {kept}; free space there and load again")
+        self.dataset, self.current = dataset, current
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """Whether a write failed for lack of space: an OSError with ENOSPC, or DuckDB's IO error,
+    which carries the errno only in its text."""
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or '"errno":"28"' in text

@@ -51,14 +51,23 @@ class Portal:
 
 def start_portal(data_dir: Path, **env) -> Portal:
     """Build a demo lake in data_dir and serve it with gunicorn; waits until / answers."""
+    subprocess.run([sys.executable, "-m", "etl", "demo", "--scale", DEMO_ROWS], cwd=ROOT, env=_env(data_dir, env),
+                   check=True, capture_output=True, timeout=300)
+    return serve(data_dir, **env)
+
+
+def _env(data_dir: Path, env: dict) -> dict:
     base_env = {**os.environ, "PULSE_DATA_DIR": str(data_dir), "PULSE_CACHE_TYPE": "filesystem",
                 "PULSE_LIVE_POLL_SECONDS": "1", **env}
     base_env.pop("PULSE_CITY", None)
-    subprocess.run([sys.executable, "-m", "etl", "demo", "--scale", DEMO_ROWS], cwd=ROOT, env=base_env, check=True,
-                   capture_output=True, timeout=300)
+    return base_env
+
+
+def serve(data_dir: Path, **env) -> Portal:
+    """Serve the lake already in data_dir with gunicorn (two workers); waits until /healthz answers."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:server", "--workers", "2", "--bind",
-                             f"127.0.0.1:{port}", "--timeout", "60"], cwd=ROOT, env=base_env,
+                             f"127.0.0.1:{port}", "--timeout", "60"], cwd=ROOT, env=_env(data_dir, env),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
