@@ -18,8 +18,8 @@ from flask import Response, request
 
 import config
 
-# Every response. Permissions-Policy turns off what the portal never uses; only features Chromium
-# recognises are named (an unknown one is a console error on every page).
+# Every response. Permissions-Policy turns off the powerful features the portal never uses, so a
+# script that got in could not ask for them either.
 FIXED = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
