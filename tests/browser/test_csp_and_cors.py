@@ -15,19 +15,12 @@ from contextlib import contextmanager
 import pytest
 
 from tests.browser.conftest import settle, start_portal, stop_portal
+from tests.helpers import ROUTER_CALLBACK
 
 # path -> charts it draws
 PAGES = {"/": 0, "/service-requests": 6, "/snow": 4, "/volunteers": 3, "/?mode=meeting": 0, "/data": 0,
          "/data/service_requests": 0, "/no-such-page": 0}
-# the pages router's callback, as the portal's own pages POST it
-ROUTER_CALLBACK = json.dumps({
-    "output": ".._pages_content.children..._pages_store.data..",
-    "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-    "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/data"},
-               {"id": "_pages_location", "property": "search", "value": ""}],
-    "changedPropIds": ["_pages_location.pathname"],
-})
-POST_CALLBACK = {"method": "POST", "headers": {"Content-Type": "application/json"}, "body": ROUTER_CALLBACK}
+POST_CALLBACK = {"method": "POST", "headers": {"Content-Type": "application/json"}, "body": json.dumps(ROUTER_CALLBACK)}
 RECORD_VIOLATIONS = """document.addEventListener('securitypolicyviolation', e => (window.__csp = window.__csp || [])
     .push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));"""
 

@@ -19,18 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import demo_lake_at
+from tests.helpers import ROUTER_CALLBACK
 from web import headers
 
 ROOT = Path(__file__).resolve().parents[2]
 SR = "/api/v1/datasets/service_requests"
-# The pages router's callback: its body needs no state, so a test can POST it as a browser does.
-ROUTER_CALLBACK = {
-    "output": ".._pages_content.children..._pages_store.data..",
-    "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-    "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/snow"},
-               {"id": "_pages_location", "property": "search", "value": ""}],
-    "changedPropIds": ["_pages_location.pathname", "_pages_location.search"],
-}
 
 
 @pytest.fixture(scope="module")
