@@ -1,4 +1,4 @@
-"""Small builders for test input files in the datasets' own (plain) schema."""
+"""Small builders for test input: files in the datasets' own (plain) schema, a Dash callback body."""
 from __future__ import annotations
 
 import csv
@@ -47,3 +47,14 @@ def watch_cache(monkeypatch) -> list[tuple[str, dict, bool]]:
 
     monkeypatch.setattr(cache, "get_or_compute", spy)
     return seen
+
+
+# The pages router's callback as the portal's own pages POST it to /_dash-update-component: its
+# body needs no state, so a test can send it as a browser does (tests of headers and CORS).
+ROUTER_CALLBACK = {
+    "output": ".._pages_content.children..._pages_store.data..",
+    "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+    "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/data"},
+               {"id": "_pages_location", "property": "search", "value": ""}],
+    "changedPropIds": ["_pages_location.pathname", "_pages_location.search"],
+}
