@@ -8,6 +8,7 @@ static files are compressed.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import subprocess
 import threading
@@ -190,3 +191,16 @@ def test_a_post_is_never_answered_from_the_cache(proxy):
         r.read()
         statuses.append(r.getheader("X-Cache-Status"))
     assert "HIT" not in statuses
+
+
+def test_with_gunicorn_down_nginx_answers_json_503_with_the_headers(tmp_path):
+    from tests.deploy.conftest import start_nginx
+
+    px = start_nginx(tmp_path, free_port())  # nothing listens upstream
+    try:
+        status, headers, body = get(px.url + "/api/v1/version")
+        assert status == 503 and headers["Content-Type"] == "application/json"
+        assert headers["Retry-After"] == "5" and headers["X-Content-Type-Options"] == "nosniff"
+        assert "try again" in json.loads(body)["error"]
+    finally:
+        px.proc.kill()

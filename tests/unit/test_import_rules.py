@@ -1,6 +1,7 @@
 """The house's dependency rules (STYLE.md, issue 12), checked by walking every import in the tree:
 the read side (portal/, api/) reads the storage contract through lake/ and never reaches into the
-writers (etl/); the query layer (portal/) knows nothing of Dash; lake/ depends on neither side."""
+writers (etl/); the query layer (portal/) knows nothing of Dash; lake/ depends on neither side; web/
+(HTTP headers and caching) is read side too."""
 from __future__ import annotations
 
 import ast
@@ -15,6 +16,8 @@ RULES = {  # package -> top-level modules it must never import
     "api": {"etl", "layouts", "callbacks"},
     "lake": {"etl", "portal", "api", "dash", "layouts", "callbacks"},
     "datasets": {"etl", "portal", "api", "dash"},
+    "web": {"etl", "layouts", "callbacks"},  # HTTP concerns of the web process (headers, caching)
+    "deploy": {"etl", "portal", "api", "dash", "layouts", "callbacks", "web"},  # files for the proxy, no app code
 }
 
 
