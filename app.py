@@ -8,7 +8,7 @@ from pathlib import Path
 from dash import Dash
 
 import config
-from api import request_limits
+from api import public_url, request_limits
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
@@ -77,6 +77,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     app.server.register_blueprint(status_bp)
     page_status(app.server, app.config.requests_pathname_prefix)
     request_limits.install(app)
+    public_url.install(app.server)
     app.server.config["PULSE_SETTINGS"] = settings
     return app
 
