@@ -18,7 +18,7 @@ from etl.load import load_file
 from portal import filters, panels, queries
 from portal.reader import QueryTooBig, reader, reset_reader
 from tests.conftest import demo_lake_at
-from tests.helpers import sr_row, write_csv
+from tests.helpers import callback_body, dash_portal, page_body, sr_row, write_csv
 
 SR = "/api/v1/datasets/service_requests"
 UPDATE = "/_dash-update-component"
@@ -32,32 +32,11 @@ def demo_lake(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def portal(demo_lake):
-    """The whole portal (Dash app and API) and its test client, with its callbacks registered."""
-    from app import app
-
-    client = app.server.test_client()
-    assert client.get("/_dash-dependencies").status_code == 200  # Dash fills its callback map on a first request
-    return app, client
-
-
-def callback(app, output_prefix: str, inputs: list, state: list | None = None) -> dict:
-    """A callback body as Dash's renderer sends it, for the server callback whose output starts so."""
-    output, cb = next((k, v) for k, v in app.callback_map.items() if k.startswith(output_prefix) and "callback" in v)
-    specs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-    outputs = [{"id": o.component_id, "property": o.component_property} for o in specs]
-    return {"output": output, "outputs": outputs if isinstance(cb["output"], list) else outputs[0],
-            "inputs": [{**i, "value": v} for i, v in zip(cb["inputs"], inputs, strict=True)],
-            "state": [{**s, "value": v} for s, v in zip(cb.get("state", []), state or [], strict=True)],
-            "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"]}
+    return dash_portal()
 
 
 def sr_update(app, start=None, end=None, borough=None, agency=None, complaint_type=None, period="week") -> dict:
-    return callback(app, "..sr-asof", [start, end, borough, agency, complaint_type, period, {}])
-
-
-def page(app, pathname: str, search: str = "") -> dict:
-    """The page router's callback: what a browser asks for when it opens `pathname` + `search`."""
-    return callback(app, ".._pages_content", [pathname, search])
+    return callback_body(app, "..sr-asof", [start, end, borough, agency, complaint_type, period, {}])
 
 
 def summaries(resp) -> list[str]:
@@ -180,23 +159,23 @@ def test_a_query_past_the_reader_s_memory_is_a_named_answer(demo_lake, configure
 def test_the_scorecard_page_bounds_as_of_and_period_as_the_api_does(portal, as_of, period):
     # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not
     app, client = portal
-    resp = client.post(UPDATE, json=callback(app, "..sc-asof", [period, {}], [as_of]))
+    resp = client.post(UPDATE, json=callback_body(app, "..sc-asof", [period, {}], [as_of]))
     assert resp.status_code == 200
-    default = client.post(UPDATE, json=callback(app, "..sc-asof", ["month", {}], [None])).get_json()["response"]
+    default = client.post(UPDATE, json=callback_body(app, "..sc-asof", ["month", {}], [None])).get_json()["response"]
     assert resp.get_json()["response"]["sc-tiles"] == default["sc-tiles"]  # the default month of the default day
 
 
 def test_a_superscript_version_on_the_dataset_page_is_no_version(portal):
     # issue 13: /data/service_requests?version=² ('²'.isdigit() is True, int('²') is not a number): a 500
     app, client = portal
-    resp = client.post(UPDATE, json=page(app, "/data/service_requests", "?version=%C2%B2"))
+    resp = client.post(UPDATE, json=page_body(app, "/data/service_requests", "?version=%C2%B2"))
     current = lake.current_version("service_requests")
     assert resp.status_code == 200 and f"These links are pinned to version {current}" in resp.get_data(as_text=True)
 
 
 def test_a_long_unknown_dataset_is_named_by_its_start(portal):
     app, client = portal
-    resp = client.post(UPDATE, json=page(app, "/data/" + "d" * 100_000))
+    resp = client.post(UPDATE, json=page_body(app, "/data/" + "d" * 100_000))
     assert resp.status_code == 200 and "No such dataset" in resp.get_data(as_text=True)
     assert len(resp.get_data()) < 5_000  # the page and its title name it by 60 characters
 
@@ -240,7 +219,7 @@ def _malformed(app) -> dict[str, dict | bytes | list]:
         "an input that is not an object": {**good, "inputs": ["x"] * len(good["inputs"])},
         "outputs of another callback": {**good, "outputs": good["outputs"][:2]},
         "changedPropIds that are not texts": {**good, "changedPropIds": [[1]]},
-        "a page path that is not text": page(app, "/data", "") | {"inputs": [
+        "a page path that is not text": page_body(app, "/data", "") | {"inputs": [
             {"id": "_pages_location", "property": "pathname", "value": 5},
             {"id": "_pages_location", "property": "search", "value": ""}]},
     }

@@ -11,6 +11,7 @@ import pytest
 
 import datasets
 from tests.conftest import demo_lake_at
+from tests.helpers import callback_body, dash_portal, page_body
 
 HOSTILE = [
     "\u00b2",  # a digit to str.isdigit(), not to int()
@@ -57,11 +58,7 @@ PATH_VALUES = ["/api/v1/datasets/{}", "/api/v1/datasets/service_requests/export.
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     with demo_lake_at(tmp_path_factory.mktemp("fuzz") / "data", scale=2000, seed=3):
-        from app import app
-
-        client = app.server.test_client()
-        client.get("/_dash-dependencies")
-        yield app, client
+        yield dash_portal()
 
 
 def check(resp, path: str) -> None:
@@ -94,16 +91,6 @@ def test_no_path_value_is_a_server_error(portal, template):
         check(client.get(path), path)
 
 
-def _callback(app, output_prefix: str, values: dict) -> dict:
-    """A callback body for the server callback whose output starts so; `values` by component id."""
-    output, cb = next((k, v) for k, v in app.callback_map.items() if k.startswith(output_prefix) and "callback" in v)
-    specs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-    outputs = [{"id": o.component_id, "property": o.component_property} for o in specs]
-    return {"output": output, "outputs": outputs if isinstance(cb["output"], list) else outputs[0],
-            "inputs": [{**i, "value": values.get(i["id"])} for i in cb["inputs"]],
-            "state": [{**s, "value": values.get(s["id"])} for s in cb.get("state", [])], "changedPropIds": []}
-
-
 def _page_controls() -> list[tuple[str, str, str, str]]:
     """(page path, URL query name, callback output prefix, component id) of every filter of every page."""
     import app  # noqa: F401  (pages register with the Dash app, which must exist first)
@@ -122,11 +109,9 @@ def test_no_page_filter_value_is_a_server_error(portal, path, name, prefix, comp
     for value in PAGE_VALUES:
         if isinstance(value, str) or value is None:  # through the URL, as the page router reads it
             search = f"?{name}={quote(value or '', safe='')}"
-            resp = client.post("/_dash-update-component", json=_callback(
-                app, ".._pages_content", {"_pages_location": None}) | {"inputs": [
-                    {"id": "_pages_location", "property": "pathname", "value": path},
-                    {"id": "_pages_location", "property": "search", "value": search}]})
+            resp = client.post("/_dash-update-component", json=page_body(app, path, search))
             check(resp, path + search)
         if prefix:  # through the page's callback, as a hand-made POST sends it
-            resp = client.post("/_dash-update-component", json=_callback(app, prefix, {component: value}))
+            resp = client.post("/_dash-update-component", json=callback_body(app, prefix, {component: value},
+                                                                           {component: value}))
             check(resp, f"{prefix} {name}={str(value)[:40]}")

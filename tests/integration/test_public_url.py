@@ -9,6 +9,7 @@ import pytest
 
 from api import public_url
 from tests.conftest import demo_lake_at
+from tests.helpers import dash_portal, page_body
 
 PUBLIC = "https://data.city.example"
 EVIL = {"Host": "evil.example.com"}
@@ -21,23 +22,13 @@ PATHS = ["/", "/service-requests", "/snow", "/volunteers", "/data", "/data/servi
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     with demo_lake_at(tmp_path_factory.mktemp("public_url") / "data", scale=2000, seed=3):
-        from app import app
-
-        client = app.server.test_client()
-        client.get("/_dash-dependencies")
-        yield app, client
+        yield dash_portal()
 
 
 def dataset_page(app, client, headers: dict) -> str:
     """The body of /data/service_requests as the browser gets it: the page router's callback answer
     (the citation and the code examples are built there, in a POST)."""
-    output = next(k for k in app.callback_map if k.startswith(".._pages_content"))
-    body = {"output": output, "outputs": [{"id": "_pages_content", "property": "children"},
-                                          {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/data/service_requests"},
-                       {"id": "_pages_location", "property": "search", "value": ""}],
-            "changedPropIds": ["_pages_location.pathname"]}
-    resp = client.post("/_dash-update-component", json=body, headers=headers)
+    resp = client.post("/_dash-update-component", json=page_body(app, "/data/service_requests"), headers=headers)
     assert resp.status_code == 200
     return json.dumps(resp.get_json())  # decoded: Dash writes "/" as \u002f
 
