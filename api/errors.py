@@ -52,7 +52,7 @@ def http_error(exc: HTTPException):
     if exc.code is None:
         return exc
     messages = {
-        405: f"{request.method} is not allowed here: the API is read-only; use GET (or HEAD)",
+        405: f"{request.method} is not allowed here: the portal is read-only; use GET (or HEAD)",
         413: "the request body is larger than this portal accepts",
         500: "the server failed to answer; the error has been logged",
     }
