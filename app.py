@@ -8,6 +8,7 @@ from pathlib import Path
 from dash import Dash
 
 import config
+from api import public_url, request_limits
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
@@ -76,6 +77,8 @@ def create_app(settings: config.Settings | None = None) -> Dash:
         app.server.register_blueprint(bp)
     app.server.register_blueprint(status_bp)
     page_status(app.server, app.config.requests_pathname_prefix)
+    request_limits.install(app)
+    public_url.install(app.server)
     headers.install(app)
     app.server.config["PULSE_SETTINGS"] = settings
     return app

@@ -64,6 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", "8050", "Port the portal listens on under `make run`."),
     Setting("require_shared", "0", "When 1, tests that need ../shared/data fail instead of skipping when it is absent (CI sets it)."),
     Setting("shared_data", str(ROOT.parent / "shared" / "data"), "Folder of real public sample files used by tests and benchmarks (default: ../shared/data beside the checkout)."),
+    Setting("max_request_bytes", "1048576", "Largest request body the portal reads, in bytes (Flask's MAX_CONTENT_LENGTH); a larger one is a 413 with a JSON message. The largest real Dash callback body is about 3 KB."),
+    Setting("public_url", "", "The portal's public address, e.g. https://data.city.example: citations, code examples, data.json and page metadata use it instead of the Host header a request sends. Empty: each request's own address (for `make run`)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -6,12 +6,13 @@ The "download this data" link under every chart. Same frame as the chart, its su
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from flask import Response, request
 
-from api.errors import ApiError, blueprint, check_params
+from api.errors import ApiError, blueprint, check_params, read_errors
 from portal import filters, panels
-from portal.reader import QueryError, QueryTimeout
+from portal.quoting import quoted
 
 # A parameter the link leaves out takes the value the chart's page starts with (the last 90 days of
 # 311 data, the latest storm, ...): the bare URL answers what the page shows on opening. Given
@@ -19,6 +20,7 @@ from portal.reader import QueryError, QueryTimeout
 PAGE_DEFAULTS = {"service_requests": filters.sr_params, "snow": filters.snow_params, "volunteers": filters.volunteer_params}
 
 bp = blueprint("charts", __name__, url_prefix="/api/v1/charts")
+log = logging.getLogger(__name__)
 
 
 @bp.get("/<panel_id>.csv")
@@ -26,17 +28,18 @@ def chart_csv(panel_id: str):
     try:
         panel = panels.get(panel_id)
     except KeyError:
-        raise ApiError(404, f"no chart {panel_id!r}") from None
+        raise ApiError(404, f"no chart {quoted(panel_id)}") from None
     check_params(panel.params, takes=f"this chart takes: {', '.join(panel.params)}")
+    given = request.args.to_dict()
+    missing = set(panel.params) - set(given)  # the page's defaults cost queries: only when needed
     try:
-        given = request.args.to_dict()
-        missing = set(panel.params) - set(given)  # the page's defaults cost queries: only when needed
-        defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}
-        df = panels.frame(panel, {**defaults, **given})
-    except QueryTimeout:
-        raise ApiError(503, "the query took too long; try a narrower filter") from None
-    except (QueryError, ValueError) as e:
-        raise ApiError(400, str(e)) from None
+        with read_errors():
+            defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}
+            df = panels.frame(panel, {**defaults, **given})
+    except ValueError:  # not the query layer's (read_errors answers those): Python's words, for the log
+        log.info("chart %s refused %s", panel.id, request.query_string[:200], exc_info=True)
+        raise ApiError(400, f"a parameter is not one this chart takes; this chart takes: {', '.join(panel.params)}"
+                       " (see /openapi.json)") from None
     versions = panels.versions_read(panel)
     tag = "-".join(f"{n}-v{v}" for n, v in sorted(versions.items()))
     return Response(panels.to_csv(df), mimetype="text/csv", headers={

@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
-from flask import Response, jsonify, request, stream_with_context, url_for
+from flask import Response, has_request_context, jsonify, request, stream_with_context, url_for
 
 import datasets
 import lake
 from api import exports
-from api.errors import ApiError, blueprint, check_params
+from api.errors import ApiError, blueprint, check_params, read_errors
 from api.rowquery import dataset_or_404, encode_cursor, parse
 from portal import cache
 from portal import rows as row_reads
-from portal.reader import QueryError, QueryTimeout
+from portal.quoting import quoted
+from portal.reader import QueryTimeout
 from portal.rows import geometry as _geometry
 from portal.rows import to_json
 
 bp = blueprint("api_datasets", __name__, url_prefix="/api/v1")
 
+log = logging.getLogger(__name__)
 CURRENT_MAX_AGE = 60  # seconds: a URL without ?version= changes meaning when a load publishes
 VERSIONED_MAX_AGE = 31_536_000  # a version never changes
 
@@ -72,7 +75,7 @@ def _int_param(key: str, low: int, high: int | None = None) -> int | None:
     value = int(raw) if raw.isascii() and raw.isdigit() else None  # no signs, spaces, underscores
     if value is None or value < low or (high is not None and value > high):
         bound = f"{low}..{high}" if high is not None else f"{low} or more"
-        raise ApiError(400, f"{key} must be a whole number, {bound}; got {raw!r}", parameter=key)
+        raise ApiError(400, f"{key} must be a whole number, {bound}; got {quoted(raw)}", parameter=key)
     return value
 
 
@@ -154,12 +157,8 @@ def run_limited(q, sql: str, params: list, *, max_rows: int | None = None) -> li
 
 
 def _run(q, sql: str, params: list, *, max_rows: int | None = None):
-    try:
+    with read_errors():
         return row_reads.run(q, sql, params, max_rows=max_rows)
-    except QueryTimeout as exc:
-        raise ApiError(503, f"the query was stopped after its time limit of {exc.limit_ms} ms; narrow the filters") from None
-    except QueryError as exc:
-        raise ApiError(400, str(exc)) from None
 
 
 @bp.get("/datasets/<name>/export.<fmt>")
@@ -167,7 +166,7 @@ def export(name: str, fmt: str):
     """The filtered rows of one version as a streamed file, with an ETag and cache headers."""
     ds = dataset_or_404(name)
     if fmt not in exports.FORMATS:  # one list: portal.rows.EXPORT_FORMATS
-        raise ApiError(404, f"no export format {fmt!r}; allowed: {', '.join(_formats(ds))}", allowed=_formats(ds))
+        raise ApiError(404, f"no export format {quoted(fmt)}; allowed: {', '.join(_formats(ds))}", allowed=_formats(ds))
     geometry = _geometry(ds)
     if fmt == "geojson" and geometry is False:
         raise ApiError(404, f"{name} has no location columns, so no GeoJSON export; allowed: {', '.join(_formats(ds))}",
@@ -207,12 +206,16 @@ def export(name: str, fmt: str):
 
 def _stream(sql: str, params: list, writer, head: bytes = b""):
     """Batches from one query over the chosen version, through the reader with the export time limit
-    (PULSE_EXPORT_TIME_LIMIT_S); an error after the headers goes into the body. `head` (the CSV
-    header) goes out before the query starts, so the download begins at once."""
+    (PULSE_EXPORT_TIME_LIMIT_S); an error after the headers goes into the body, in fixed words (the
+    exception's own text, DuckDB's included, goes to the log: issue 13). `head` (the CSV header)
+    goes out before the query starts, so the download begins at once."""
     if head:
         yield head
     try:
         with row_reads.stream(sql, params, batch_rows=exports.BATCH_ROWS, buffer=exports.STREAM_BUFFER) as batches:
             yield from writer(batches)
-    except Exception as exc:  # headers are sent: the body is all we can still tell the client with
-        yield f"\n\nerror: the download stopped: {type(exc).__name__}: {exc}\n".encode()
+    except QueryTimeout as exc:  # our own words: the query and its limit
+        yield f"\n\nerror: the download stopped: QueryTimeout: {exc}\n".encode()
+    except Exception:  # headers are sent: the body is all we can still tell the client with
+        log.exception("export stopped: %s", request.full_path if has_request_context() else "")
+        yield b"\n\nerror: the download stopped because of an error on the server; it has been logged\n"

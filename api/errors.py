@@ -4,13 +4,21 @@ or a traceback (issue 5, section 6). One handler for the whole app, one unknown-
 Why the handler is installed by the blueprints (`blueprint()`), app-wide: a test mounts one
 blueprint on a bare Flask app and still gets the API's errors. Open311 answers in the GeoReport
 v2 shape (a list of {code, description}, XML for .xml URLs); everything else as a JSON object.
+The errors Flask and Werkzeug raise themselves (no route, a method a route does not take, a body
+too large or not JSON, a server error) are JSON too, on every path (issue 13: they were Flask's
+HTML page); a page that does not exist is still the portal's own "page not found" (api/not_found.py).
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, make_response, request
+from werkzeug.exceptions import HTTPException
+
+from portal.quoting import quoted
+from portal.reader import QueryError, QueryTimeout, QueryTooBig
 
 OPEN311 = "open311"  # the Open311 blueprint's name: its errors take the spec's shape
 
@@ -38,10 +46,33 @@ def xml_response(root: ET.Element, status: int = 200) -> Response:
     return Response(body, status=status, content_type="text/xml; charset=utf-8")
 
 
+def http_error(exc: HTTPException):
+    """Flask's and Werkzeug's own errors as the API's JSON, with their headers (Allow on a 405). A 500
+    says nothing of its cause: Flask has logged it with its traceback."""
+    if exc.code is None:
+        return exc
+    messages = {
+        405: f"{request.method} is not allowed here: the portal is read-only; use GET (or HEAD)",
+        413: "the request body is larger than this portal accepts",
+        500: "the server failed to answer; the error has been logged",
+    }
+    resp = make_response(respond(ApiError(exc.code, messages.get(exc.code) or exc.description or exc.name)))
+    for key, value in exc.get_headers():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    return resp
+
+
+def _install(app) -> None:
+    app.register_error_handler(ApiError, respond)
+    app.register_error_handler(HTTPException, http_error)
+
+
 def blueprint(name: str, import_name: str, **options) -> Blueprint:
-    """An API blueprint; mounting it installs the one ApiError handler on the app."""
+    """An API blueprint; mounting it installs the one ApiError handler (and the JSON answer to Flask's
+    own errors) on the app."""
     bp = Blueprint(name, import_name, **options)
-    bp.record_once(lambda state: state.app.register_error_handler(ApiError, respond))
+    bp.record_once(lambda state: _install(state.app))
     return bp
 
 
@@ -54,5 +85,20 @@ def check_params(allowed: Iterable[str], *, takes: str | None = None, shown: lis
     unknown = sorted(key for key in args if key not in allowed)
     if unknown:
         said = takes or (f"allowed: {', '.join(allowed)}" if allowed else "this endpoint takes none")
-        raise ApiError(400, f"unknown parameter {unknown[0]!r}; {said}", parameter=unknown[0],
+        raise ApiError(400, f"unknown parameter {quoted(unknown[0])}; {said}", parameter=unknown[0],
                        allowed=allowed if shown is None else shown, **detail)
+
+
+@contextmanager
+def read_errors(**detail) -> Iterator[None]:
+    """The read path's named errors as the API answers them (habit 4): past the time limit or the
+    reader's memory a 503 (narrowing the filters helps), a refused parameter a 400 with the query
+    layer's own message (and `detail`, such as the parameter)."""
+    try:
+        yield
+    except QueryTimeout as exc:
+        raise ApiError(503, f"the query was stopped after its time limit of {exc.limit_ms} ms; narrow the filters") from None
+    except QueryTooBig:
+        raise ApiError(503, "the query needed more memory than one web query may use; narrow the filters") from None
+    except QueryError as exc:
+        raise ApiError(400, str(exc), **detail) from None

@@ -3,7 +3,9 @@
 
 Why: Dash's router catches every path and answers 200 with its not-found page, which a journalist's
 script or a link checker reads as success. Werkzeug matches the most specific rule first, so every
-real endpoint still wins over the API catch-alls.
+real endpoint still wins over the API catch-alls. The catch-alls take GET (and HEAD) only, as every
+API endpoint does: any other method under the API is Werkzeug's 405, answered as JSON with its
+`Allow` header (api/errors.py; issue 13: a PUT or DELETE was a 404 saying the endpoint did not exist).
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from api.errors import ApiError, blueprint
 bp = blueprint("api_not_found", __name__)
 
 
-@bp.route("/api/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-@bp.route("/open311/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+@bp.get("/api/<path:rest>")
+@bp.get("/open311/<path:rest>")
 def not_found(rest: str):
     raise ApiError(404, "no such API endpoint; every endpoint is described at /openapi.json and /api", docs="/openapi.json")
 

@@ -23,6 +23,7 @@ import lake
 from api.datasets import run_limited
 from api.errors import OPEN311, ApiError, blueprint, check_params, xml_response
 from api.rowquery import MAX_IN_VALUES, RowQuery, parse_datetime
+from portal.quoting import quoted
 
 bp = blueprint(OPEN311, __name__, url_prefix="/open311/v2")  # its errors take the spec's shape (api/errors.py)
 
@@ -90,7 +91,7 @@ def one_request(rid: str, fmt: str):
     q.params.append(rid)
     found = _fetch(q, 1, 0)
     if not found:
-        raise ApiError(404, f"no service request with id {rid!r}")
+        raise ApiError(404, f"no service request with id {quoted(rid)}")
     return _respond(fmt, found, "service_requests", "request", q)
 
 
@@ -101,7 +102,7 @@ def _query() -> RowQuery:
 
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise ApiError(404, f"no format {fmt!r}; use .json or .xml")
+        raise ApiError(404, f"no format {quoted(fmt)}; use .json or .xml")
 
 
 def _list(name: str) -> list[str]:
@@ -114,7 +115,7 @@ def _list(name: str) -> list[str]:
 def _whole(name: str, default: int, most: int) -> int:
     raw = request.args.get(name, str(default))
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
-        raise ApiError(400, f"{name} must be a whole number from 1 to {most}, not {raw!r}")
+        raise ApiError(400, f"{name} must be a whole number from 1 to {most}, not {quoted(raw)}")
     return int(raw)
 
 
@@ -125,7 +126,7 @@ def _when(name: str) -> datetime | None:
     try:
         return parse_datetime(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a W3C datetime like 2026-11-20T14:05:00-05:00, not {raw!r}") from None
+        raise ApiError(400, f"{name} must be a W3C datetime like 2026-11-20T14:05:00-05:00, not {quoted(raw)}") from None
 
 
 def _filter_dates(q: RowQuery) -> None:
@@ -149,7 +150,7 @@ def _filter_dates(q: RowQuery) -> None:
 def _filter_status(q: RowQuery) -> None:
     wanted = {s.lower() for s in _list("status")}
     if wanted - {"open", "closed"}:
-        raise ApiError(400, f"status must be open, closed or both, not {request.args['status']!r}")
+        raise ApiError(400, f"status must be open, closed or both, not {quoted(request.args['status'])}")
     if len(wanted) == 1:
         q.where.append("status = 'Closed'" if "closed" in wanted else "status <> 'Closed'")
 

@@ -16,7 +16,7 @@ from api.datasets import VERSIONS_PAGE, VERSIONS_PAGE_MAX
 from api.rowquery import DEFAULT_LIMIT, EXPORT_OPTIONS, MAX_IN_VALUES, MAX_LIMIT, OPS
 from api.v1 import HISTORY_DEFAULT, HISTORY_MAX
 from datasets import kpis as kpi_decls
-from portal.queries import TARGET_HOURS, Param
+from portal.queries import DATE_RANGE, END, START, TARGET_HOURS, Param
 from portal.queries_snow import HOURS
 
 bp = Blueprint("openapi", __name__)
@@ -273,8 +273,8 @@ def _kpi_params(history: bool) -> list[dict]:
         _param("period", "query", {"type": "string", "enum": list(kpi_decls.PERIODS), "default": "month"},
                "The calendar period scored (city time): day, ISO week, month or quarter."),
         _param("as_of", "query", {"type": "string", "format": "date"},
-               "A day inside the period, from 1900-01-01 to 9000-12-31 (default: today, or the newest 311 request "
-               "if the data ends earlier)."),
+               f"A day inside the period, from {DATE_RANGE[0]} to {DATE_RANGE[1]} (default: today, or the newest "
+               "311 request if the data ends earlier)."),
     ]
     if history:
         params.append(_param("history", "query",
@@ -373,8 +373,8 @@ def chart_paths() -> dict:
     date = {"type": "string", "format": "date"}
     params = [
         _param("panel_id", "path", {"type": "string", "enum": ids}, "A dashboard chart's id."),
-        _param("start", "query", date, "First local day (311 and volunteer charts)."),
-        _param("end", "query", date, "Last local day, included (311 and volunteer charts)."),
+        _param("start", "query", date, f"First local day, {START.min} to {START.max} (311 and volunteer charts)."),
+        _param("end", "query", date, f"Last local day, included, {END.min} to {END.max} (311 and volunteer charts)."),
         _param("period", "query", {"type": "string", "enum": ["day", "week", "month"]}, "Bucket size (311 volume)."),
         _param("borough", "query", STR, "One borough."),
         _param("agency", "query", STR, "One agency (311)."),

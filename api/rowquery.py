@@ -23,8 +23,10 @@ from api.errors import ApiError, check_params
 from datasets import Dataset
 from lake.errors import VersionPruned
 from lake.sql import ident
+from portal.quoting import quoted
 from portal.rows import DEFAULT_LIMIT, MAX_IN_VALUES, MAX_LIMIT, OPS, RowQuery, to_json
 
+_KEY_TYPES = (str, int, float, bool, type(None))  # what encode_cursor writes: JSON scalars
 ROWS_OPTIONS = ("bbox", "columns", "cursor", "limit", "sort", "version")
 EXPORT_OPTIONS = ("bbox", "columns", "sort", "version")
 
@@ -33,7 +35,7 @@ def dataset_or_404(name: str) -> Dataset:
     try:
         return datasets.get(name)
     except KeyError:
-        raise ApiError(404, f"no dataset {name!r}; known: {', '.join(datasets.datasets())}",
+        raise ApiError(404, f"no dataset {quoted(name)}; known: {', '.join(datasets.datasets())}",
                        allowed=list(datasets.datasets())) from None
 
 
@@ -54,7 +56,7 @@ def choose_manifest(ds: Dataset, raw: str | None) -> lake.Manifest | None:
     current = lake.current_version(ds.name)
     known = list(range(lake.oldest_version(ds.name), current + 1)) if current else []
     allowed = f"{known[0]} to {known[-1]}" if known else "none yet"
-    raise ApiError(404 if digits else 400, f"version must be a published version of {ds.name} ({allowed}), not {raw!r}",
+    raise ApiError(404 if digits else 400, f"version must be a published version of {ds.name} ({allowed}), not {quoted(raw)}",
                    parameter="version", allowed=known)
 
 
@@ -87,13 +89,13 @@ def parse(ds: Dataset, args, *, paged: bool, current: int | None = None) -> RowQ
         raw = args.get("sort")
         q.descending, name = raw.startswith("-"), raw.lstrip("-")
         if name not in public or public[name].type == "geojson":
-            raise ApiError(400, f"sort must be a public column, optionally with a leading '-', not {raw!r}",
+            raise ApiError(400, f"sort must be a public column, optionally with a leading '-', not {quoted(raw)}",
                            parameter="sort", allowed=[n for n, c in public.items() if c.type != "geojson"])
         q.sort = name
     if paged:
         raw = args.get("limit", str(DEFAULT_LIMIT))
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-            raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}", parameter="limit")
+            raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, not {quoted(raw)}", parameter="limit")
         q.limit = int(raw)
         if "cursor" in args:
             q.after = decode_cursor(q, args.get("cursor"))
@@ -135,9 +137,9 @@ def _value(key: str, col, raw: str):
         expected = {"integer": "a whole number (64-bit)", "number": "a number", "boolean": "true or false",
                     "date": "a date like 2025-03-01",
                     "datetime": "an ISO datetime like 2025-03-01T08:00:00-05:00 (or a date)"}[col.type]
-        raise ApiError(400, f"{key} must be {expected}, not {raw!r}", parameter=key, type=col.type) from None
+        raise ApiError(400, f"{key} must be {expected}, not {quoted(raw)}", parameter=key, type=col.type) from None
     if col.allowed is not None and raw not in [str(a) for a in col.allowed]:
-        raise ApiError(400, f"{key} must be one of {', '.join(map(str, col.allowed))}, not {raw!r}",
+        raise ApiError(400, f"{key} must be one of {', '.join(map(str, col.allowed))}, not {quoted(raw)}",
                        parameter=key, allowed=list(col.allowed))
     return raw
 
@@ -159,7 +161,7 @@ def _add_bbox(q: RowQuery, public: dict, raw: str) -> None:
         if not (-180 <= lo_lon <= hi_lon <= 180 and -90 <= lo_lat <= hi_lat <= 90):
             raise ValueError
     except ValueError:
-        raise ApiError(400, f"bbox must be min_lon,min_lat,max_lon,max_lat in degrees, not {raw!r}",
+        raise ApiError(400, f"bbox must be min_lon,min_lat,max_lon,max_lat in degrees, not {quoted(raw)}",
                        parameter="bbox") from None
     q.where.append('"longitude" BETWEEN ? AND ? AND "latitude" BETWEEN ? AND ?')
     q.params += [lo_lon, hi_lon, lo_lat, hi_lat]
@@ -186,7 +188,10 @@ def decode_cursor(q: RowQuery, raw: str) -> list:
         keyset, version, sort = body["k"], body["v"], body["s"]
         if not isinstance(keyset, list) or len(keyset) != len(q.keyset_types()):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        if not all(isinstance(v, _KEY_TYPES) for v in keyset):  # a list or an object binds as a DuckDB LIST/STRUCT
+            raise ValueError
+    # RecursionError: JSON nested a few thousand deep (issue 13: a 500)
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
         raise ApiError(400, "cursor is not one this API issued; start again without it", parameter="cursor") from None
     if version != q.version:
         raise ApiError(400, f"cursor belongs to version {version}, but this request reads version {q.version}; "

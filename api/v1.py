@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from flask import jsonify, request
 
-from api.errors import ApiError, blueprint, check_params
+from api.errors import ApiError, blueprint, check_params, read_errors
+from portal.quoting import quoted
 from portal.reader import reader
 
 bp = blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -33,37 +34,24 @@ def version():
     return resp
 
 
-# as_of outside these overflowed the calendar arithmetic (a year 10000, or a year 0 in the history): a 500.
-AS_OF_RANGE = ("1900-01-01", "9000-12-31")
 HISTORY_DEFAULT, HISTORY_MAX = 12, 60  # earlier periods of /kpis/<id>?history=; api/openapi.py documents these
 
 
 def _period_and_as_of():
-    from datetime import date
+    from portal.kpi_values import as_of_day
 
-    period = request.args.get("period", "month")
-    raw = request.args.get("as_of")
-    lo, hi = (date.fromisoformat(d) for d in AS_OF_RANGE)
     try:
-        as_of = date.fromisoformat(raw) if raw else None
-        if as_of is not None and not lo <= as_of <= hi:
-            raise ValueError
-    except ValueError:
-        raise ApiError(400, f"as_of must be a date like 2026-11-20 from {lo} to {hi}, not {raw!r}",
-                       parameter="as_of") from None
-    return period, as_of
+        as_of = as_of_day(request.args.get("as_of"))
+    except ValueError as exc:
+        raise ApiError(400, str(exc), parameter="as_of") from None
+    return request.args.get("period", "month"), as_of
 
 
 def _scorecard(**kw):
     from portal import kpi_values
-    from portal.reader import QueryError, QueryTimeout
 
-    try:
+    with read_errors(parameter="period"):
         return kpi_values.scorecard(**kw)
-    except QueryError as exc:
-        raise ApiError(400, str(exc), parameter="period") from None
-    except QueryTimeout as exc:
-        raise ApiError(503, str(exc)) from None
 
 
 @bp.get("/kpis")
@@ -81,11 +69,11 @@ def kpi(kpi_id: str):
 
     check_params(("as_of", "history", "period"))
     if kpi_id not in decls.kpis():
-        raise ApiError(404, f"no KPI {kpi_id!r}; known: {', '.join(decls.kpis())}")
+        raise ApiError(404, f"no KPI {quoted(kpi_id)}; known: {', '.join(decls.kpis())}")
     period, as_of = _period_and_as_of()
     raw = request.args.get("history", str(HISTORY_DEFAULT))
     if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= HISTORY_MAX:
-        raise ApiError(400, f"history must be a whole number from 0 to {HISTORY_MAX}, not {raw!r}", parameter="history")
+        raise ApiError(400, f"history must be a whole number from 0 to {HISTORY_MAX}, not {quoted(raw)}", parameter="history")
     card = _scorecard(period=period, as_of=as_of, history=int(raw), only=kpi_id)
     row = card["kpis"].get(kpi_id)
     if row is None:

@@ -1,11 +1,10 @@
 """Redraw the scorecard when the period changes or a new data version lands."""
 from __future__ import annotations
 
-from datetime import date
-
 from dash import Input, Output, State, callback
 
 from callbacks import _panels
+from datasets.kpis import PERIODS
 from layouts import _shell as shell
 from layouts import scorecard as page
 from portal import freshness, kpi_values
@@ -17,8 +16,11 @@ from portal import freshness, kpi_values
     State(page.AS_OF, "data"),
 )
 def update(period, _versions, as_of):
-    card = kpi_values.scorecard(period or "month", as_of=date.fromisoformat(as_of) if as_of else None,
-                                history=page.HISTORY)
+    """The page's own checks, as the API's (issue 13): an unknown period is the default month, and an
+    as_of the API would refuse (past its range, not a date) is the default day, as the layout reads it."""
+    period = period if isinstance(period, str) and period in PERIODS else "month"
+    as_of = page.as_of_day(as_of)
+    card = kpi_values.scorecard(period, as_of=as_of, history=page.HISTORY)
     return freshness.as_of(kpi_values.datasets_read()), page.overall(card), page.tiles(card)
 
 

@@ -31,7 +31,7 @@ def cmd_demo(args) -> int:
     from etl import demo
 
     scale = args.scale
-    results = demo.build(scale=int(scale) if scale.isdigit() else scale, seed=args.seed)
+    results = demo.build(scale=int(scale) if scale.isascii() and scale.isdigit() else scale, seed=args.seed)
     _print({"loads": results}, args.json, "\n".join(
         f"{r['dataset']:<26} v{r['version']}  {r['rows_in']:>10,} rows in, {r['rejected']:,} rejected" for r in results))
     return 0

@@ -178,7 +178,7 @@ def retained(dataset: str, now: datetime | None = None) -> tuple[int | None, lis
     days = config.get_int("keep_daily")
     previous_oldest = lake.oldest_version(dataset)
     folder = lake.dataset_dir(dataset) / "versions"
-    older = sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit() and int(p.stem) < keep_from)
+    older = sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isascii() and p.stem.isdigit() and int(p.stem) < keep_from)
     snapshots = []
     for v in older:
         published = _published(dataset, v)
@@ -203,7 +203,7 @@ def _cleanup(dataset: str) -> dict:
     if keep_from > lake.oldest_version(dataset):
         lake.write.write_atomically(base / "OLDEST", f"{keep_from}\n")  # first: a reader now gets "pruned", not a crash
     for p in (base / "versions").glob("*.json"):
-        if p.stem.isdigit() and int(p.stem) < keep_from and int(p.stem) not in snapshots:
+        if p.stem.isascii() and p.stem.isdigit() and int(p.stem) < keep_from and int(p.stem) not in snapshots:
             p.unlink(missing_ok=True)
             out["versions_pruned"] += 1
     kept = [lake.manifest(dataset, v) for v in [*snapshots, keep_from]]

@@ -22,7 +22,7 @@ def rows_for(scale) -> int:
     """311 row count of a scale: small, medium, large, or a whole number."""
     if isinstance(scale, int):
         return scale
-    if str(scale).isdigit():
+    if str(scale).isascii() and str(scale).isdigit():
         return int(scale)
     try:
         return SCALES[scale]

@@ -64,7 +64,7 @@ def version_numbers(dataset: str) -> list[int]:
     current = current_version(dataset)
     if current is None or not folder.exists():
         return []
-    return sorted(n for n in (int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()) if n <= current)
+    return sorted(n for n in (int(p.stem) for p in folder.glob("*.json") if p.stem.isascii() and p.stem.isdigit()) if n <= current)
 
 
 def versions(dataset: str, limit: int | None = None, numbers: list[int] | None = None) -> list[Manifest]:

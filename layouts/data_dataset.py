@@ -8,9 +8,17 @@ from flask import request
 
 import datasets
 from portal import catalog_page
+from portal.quoting import clipped
+
+
+def _named(dataset_id) -> str:
+    """The dataset id from the path, as the title and the "no such dataset" text repeat it: its start
+    only, as every echo of a visitor's value (portal/quoting.py)."""
+    return clipped(str(dataset_id))
+
 
 dash.register_page(__name__, path_template="/data/<dataset_id>", name="Dataset",
-                   title=lambda dataset_id=None, **_: f"{dataset_id} \u00b7 Open data \u00b7 Pulse",
+                   title=lambda dataset_id=None, **_: f"{_named(dataset_id)} \u00b7 Open data \u00b7 Pulse",
                    description="A dataset's description, data dictionary, versions, downloads and citation.")
 
 
@@ -33,15 +41,17 @@ def _base_url() -> str:
 def layout(dataset_id: str | None = None, version: str | None = None, **_):
     if dataset_id not in datasets.datasets():
         return html.Div([html.H1("No such dataset"),
-                         html.P(["There is no dataset called \u201c", str(dataset_id), "\u201d. See ",
+                         html.P(["There is no dataset called \u201c", _named(dataset_id), "\u201d. See ",
                                  html.A("the catalog", href="/data"), "."])])
     ds = datasets.get(dataset_id)
     fresh = catalog_page.freshness(dataset_id)
     health = fresh["health"]
     versions = catalog_page.history(dataset_id)
     latest = versions[0]["version"] if versions else None
-    # ?version=N (the citation's link) pins the downloads and examples to that version
-    current = int(version) if str(version or "").isdigit() and latest and 1 <= int(version) <= latest else latest
+    # ?version=N (the citation's link) pins the downloads and examples to that version; isascii: '²' is a
+    # digit to isdigit() but not to int() (issue 13: a 500), and a long digit string is no version either
+    digits = isinstance(version, str) and version.isascii() and version.isdigit() and len(version) < 19
+    current = int(version) if digits and latest and 1 <= int(version) <= latest else latest
     base = _base_url()
     examples = catalog_page.examples(dataset_id, current, base)
     n = lambda v: "" if v is None else f"{v:,}"  # noqa: E731

@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from datasets.kpis import PERIODS
 from layouts import _shell as shell
-from portal import figures
+from portal import figures, kpi_values
 
 PAGE = "scorecard"
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
@@ -26,10 +26,11 @@ dash.register_page(__name__, path="/", name="Scorecard", title="City scorecard \
                    description="Every city performance indicator against its target, with how it is computed.")
 
 
-def _as_of(value) -> str | None:
+def as_of_day(value) -> date | None:
+    """The ?as_of= day the page shows; None (the default day) for anything the API would refuse."""
     try:
-        return date.fromisoformat(value).isoformat() if value else None
-    except (TypeError, ValueError):
+        return kpi_values.as_of_day(value)
+    except ValueError:
         return None
 
 
@@ -42,7 +43,7 @@ def layout(period: str = "month", as_of: str | None = None, mode: str | None = N
         html.Div(className="filters", role="group", **{"aria-label": "Scorecard period"}, children=[
             shell.toggle_group(PERIOD, "Period", [(p, p.title()) for p in PERIODS], period),
         ]),
-        dcc.Store(id=AS_OF, data=_as_of(as_of)),
+        dcc.Store(id=AS_OF, data=day.isoformat() if (day := as_of_day(as_of)) else None),
         dcc.Store(id=URL_SYNC),
         html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}),
         html.Div(id=TILES, className="tiles", children=html.P("Loading the scorecard\u2026")),

@@ -10,29 +10,49 @@ from datetime import date, timedelta
 
 import datasets
 from portal.panels import query_frame
-from portal.queries import TARGET_HOURS, Param
+from portal.queries import DATE_RANGE, MAX_VALUE_CHARS, TARGET_HOURS, Param, in_date_range
 from portal.queries_snow import HOURS
 
 SR_DAYS = 90
 VOLUNTEER_DAYS = 365  # a year, so a day of service (MLK Day, 9/11) is in the default view
 PERIODS = ("day", "week", "month")
+# What a filter value that is not one becomes: a text that names nothing, so the panels say that
+# nothing matches, as for any unknown value (issue 13).
+NO_SUCH_VALUE = "(no such value)"
+
+
+def text(value) -> str | None:
+    """A typed filter value, stripped; None when blank. Anything a text box cannot send (a list, a
+    number, a text longer than any value a query takes, such as the 20 MB `sr-type` of the hostile
+    review) is NO_SUCH_VALUE: checked before it is compared, echoed or put in a link."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
+        return NO_SUCH_VALUE
+    return value.strip() or None
 
 
 def _iso(value) -> str | None:
+    """A date as YYYY-MM-DD, or None when blank, malformed or outside queries.DATE_RANGE (the page
+    then opens on its default range, as for a malformed date)."""
+    if not isinstance(value, str) or not value or len(value) > 10:
+        return None
     try:
-        return date.fromisoformat(str(value)).isoformat() if value else None
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    return day.isoformat() if in_date_range(day) else None
 
 
 def canonical(value, choices) -> str | None:
     """`value` as the data spells it when it names one of `choices` in another case or with spaces
     around it (?borough=Brooklyn, "street condition" typed in the box); otherwise as given, so a
     panel can say that nothing matches. Every panel then filters on the same spelling."""
-    if value in (None, ""):
+    value = text(value)
+    if value is None:
         return None
-    wanted = str(value).strip().casefold()
-    return next((c for c in choices if str(c).casefold() == wanted), str(value).strip())
+    wanted = value.casefold()
+    return next((c for c in choices if str(c).casefold() == wanted), value)
 
 
 def ordered(start: str, end: str) -> tuple[str, str]:
@@ -73,22 +93,25 @@ def storm_id(value, known: list[dict]) -> str | None:
     """The storm a typed value names: its id or its name ("storm cora"), in any case, or the label the
     storm box suggests ("Storm Cora (2026-01-22)"); otherwise the value as typed, so the page says
     there is no such storm."""
-    if value in (None, ""):
+    value = text(value)
+    if value is None:
         return None
-    wanted = str(value).strip().casefold()
+    wanted = value.casefold()
     for s in known:
         names = {str(s["storm_id"]).casefold(), str(s.get("name") or "").casefold()}
         if wanted in names or wanted.split(" (")[0] in names - {""}:
             return s["storm_id"]
-    return str(value).strip()
+    return value
 
 
 def whole(value, p: Param) -> int:
     """A typed whole number clamped into the query parameter's declared range; its default when blank or
     not a number, so the page and its chart CSVs open with what the query declares."""
+    if isinstance(value, str) and len(value) > 40:  # int() reads up to 4,300 digits; no bound is that long
+        return p.default
     try:
         return min(p.max, max(p.min, int(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity), which JSON bodies can carry
         return p.default
 
 
@@ -100,7 +123,7 @@ def snow_params(query: dict) -> dict:
 
 
 def volunteer_last_day() -> str | None:
-    df = query_frame("vol_by_day", start="1900-01-01", end="9000-12-31")
+    df = query_frame("vol_by_day", start=DATE_RANGE[0].isoformat(), end=DATE_RANGE[1].isoformat())
     return None if df.empty else str(df["event_date"].max())
 
 

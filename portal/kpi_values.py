@@ -16,6 +16,7 @@ import config
 import datasets
 from datasets import kpis as kpi_decls
 from portal import cache, queries, scoring
+from portal.quoting import quoted
 from portal.reader import QueryError, reader
 
 
@@ -32,6 +33,23 @@ def datasets_read() -> tuple[str, ...]:
     reads = [*queries.datasets_of(NEWEST_REQUEST_DAY), *(d for k in kpi_decls.kpis().values()
                                                         for d in queries.get(k.query).datasets)]
     return tuple(dict.fromkeys(reads))
+
+
+def as_of_day(raw) -> date | None:
+    """The day a scorecard is asked for (?as_of=, or the page's store): None when not given; a
+    ValueError for anything but a YYYY-MM-DD day inside queries.DATE_RANGE. Past the range the period
+    arithmetic overflowed (a year 10000, or a year 0 in the history): the API and the page both check
+    here (issue 13: the page's callback took 9999-12-31, 0001-01-01 or a number and answered 500)."""
+    if raw is None or raw == "":
+        return None
+    lo, hi = queries.DATE_RANGE
+    try:
+        day = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) <= 10 else None
+    except ValueError:
+        day = None
+    if day is None or not queries.in_date_range(day):
+        raise ValueError(f"as_of must be a date like 2026-11-20 from {lo} to {hi}, not {quoted(raw)}")
+    return day
 
 
 def default_as_of() -> date:
@@ -215,7 +233,7 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
 def scorecard(period: str = "month", as_of: date | None = None, history: int = 0, only: str | None = None) -> dict:
     """Every KPI (or one) for the period containing `as_of`, scored, with `history` earlier periods."""
     if period not in kpi_decls.PERIODS:
-        raise QueryError(f"period must be one of {', '.join(kpi_decls.PERIODS)}, not {period!r}")
+        raise QueryError(f"period must be one of {', '.join(kpi_decls.PERIODS)}, not {quoted(period)}")
     if only is not None and only not in kpi_decls.kpis():
         raise KeyError(only)
     versions = reader().versions()

@@ -8,6 +8,7 @@ callbacks/ turns a PanelView into component properties, and api/charts.py serves
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,9 +18,12 @@ import pandas as pd
 
 import config
 from portal import cache, figures, geo, queries
-from portal.reader import QueryError, QueryTimeout
+from portal.quoting import clipped, quoted
+from portal.reader import QueryError, QueryTimeout, QueryTooBig
 
 TABLE_ROWS = 200  # the on-page table shows at most this many rows; the CSV always has them all
+MESSAGE_CHARS = 400  # a panel's message says what was wrong in at most this many characters
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -162,16 +166,34 @@ def render_all(panels: list[Panel], params: dict) -> list[PanelView]:
         return list(pool.map(lambda p: render(p, params), panels))
 
 
+def _failed(text: str, href: str) -> PanelView:
+    text = clipped(text, MESSAGE_CHARS)
+    return PanelView(figures.message(text).to_plotly_json(), text, [], [], 0, href, False)
+
+
 def _render(panel: Panel, params: dict) -> PanelView:
+    """The view, or a message in its place. A failure nobody named still becomes a message (logged):
+    one panel must not take the page's other charts down with it (issue 13: an uncaught DuckDB
+    out-of-memory error in one panel broke all six charts of /service-requests)."""
     href = csv_href(panel, params)
     try:
         df = frame(panel, params)
     except QueryTimeout:
-        text = "This chart took too long to compute. Try a shorter date range or fewer filters."
-        return PanelView(figures.message(text).to_plotly_json(), text, [], [], 0, href, False)
+        return _failed("This chart took too long to compute. Try a shorter date range or fewer filters.", href)
+    except QueryTooBig:
+        return _failed("This chart needs more memory than one chart may use. Try a shorter date range or fewer "
+                       "filters.", href)
     except (QueryError, KeyError, ValueError) as e:
-        text = f"This chart cannot be drawn for these filters: {e}"
-        return PanelView(figures.message(text).to_plotly_json(), text, [], [], 0, href, False)
+        return _failed(f"This chart cannot be drawn for these filters: {e}", href)
+    except Exception:
+        return _unexpected(panel, params, href)
+    try:
+        return _drawn(panel, params, df, href)
+    except Exception:
+        return _unexpected(panel, params, href)
+
+
+def _drawn(panel: Panel, params: dict, df: pd.DataFrame, href: str) -> PanelView:
     shown = df.drop(columns=[c for c in panel.off_table if c in df.columns])
     headings = [panel.columns.get(c, c) for c in shown.columns]
     if df.empty:
@@ -180,6 +202,11 @@ def _render(panel: Panel, params: dict) -> PanelView:
     figure = panel.figure(df, params)  # a plotly Figure, or its JSON dict when built directly (the snow map)
     return PanelView(figure if isinstance(figure, dict) else figure.to_plotly_json(), panel.summary(df, params),
                      headings, rows, len(df), href, True)
+
+
+def _unexpected(panel: Panel, params: dict, href: str) -> PanelView:
+    log.exception("panel %s failed for %s", panel.id, {k: quoted(v) for k, v in params.items()})
+    return _failed("This chart could not be drawn because of an error on our side; it has been logged.", href)
 
 
 def fmt(n: float | None, digits: int = 0) -> str:

@@ -27,12 +27,18 @@ from zoneinfo import ZoneInfo
 import config
 import datasets
 from datasets import rollups as rollup_decls
+from portal.quoting import quoted
 from portal.reader import QueryError, Results, reader
 
 __all__ = ["NamedQuery", "Param", "QueryError", "datasets_of", "describe", "get", "names", "run", "validate"]
 
 KINDS = ("date", "int", "choice", "value")
 MAX_VALUE_CHARS = 200
+# Every day a visitor may ask for: the dashboards' ranges (START, END) and a scorecard's as_of. Past
+# it the date arithmetic overflowed (a year 10000 after the day following 9999-12-31, a year 0 before
+# 0001-01-01) and the open-backlog query asked DuckDB for millions of days until it ran out of memory
+# (issue 13): a 400 naming the bound, not a 500. KPI periods are computed from a bounded as_of.
+DATE_RANGE = (date(1900, 1, 1), date(9000, 12, 31))
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _BOUND = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -50,8 +56,8 @@ class Param:
     required: bool = False
     choices: tuple[str, ...] = ()
     column: tuple[str, str] | None = None
-    min: int | None = None
-    max: int | None = None
+    min: int | date | None = None  # an int's bounds, or a date's
+    max: int | date | None = None
     help: str = ""
 
     def describe(self) -> dict:
@@ -105,8 +111,10 @@ def named(name: str, description: str, sql: str, *params: Param) -> NamedQuery:
 
 
 # ---- parameters shared by several queries ----------------------------------------------------------
-START = Param("start", "date", required=True, help="First local day of the range, YYYY-MM-DD.")
-END = Param("end", "date", required=True, help="Last local day of the range, included, YYYY-MM-DD.")
+START = Param("start", "date", required=True, min=DATE_RANGE[0], max=DATE_RANGE[1],
+              help="First local day of the range, YYYY-MM-DD.")
+END = Param("end", "date", required=True, min=DATE_RANGE[0], max=DATE_RANGE[1],
+            help="Last local day of the range, included, YYYY-MM-DD.")
 PERIOD_START = Param("start", "date", required=True, help="First local day of the period, YYYY-MM-DD.")
 PERIOD_END = Param("end", "date", required=True,
                    help="First local day after the period, YYYY-MM-DD: KPI periods are half-open [start, end).")
@@ -177,27 +185,34 @@ def city_timezone() -> str:
 
 
 def _fail(q: NamedQuery, p: Param, expected: str, value) -> QueryError:
-    return QueryError(f"parameter {p.name!r} of query {q.name!r} expects {expected}, got {value!r}")
+    return QueryError(f"parameter {p.name!r} of query {q.name!r} expects {expected}, got {quoted(value)}")
+
+
+def in_date_range(day: date) -> bool:
+    return DATE_RANGE[0] <= day <= DATE_RANGE[1]
 
 
 def _date(q: NamedQuery, p: Param, value) -> date:
     if value == TODAY:
         return datetime.now(ZoneInfo(city_timezone())).date()
+    day = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
+        day = value
+    elif isinstance(value, str) and _ISO_DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
-    raise _fail(q, p, "a date as YYYY-MM-DD", value)
+    if day is not None and (p.min is None or day >= p.min) and (p.max is None or day <= p.max):
+        return day
+    raise _fail(q, p, "a date as YYYY-MM-DD" + (f" from {p.min} to {p.max}" if p.min and p.max else ""), value)
 
 
 def _int(q: NamedQuery, p: Param, value) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # KPI parameters are declared as numbers (datasets/kpis.yaml)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        value = int(value)
+    if isinstance(value, str) and len(value) <= 40 and _INTEGER.match(value.strip()):
+        value = int(value)  # (longer: int() refuses past 4,300 digits, and no bound is that long)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(q, p, "a whole number", value)
     if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
@@ -237,7 +252,7 @@ def validate(name: str, params: dict) -> dict:
     known = [p.name for p in q.params]
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise QueryError(f"query {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+        raise QueryError(f"query {name!r} has no parameter {', '.join(map(quoted, unknown))}; "
                          f"its parameters: {', '.join(known) or 'none'}")
     cleaned = {}
     for p in q.params:

@@ -9,6 +9,7 @@ Only public columns are exposed: personal fields never reach the web side.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,21 @@ class QueryTimeout(Exception):
     def __init__(self, name: str, limit_ms: int):
         super().__init__(f"query {name!r} was stopped after its time limit of {limit_ms} ms")
         self.name, self.limit_ms = name, limit_ms
+
+
+class QueryTooBig(Exception):
+    """A query needed more memory than the worker's reader may use (PULSE_READER_MEMORY) and DuckDB
+    gave up: like a time-out, the asker narrows the filters; never a 500 (issue 13)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"query {name!r} needed more memory than one web query may use")
+        self.name = name
+
+
+log = logging.getLogger(__name__)
+# DuckDB's own words stay in the log: they quote the generated SQL (a tampered cursor showed its
+# fragments in a 400), which is nothing a visitor needs (issue 13).
+VALUE_DOES_NOT_FIT = "a value does not fit its column's type or range"
 
 
 @dataclass(frozen=True)
@@ -202,6 +218,12 @@ class LakeReader:
             columns = tuple(d[0] for d in cursor.description)
         except duckdb.InterruptException:
             raise QueryTimeout(name, time_limit_ms) from None
+        except duckdb.OutOfMemoryException as exc:
+            log.warning("query %s ran out of memory: %s", name, exc)
+            raise QueryTooBig(name) from None
+        except duckdb.DataError as exc:  # a bound value DuckDB cannot cast (ConversionException, OutOfRange...)
+            log.info("query %s refused a value: %s", name, exc)
+            raise QueryError(f"{VALUE_DOES_NOT_FIT} (query {name!r})") from None
         finally:
             timer.cancel()
             cursor.close()

@@ -58,3 +58,35 @@ ROUTER_CALLBACK = {
                {"id": "_pages_location", "property": "search", "value": ""}],
     "changedPropIds": ["_pages_location.pathname", "_pages_location.search"],
 }
+
+
+def dash_portal():
+    """The whole portal (the Dash app, its API, its callbacks) and a test client. Dash fills its callback
+    map on a first request, so one is made here."""
+    from app import app
+
+    client = app.server.test_client()
+    assert client.get("/_dash-dependencies").status_code == 200
+    return app, client
+
+
+def callback_body(app, output_prefix: str, inputs: list | dict, state: list | dict | None = None) -> dict:
+    """A `_dash-update-component` body as Dash's renderer sends it, for the server callback whose output
+    starts with `output_prefix`: input and state values in the callback's order, or by component id."""
+    output, cb = next((k, v) for k, v in app.callback_map.items() if k.startswith(output_prefix) and "callback" in v)
+    specs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in specs]
+
+    def filled(items: list[dict], values) -> list[dict]:
+        if isinstance(values, dict):
+            return [{**i, "value": values.get(i["id"])} for i in items]
+        return [{**i, "value": v} for i, v in zip(items, values or [], strict=True)]
+
+    return {"output": output, "outputs": outputs if isinstance(cb["output"], list) else outputs[0],
+            "inputs": filled(cb["inputs"], inputs), "state": filled(cb.get("state", []), state or []),
+            "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"]}
+
+
+def page_body(app, pathname: str, search: str = "") -> dict:
+    """The page router's callback body: what a browser asks for when it opens `pathname` + `search`."""
+    return callback_body(app, ".._pages_content", [pathname, search])

@@ -19,7 +19,19 @@ from datasets import kpis as kpi_decls
 from portal import filters, queries, queries_snow
 from tests.conftest import demo_lake_at
 
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+
+def errors_are_json(ctx, response, case) -> None:
+    """Issue 13: an API error is JSON whatever its status (an Open311 .xml URL's, the spec's XML),
+    never Flask's HTML error page."""
+    if response.status_code >= 400:
+        path = case.formatted_path
+        xml = path.startswith("/open311/") and path.endswith(".xml")
+        wanted = "text/xml" if xml else "application/json"
+        got = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()  # lower-case names, lists
+        assert got == wanted, f"{case.method} {path}: a {response.status_code} answered {got}, not {wanted}"
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, errors_are_json]
 MAX_EXAMPLES = 12  # per operation and generation phase: the whole file stays well under a minute
 
 
@@ -74,10 +86,12 @@ def test_every_route_is_described_and_every_described_path_is_a_route(server, sp
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/openapi.json", "/api/v2/kpis", "/open311/v2/nope.json"])
 def test_an_unknown_api_path_is_a_json_404_not_the_portal_s_html_page(server, path):
-    for method in ("get", "post"):
-        resp = getattr(server.test_client(), method)(path)
-        assert resp.status_code == 404 and resp.mimetype == "application/json"
-        assert resp.json["docs"] == "/openapi.json" and "no such API endpoint" in resp.json["error"]
+    resp = server.test_client().get(path)
+    assert resp.status_code == 404 and resp.mimetype == "application/json"
+    assert resp.json["docs"] == "/openapi.json" and "no such API endpoint" in resp.json["error"]
+    # issue 13: any other method is a 405 naming what is allowed, not a 404 (tests/integration/test_hostile_input.py)
+    resp = server.test_client().post(path)
+    assert resp.status_code == 405 and resp.mimetype == "application/json" and "GET" in resp.headers["Allow"]
 
 
 def test_a_page_that_does_not_exist_says_so_with_a_404_status(server):
