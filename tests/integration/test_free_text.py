@@ -1,22 +1,29 @@
 """Free text is published without phone numbers or e-mail addresses (issue 13, "Free text published
 verbatim"; decision 0014): the real sample files published a staff member's direct line (Boston),
 agency numbers (NYC 2011) and an organiser's address (volunteers) while `contact_email` was declared
-non-public. The columns are declared once (`free_text: true`); the load masks them and counts what
-it masked."""
+non-public. The columns are declared once (`free_text: true`); the load masks them, counts what it
+masked, and every place that describes a column says so."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 
 import duckdb
+import flask
 import pytest
 
+import api.datasets
+import datasets
 import lake
-from datasets.free_text import EMAIL_MASK, PHONE_MASK
+from datasets.free_text import EMAIL_MASK, NOTE, PHONE_MASK
 from etl import masking
 from etl.load import load_file
+from portal import catalog, catalog_page
+from portal.reader import reset_reader
 from tests.conftest import last_json
+from tests.helpers import sr_row, write_csv
 
 # Looser than the masking rules on purpose, so the check does not merely repeat them: ten digits in
 # 3-3-4 groups with at most two other characters between, or anything@anything.tld.
@@ -138,3 +145,76 @@ def test_the_same_file_loaded_again_publishes_nothing_new(lake_dir, shared):
     path = shared / "nyc311/nyc311_2019_100rows_41col.csv"
     first, again = load_file("service_requests", path), load_file("service_requests", path)
     assert (again.outcome, again.version, again.unchanged) == ("no_change", first.version, 100)
+
+
+# The read side: what the API and downloads serve, and what the catalog says about it.
+
+NOTES = ["Call Ana Ruiz directly at 617-555-0123.", "Write to ana.ruiz@city.example for a copy.", "Pothole filled."]
+
+
+@pytest.fixture
+def client(lake_dir, tmp_path):
+    rows = [sr_row(i, resolution_description=NOTES[i % 3], reporter_phone="617-555-0199") for i in range(6)]
+    result = load_file("service_requests", write_csv(tmp_path / "notes.csv", rows))
+    assert result.masked["resolution_description"] == 4
+    reset_reader()
+    app = flask.Flask(__name__)
+    app.register_blueprint(api.datasets.bp)
+    yield app.test_client()
+    reset_reader()
+
+
+MASKED = {"Call Ana Ruiz directly at [phone removed].", "Write to [email removed] for a copy.", "Pothole filled."}
+
+
+def test_the_rows_api_serves_the_masked_text(client):
+    resp = client.get("/api/v1/datasets/service_requests/rows?limit=50")
+    assert resp.status_code == 200
+    assert {r["resolution_description"] for r in resp.json["rows"]} == MASKED
+    assert "617-555-0123" not in resp.text and "ana.ruiz@" not in resp.text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson"])
+def test_every_download_serves_the_masked_text(client, fmt):
+    resp = client.get(f"/api/v1/datasets/service_requests/export.{fmt}", buffered=True)
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert "617-555-0123" not in body and "ana.ruiz@" not in body
+    assert "Call Ana Ruiz directly at [phone removed]." in body and "Write to [email removed] for a copy." in body
+
+
+def test_a_download_loaded_back_changes_nothing(client, tmp_path):
+    """An export is the `plain` format: loading it back publishes no new version, masks included."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(client.get("/api/v1/datasets/service_requests/export.csv", buffered=True).get_data())
+    assert {r["resolution_description"] for r in csv.DictReader(io.StringIO(path.read_text()))} == MASKED
+    again = load_file("service_requests", path)
+    assert (again.outcome, again.unchanged) == ("no_change", 6)
+
+
+def test_the_dictionary_and_the_metadata_api_say_which_columns_are_free_text(client):
+    rows = {c["name"]: c for c in catalog_page.dictionary("service_requests")}
+    assert [n for n, c in rows.items() if c["free_text"]] == ["descriptor", "resolution_description"]
+    assert rows["resolution_description"]["note"] == NOTE and rows["incident_address"]["note"] == ""
+    assert "[phone removed]" in NOTE and "[email removed]" in NOTE
+    schema = {c["name"]: c for c in client.get("/api/v1/datasets/service_requests").json["schema"]}
+    assert [n for n, c in schema.items() if c["free_text"]] == ["descriptor", "resolution_description"]
+
+
+def test_the_dataset_page_shows_the_note_beside_each_free_text_column(client):
+    import app  # noqa: F401  (pages register against the app)
+    from layouts import data_dataset
+
+    page = str(data_dataset.layout(dataset_id="volunteer_opportunities"))
+    assert page.count(NOTE) == 2  # title and summary
+
+
+def test_dcat_and_the_data_package_say_it_too(client):
+    ds = datasets.get("service_requests")
+    entry = catalog.dcat_dataset(ds, "https://data.city.example/")
+    assert entry["description"].startswith(ds.description)
+    assert "Free-text columns (descriptor, resolution_description): phone numbers and e-mail addresses" in entry["description"]
+    assert datasets.get("snow_segments").description == catalog.dcat_dataset(datasets.get("snow_segments"), "https://x/")["description"]
+    fields = {f["name"]: f for f in catalog.table_schema(ds)["fields"]}
+    assert fields["resolution_description"]["description"].endswith(NOTE)
+    assert NOTE not in fields["incident_address"]["description"]
