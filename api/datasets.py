@@ -89,7 +89,8 @@ def dataset(name: str):
     limit = _int_param("versions_limit", 1, VERSIONS_PAGE_MAX) or VERSIONS_PAGE
     before = _int_param("versions_before", 1)
     schema = [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit,
-               "allowed": list(c.allowed) if c.allowed is not None else None, "required": c.required}
+               "allowed": list(c.allowed) if c.allowed is not None else None, "required": c.required,
+               "free_text": c.free_text}
               for c in ds.public_columns]
     load_keys = ("rows_in", "inserted", "updated", "unchanged", "rejected")
     numbers = lake.version_numbers(name)  # listed once: a version published meanwhile waits for the next request

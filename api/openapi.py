@@ -197,7 +197,9 @@ def _schemas() -> dict:
             "schema": {"type": "array", "items": _obj({
                 "name": {"type": "string", "enum": list(every)}, "type": {"type": "string", "enum": list(_CELL)},
                 "description": STR, "unit": _null(STR), "allowed": _null({"type": "array"}),
-                "required": {"type": "boolean"}})},
+                "required": {"type": "boolean"},
+                "free_text": {"type": "boolean", "description": "Written by people; phone numbers and e-mail "
+                              "addresses in it are masked when loaded."}})},
             "versions": {"type": "array", "items": _obj({"version": INT, "published_at": STR, "rows": INT,
                                                          **{k: _null(INT) for k in load_keys}})},
             "versions_total": {"type": "integer", "minimum": 0, "description": "Versions kept, on every page."},

@@ -44,6 +44,7 @@ class Column:
     maximum: float | None = None
     pattern: str | None = None
     future_ok: bool = False  # a planned time (a due date) may lie ahead; event times may not
+    free_text: bool = False  # written by people: phone numbers and e-mail addresses are masked at load (decision 0014)
 
     @property
     def duckdb_type(self) -> str:
@@ -93,6 +94,10 @@ class Dataset:
     def public_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.public)
 
+    @property
+    def free_text_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.free_text)
+
 
 @dataclass(frozen=True)
 class City:
@@ -115,8 +120,26 @@ def _column(raw: dict, where: str) -> Column:
         raise DeclarationError(f"{where}: column {raw['name']} has type {raw.get('type')!r}; allowed {sorted(DUCKDB_TYPES)}")
     if not raw.get("description"):
         raise DeclarationError(f"{where}: column {raw['name']} needs a description")
+    if raw.get("free_text"):
+        _check_free_text(raw, where)
     allowed = raw.get("allowed")
     return Column(**{**raw, "allowed": tuple(allowed) if allowed is not None else None})
+
+
+def _check_free_text(raw: dict, where: str) -> None:
+    """Free text is what people type: a public string with no vocabulary. Masking a closed list or a
+    pattern would be a mistake in the YAML, and a non-public column never leaves the lake, so masking
+    it would only destroy what the city keeps (a call-back number) for nothing."""
+    name = raw["name"]
+    if raw.get("free_text") is not True:
+        raise DeclarationError(f"{where}: column {name}: free_text must be true or left out")
+    if raw.get("type") != "string":
+        raise DeclarationError(f"{where}: column {name} is free_text but has type {raw.get('type')!r}; free text is a string")
+    if raw.get("public") is False:
+        raise DeclarationError(f"{where}: column {name} is free_text but not public: only published text is masked")
+    for key in ("allowed", "pattern"):
+        if raw.get(key) is not None:
+            raise DeclarationError(f"{where}: column {name} is free_text and has {key!r}: free text has no fixed form")
 
 
 def read_yaml(path: Path):

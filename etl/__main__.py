@@ -42,10 +42,13 @@ def cmd_load(args) -> int:
 
     result = load_file(args.dataset, args.file, args.format, args.city).to_dict()
     compact.after_publish(args.dataset)  # many small files or versions past retention: tidy up (etl/compact.py)
-    keys = ("dataset", "version", "outcome", "format", "rows_in", "inserted", "updated", "unchanged", "rejected", "seconds", "run_id", "notes")
+    keys = ("dataset", "version", "outcome", "format", "rows_in", "inserted", "updated", "unchanged", "rejected", "seconds", "run_id", "notes", "masked")
     text = (f"{result['dataset']} v{result['version']} ({result['outcome']}, format {result['format']}): "
             f"{result['rows_in']:,} rows in = {result['inserted']:,} inserted + {result['updated']:,} updated + "
             f"{result['unchanged']:,} unchanged + {result['rejected']:,} rejected, in {result['seconds']:.2f}s")
+    if any(result["masked"].values()):
+        text += "\n  phone numbers or e-mail addresses masked in " + ", ".join(
+            f"{n:,} {name} values" for name, n in result["masked"].items() if n)
     if result["rejected"]:
         text += f"\n  see the rejects: python -m etl rejects {result['dataset']} --run {result['run_id']}"
     _print({k: result[k] for k in keys}, args.json, text)

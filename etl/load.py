@@ -21,7 +21,7 @@ import datasets
 import lake
 import lake.write
 from etl import formats as formats_mod
-from etl import local_day, projections, rollups, upsert, validate
+from etl import local_day, masking, projections, rollups, upsert, validate
 from etl.errors import InputError
 from etl.log import logger
 from etl.sources import csvfile, read_raw
@@ -52,6 +52,7 @@ class LoadResult:
     seconds: float = 0.0
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     notes: dict = field(default_factory=dict)
+    masked: dict = field(default_factory=dict)  # free-text column -> kept values with a phone number or e-mail masked
     error: str | None = None
 
     def to_dict(self) -> dict:
@@ -150,6 +151,7 @@ def _run(con, ds, fmt, path: Path, city, result: LoadResult, progress: _Progress
     good_rows = con.execute("SELECT count(*) FROM checked").fetchone()[0]
     result.rows_in = good_rows + len(malformed)
     result.notes = _notes(con)
+    result.masked = _masked(con, [c.name for c in ds.free_text_columns if c.name in plan.provided])
     progress.step("validate")
     dup_rejects = _one_row_per_key(con, ds, fmt)
     _write_rejects(con, ds.name, result, malformed, dup_rejects)
@@ -248,17 +250,41 @@ def _validate(con, ds, fmt, path: Path, city) -> tuple[validate.Plan, list[dict]
     return plan, malformed
 
 
+NOTE_LABELS = {
+    "placeholder": "placeholder values read as empty",
+    "fixed": "double-encoded values repaired",
+    "phone": "values with a phone number masked",
+    "email": "values with an e-mail address masked",
+}
+
+
 def _notes(con) -> dict:
-    """Counts of placeholders read as empty and of repaired text, per column."""
+    """Counts of placeholders read as empty, of repaired text, and of free text masked, per column.
+
+    Masks are counted in the rows kept only: a rejected row's text is never published."""
     notes = {}
-    for flag, n in con.execute(
-        "SELECT flag, count(*) FROM (SELECT unnest(string_split(_notes, ',')) AS flag FROM checked WHERE _notes <> '') "
-        "GROUP BY flag ORDER BY flag"
+    for flag, every, kept in con.execute(
+        "SELECT flag, count(*), count(*) FILTER (WHERE kept) FROM (SELECT unnest(string_split(_notes, ',')) AS flag, "
+        "_reason = '' AS kept FROM checked WHERE _notes <> '') GROUP BY flag ORDER BY flag"
     ).fetchall():
         kind, name = flag.split(":", 1)
-        label = "placeholder values read as empty" if kind == "placeholder" else "double-encoded values repaired"
-        notes[f"{name}: {label}"] = n
+        n = kept if kind in masking.KINDS else every
+        if n:
+            notes[f"{name}: {NOTE_LABELS[kind]}"] = n
     return notes
+
+
+def _masked(con, columns: list[str]) -> dict[str, int]:
+    """Per free-text column the file provides, the kept values in which anything was masked (0 included,
+    so a reader sees the column was looked at)."""
+    counts = dict.fromkeys(columns, 0)
+    kinds = " OR ".join(f"starts_with(f, '{kind}:')" for kind in masking.KINDS)
+    for name, n in con.execute(
+        f"SELECT name, count(*) FROM (SELECT unnest(list_distinct(list_transform(list_filter(string_split(_notes, ','), "
+        f"lambda f: {kinds}), lambda f: split_part(f, ':', 2)))) AS name FROM checked WHERE _notes <> '' AND _reason = '') GROUP BY name"
+    ).fetchall():
+        counts[name] = n
+    return counts
 
 
 def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict], dup_rejects: str) -> None:

@@ -18,7 +18,7 @@ import duckdb
 import ftfy
 
 from datasets import City, Column, Dataset
-from etl import local_day, rules
+from etl import local_day, masking, rules
 from etl.errors import InputError
 from etl.formats import ColumnMap, Format
 from lake.sql import ident, lit
@@ -141,8 +141,9 @@ class _Steps:
     """The select lists of the plan's steps, filled one declared column at a time.
 
     `read`: each source value as trimmed, mapped text (`e:col`); `clean`: placeholders emptied and
-    double-encoded text repaired (`t:col`), with a flag column per note; `typed`: the typed value
-    (`col`), still naive for the columns in `naive` (made instants afterwards, etl/local_day.py).
+    double-encoded text repaired (`t:col`), with a flag column per note (`phone:col` and `email:col`
+    for a free-text column); `typed`: the typed value (`col`; free text masked where flagged), still
+    naive for the columns in `naive` (made instants afterwards, etl/local_day.py).
     """
 
     read: list[str]
@@ -181,6 +182,12 @@ def _clean(steps: _Steps, c: Column, col: ColumnMap, raw_name: str | None, fmt: 
         steps.notes.append(placeholder)
         value = f"(CASE WHEN {cond} THEN NULL ELSE {value} END)"
     steps.clean.append(f"{value} AS {clean}")
+    if c.free_text:
+        # Judged on the text as read, so the typed step masks only what a flag found (decision 0014).
+        for kind in masking.KINDS:
+            flag = ident(f"{kind}:{c.name}")
+            steps.clean.append(f"{masking.found(kind, text)} AS {flag}")
+            steps.notes.append(flag)
     return placeholder
 
 
@@ -196,6 +203,9 @@ def _type(steps: _Steps, c: Column, col: ColumnMap | None, local_days: bool) -> 
     if local_days and _is_naive_local(c, col):
         steps.typed.append(f"try_strptime({clean}, {lit(col.format)}) AS {value}")  # made an instant in s3z
         steps.naive.append(value)
+    elif col is not None and c.free_text:
+        found = " OR ".join(ident(f"{kind}:{c.name}") for kind in masking.KINDS)
+        steps.typed.append(f"CASE WHEN {found} THEN {masking.masked(clean)} ELSE {clean} END AS {value}")
     else:
         steps.typed.append(f"{_cast(clean, c, col) if col else 'CAST(NULL AS ' + c.duckdb_type + ')'} AS {value}")
 

@@ -87,8 +87,8 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
           for lang, code in examples.items()],
         html.H2("Data dictionary"),
         _table(f"The {len(ds.public_columns)} public columns of {dataset_id}", ["Column", "Type", "Description", "Unit",
-                                                                               "Allowed values"],
-               [[c["name"], c["type"], c["description"], c["unit"], c["allowed"]]
+                                                                               "Allowed values", "Notes"],
+               [[c["name"], c["type"], c["description"], c["unit"], c["allowed"], c["note"]]
                 for c in catalog_page.dictionary(dataset_id)]),
         html.H2("Version history"),
         html.P("Every load publishes a new version; older versions stay downloadable with ?version=N."),

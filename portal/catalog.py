@@ -12,7 +12,7 @@ from datetime import date, datetime
 import config
 import datasets
 import lake
-from datasets import Dataset
+from datasets import Dataset, free_text
 from portal import cache
 from portal.reader import QueryTimeout, reader
 from portal.rows import EXPORT_FORMATS
@@ -96,7 +96,7 @@ def dcat_dataset(ds: Dataset, base_url: str, temporal: dict[str, str] | None = N
     entry = {
         "@type": "dcat:Dataset",
         "title": ds.title,
-        "description": ds.description,
+        "description": " ".join(filter(None, [ds.description, free_text.dataset_note(ds)])),
         "keyword": [str(k) for k in ds.keywords] or [ds.title],  # YAML reads `311` as a number
         "modified": modified,
         "publisher": {"@type": "org:Organization", "name": ds.publisher},
@@ -156,7 +156,8 @@ def table_schema(ds: Dataset) -> dict:
             constraints["maximum"] = c.maximum
         if c.pattern is not None:
             constraints["pattern"] = c.pattern
-        field = {"name": c.name, "type": c.type, "description": c.description}
+        field = {"name": c.name, "type": c.type,
+                 "description": f"{c.description} {free_text.NOTE}" if c.free_text else c.description}
         if constraints:
             field["constraints"] = constraints
         if c.unit:

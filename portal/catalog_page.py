@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import datasets
 import lake
+from datasets import free_text
 from portal import pipeline_health
 from portal.catalog import formats
 
@@ -56,9 +57,11 @@ def freshness(name: str, now: datetime | None = None) -> dict:
 
 
 def dictionary(name: str) -> list[dict]:
-    """Every public column: name, type, description, unit, allowed values."""
+    """Every public column: name, type, description, unit, allowed values, and whether it is free
+    text (masked at load, decision 0014) with the note that says so."""
     return [{"name": c.name, "type": c.type, "description": c.description, "unit": c.unit or "",
-             "allowed": ", ".join(map(str, c.allowed)) if c.allowed else ""}
+             "allowed": ", ".join(map(str, c.allowed)) if c.allowed else "",
+             "free_text": c.free_text, "note": free_text.NOTE if c.free_text else ""}
             for c in datasets.get(name).public_columns]
 
 

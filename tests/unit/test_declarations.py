@@ -55,7 +55,26 @@ def test_snow_kpi_is_computable_from_the_declarations():
     ({"name": "X", "type": "string", "description": "d"}, "lower_snake_case"),
     ({"name": "x", "type": "string"}, "description"),
     ({"name": "x", "type": "string", "description": "d", "colour": "red"}, "unknown column keys"),
+    # free text (issue 13, decision 0014): a public string with no fixed form
+    ({"name": "x", "type": "integer", "description": "d", "free_text": True}, "free text is a string"),
+    ({"name": "x", "type": "string", "description": "d", "free_text": True, "public": False}, "not public"),
+    ({"name": "x", "type": "string", "description": "d", "free_text": True, "allowed": ["a"]}, "has 'allowed'"),
+    ({"name": "x", "type": "string", "description": "d", "free_text": True, "pattern": "^a$"}, "has 'pattern'"),
+    ({"name": "x", "type": "string", "description": "d", "free_text": "yes"}, "free_text must be true"),
 ])
 def test_a_malformed_column_is_refused_at_load_time(bad, message):
     with pytest.raises(DeclarationError, match=message):
         _column(bad, "test.yaml")
+
+
+def test_the_free_text_columns_are_the_ones_people_write():
+    """Issue 13: notes written by staff, residents and organisers carry phone numbers and addresses."""
+    free = {ds.name: [c.name for c in ds.free_text_columns] for ds in ALL if ds.free_text_columns}
+    assert free == {"service_requests": ["descriptor", "resolution_description"],
+                    "volunteer_opportunities": ["title", "summary"]}
+
+
+def test_a_free_text_column_is_declared_in_yaml_and_read_into_the_dataclass():
+    col = _column({"name": "x", "type": "string", "description": "d", "free_text": True}, "test.yaml")
+    assert col.free_text is True
+    assert _column({"name": "x", "type": "string", "description": "d"}, "test.yaml").free_text is False

@@ -75,6 +75,22 @@ def test_double_encoded_text_is_repaired_and_noted():
     assert (out["complaint_type"], out["_notes"], out["_reason"]) == ("Café noise", "fixed:complaint_type", "")
 
 
+def test_free_text_is_masked_and_noted_per_column_and_kind():
+    """Issue 13: phone numbers and e-mail addresses in a declared free-text column never reach the lake."""
+    out = judge(sr_row(1, resolution_description="Call Ana at 617-555-0123 or ana@city.example.",
+                       descriptor="Resident: ring 617 555 0199"))
+    assert out["resolution_description"] == "Call Ana at [phone removed] or [email removed]."
+    assert out["descriptor"] == "Resident: ring [phone removed]"
+    assert set(out["_notes"].split(",")) == {"phone:descriptor", "phone:resolution_description", "email:resolution_description"}
+    assert out["_reason"] == ""
+
+
+def test_columns_not_declared_free_text_are_published_as_read():
+    out = judge(sr_row(1, incident_address="212-639-9675 Main St", resolution_description="Closed 2022-01-19 11:42:16"))
+    assert (out["incident_address"], out["resolution_description"], out["_notes"]) == (
+        "212-639-9675 Main St", "Closed 2022-01-19 11:42:16", "")
+
+
 def test_required_rule_of_a_column_the_file_does_not_provide():
     # A file without the column cannot be read as holding it: the rule fires for every row.
     assert rules.column_rules(SR.column("status"), '"status"', '"t:status"', None, None, "2030-01-01") == [
