@@ -10,7 +10,7 @@ import hashlib
 from flask import Response, request
 
 from api.errors import ApiError, blueprint, check_params
-from portal import filters, panels
+from portal import admission, filters, panels
 from portal.reader import QueryError, QueryTimeout
 
 # A parameter the link leaves out takes the value the chart's page starts with (the last 90 days of
@@ -32,7 +32,8 @@ def chart_csv(panel_id: str):
         given = request.args.to_dict()
         missing = set(panel.params) - set(given)  # the page's defaults cost queries: only when needed
         defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}
-        df = panels.frame(panel, {**defaults, **given})
+        with admission.read_slot():  # a bounded wait for this worker's reader, counted in the time limit
+            df = panels.frame(panel, {**defaults, **given})
     except QueryTimeout:
         raise ApiError(503, "the query took too long; try a narrower filter") from None
     except (QueryError, ValueError) as e:

@@ -14,7 +14,7 @@ import lake
 from api import exports
 from api.errors import ApiError, blueprint, check_params
 from api.rowquery import dataset_or_404, encode_cursor, parse
-from portal import cache
+from portal import admission, cache
 from portal import rows as row_reads
 from portal.reader import QueryError, QueryTimeout
 from portal.rows import geometry as _geometry
@@ -154,8 +154,11 @@ def run_limited(q, sql: str, params: list, *, max_rows: int | None = None) -> li
 
 
 def _run(q, sql: str, params: list, *, max_rows: int | None = None):
+    """One query in a read slot of this worker (portal/admission.py: a bounded wait, counted in its
+    time limit; Busy is the API's 503 with Retry-After)."""
     try:
-        return row_reads.run(q, sql, params, max_rows=max_rows)
+        with admission.read_slot():
+            return row_reads.run(q, sql, params, max_rows=max_rows)
     except QueryTimeout as exc:
         raise ApiError(503, f"the query was stopped after its time limit of {exc.limit_ms} ms; narrow the filters") from None
     except QueryError as exc:
@@ -201,18 +204,23 @@ def export(name: str, fmt: str):
         "parquet": exports.parquet_chunks,
     }
     head = exports.csv_header(q.columns) if fmt == "csv" else b""
-    return Response(stream_with_context(_stream(sql, params, writers[fmt], head)), headers=headers,
+    slot = admission.acquire("export")  # held until the body ends or the client goes (Busy: a 503)
+    resp = Response(stream_with_context(_stream(sql, params, writers[fmt], head, slot)), headers=headers,
                     content_type=exports.FORMATS[fmt])
+    resp.call_on_close(slot.release)  # a body never iterated (HEAD, a client gone) frees it too
+    return resp
 
 
-def _stream(sql: str, params: list, writer, head: bytes = b""):
+def _stream(sql: str, params: list, writer, head: bytes, slot: admission.Slot):
     """Batches from one query over the chosen version, through the reader with the export time limit
     (PULSE_EXPORT_TIME_LIMIT_S); an error after the headers goes into the body. `head` (the CSV
     header) goes out before the query starts, so the download begins at once."""
-    if head:
-        yield head
     try:
+        if head:
+            yield head
         with row_reads.stream(sql, params, batch_rows=exports.BATCH_ROWS, buffer=exports.STREAM_BUFFER) as batches:
             yield from writer(batches)
     except Exception as exc:  # headers are sent: the body is all we can still tell the client with
         yield f"\n\nerror: the download stopped: {type(exc).__name__}: {exc}\n".encode()
+    finally:
+        slot.release()
