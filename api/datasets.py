@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Response, jsonify, request, stream_with_context, url_for
+from flask import Response, g, jsonify, request, stream_with_context, url_for
 
 import datasets
 import lake
@@ -115,8 +115,10 @@ def rows(name: str):
     current = None if "version" in request.args else lake.current_version(name)
     if current is None:
         return _json(_page(ds))
-    body, _ = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
-                                   {name: current}, lambda: _page(ds, current))
+    body, hit = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
+                                     {name: current}, lambda: _page(ds, current))
+    if hit:
+        g.pulse_cache_hit = True  # not counted by the rate limit (web/limits.py)
     return _json(body)
 
 
