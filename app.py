@@ -18,7 +18,7 @@ from api.openapi import bp as openapi_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
-from web import limits
+from web import limits, requestid
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -77,7 +77,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     app.server.register_blueprint(status_bp)
     page_status(app.server, app.config.requests_pathname_prefix)
     limits.init(app.server, app.config.routes_pathname_prefix)  # after every route exists (decision 0013)
-    app.server.wsgi_app = limits.client_addresses(app.server.wsgi_app)
+    app.server.wsgi_app = requestid.RequestIds(limits.client_addresses(app.server.wsgi_app))
     app.server.config["PULSE_SETTINGS"] = settings
     return app
 
