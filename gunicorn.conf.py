@@ -28,8 +28,8 @@ bind = f"{pulse.get('host')}:{pulse.get('port')}"
 # gthread: the master kills a worker whose main loop stops beating for `timeout` s; a long download
 # runs in a thread and does not stop the beat. A stop or restart gives requests in flight
 # `graceful_timeout` s. An idle kept-alive connection waits in the worker's poller (no thread) for
-# `keepalive` s: longer than nginx's upstream keepalive_timeout (4 s in deploy/nginx.conf), so
-# gunicorn never closes a connection nginx is about to reuse.
+# `keepalive` s. A proxy keeping upstream connections must let them go sooner (nginx: `keepalive_timeout`
+# under 5 s in its upstream block), or it may send a request on one gunicorn is closing.
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

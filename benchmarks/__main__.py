@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, ingest, queries, realtime, serving, storage
+from benchmarks import dashboards, exports, heavy, ingest, queries, realtime, serving, storage
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -20,6 +20,8 @@ BENCHES = {
     "realtime": lambda a: realtime.run(rows=a.realtime_rows, batches=a.realtime_batches, ratio_rows=a.realtime_ratio_rows),
     "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "serving": lambda a: serving.run(scale=a.serving_scale),
+    "memory": lambda a: heavy.memory(scale=a.serving_scale),
+    "queue": lambda a: heavy.queue(scale=a.serving_scale),
 }
 
 
@@ -31,7 +33,7 @@ def main() -> None:
     p.add_argument("--realtime-rows", type=int, default=10_000_000, help="service_requests size for the realtime benchmark")
     p.add_argument("--realtime-batches", type=int, default=1000, help="micro-batches before the realtime query ratio")
     p.add_argument("--realtime-ratio-rows", type=int, default=1_000_000, help="service_requests size for that ratio")
-    p.add_argument("--serving-scale", default="small", help="demo lake scale for the serving benchmark")
+    p.add_argument("--serving-scale", default="small", help="demo lake scale for the serving, memory and queue benchmarks")
     p.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = p.parse_args()
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform()}
