@@ -67,8 +67,9 @@ class Store:
     """A flask-caching backend behind a circuit: get/set/has/delete/clear never raise, and lock()
     answers at once (a Lock, or None when another process or thread holds it)."""
 
-    def __init__(self, kind: str, inner, *, client=None, lock_dir: Path | None = None):
-        self.kind, self.inner, self.client, self.lock_dir = kind, inner, client, lock_dir
+    def __init__(self, kind: str, inner, *, client=None, folder: Path | None = None):
+        self.kind, self.inner, self.client, self.folder = kind, inner, client, folder
+        self.lock_dir = Path(f"{folder}-locks") if folder else None
         self._down_until = 0.0
         self._guard = threading.Lock()
 
@@ -123,8 +124,7 @@ class Store:
             if self.kind == "redis":
                 return bool(self.client.ping())
             if self.kind == "filesystem":
-                folder = Path(self.inner._path)
-                return folder.is_dir() and os.access(folder, os.R_OK | os.W_OK | os.X_OK)
+                return self.folder.is_dir() and os.access(self.folder, os.R_OK | os.W_OK | os.X_OK)
             return True
         except Exception:  # noqa: BLE001
             return False
@@ -184,6 +184,5 @@ def open_store(kind: str, location: str, timeout: int) -> Store:
     if kind == "null":
         return Store(kind, NullCache())
     if kind == "filesystem":
-        return Store(kind, FileSystemCache(location, threshold=5000, default_timeout=timeout),
-                     lock_dir=Path(location + "-locks"))
+        return Store(kind, FileSystemCache(location, threshold=5000, default_timeout=timeout), folder=Path(location))
     raise ValueError(f"PULSE_CACHE_TYPE must be filesystem, redis or null, not {kind!r}")
