@@ -81,11 +81,11 @@ class Portal:
         self.port = free_port()
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
+        self._files = [open(logs / "access.log", "ab"), open(logs / "error.log", "ab")]  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "app:server", "--config", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{self.port}", *args],
-            cwd=ROOT, env=env, stdout=open(logs / "access.log", "ab"), stderr=open(logs / "error.log", "ab"),
-            start_new_session=True)
+            cwd=ROOT, env=env, stdout=self._files[0], stderr=self._files[1], start_new_session=True)
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -126,6 +126,8 @@ class Portal:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for f in self._files:
+            f.close()
 
 
 def portal_env(**settings: str) -> dict[str, str]:
