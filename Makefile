@@ -53,10 +53,10 @@ demo: install ## (re)build the deterministic demo lake
 run: install ## build the demo lake if there is none, then serve http://$(PULSE_HOST):$(PULSE_PORT) beside the simulator
 	test -f $(PULSE_DATA_DIR)/lake/service_requests/CURRENT || $(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 ifeq ($(PULSE_SIMULATE),0)
-	$(BIN)/gunicorn app:server --workers 2 --worker-class gthread --threads 4 --bind $(PULSE_HOST):$(PULSE_PORT) --timeout 60
+	$(BIN)/gunicorn app:server --config gunicorn.conf.py --bind $(PULSE_HOST):$(PULSE_PORT)
 else
 	$(BIN)/python -m etl simulate & sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn app:server --workers 2 --worker-class gthread --threads 4 --bind $(PULSE_HOST):$(PULSE_PORT) --timeout 60
+	$(BIN)/gunicorn app:server --config gunicorn.conf.py --bind $(PULSE_HOST):$(PULSE_PORT)
 endif
 
 test: dev system-deps node-deps ## the whole suite

@@ -19,7 +19,7 @@ from api.openapi import bp as openapi_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
-from web import headers
+from web import headers, limits, requestid
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -80,6 +80,8 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     request_limits.install(app)
     public_url.install(app.server)
     headers.install(app)
+    limits.init(app.server, app.config.routes_pathname_prefix)  # after every route exists (decision 0013)
+    app.server.wsgi_app = requestid.RequestIds(limits.client_addresses(app.server.wsgi_app))
     app.server.config["PULSE_SETTINGS"] = settings
     return app
 

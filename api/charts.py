@@ -11,7 +11,7 @@ import logging
 from flask import Response, request
 
 from api.errors import ApiError, blueprint, check_params, read_errors
-from portal import filters, panels
+from portal import admission, filters, panels
 from portal.quoting import quoted
 
 # A parameter the link leaves out takes the value the chart's page starts with (the last 90 days of
@@ -35,7 +35,8 @@ def chart_csv(panel_id: str):
     try:
         with read_errors():
             defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}
-            df = panels.frame(panel, {**defaults, **given})
+            with admission.read_slot():  # a bounded wait for this worker's reader, counted in the time limit
+                df = panels.frame(panel, {**defaults, **given})
     except ValueError:  # not the query layer's (read_errors answers those): Python's words, for the log
         log.info("chart %s refused %s", panel.id, request.query_string[:200], exc_info=True)
         raise ApiError(400, f"a parameter is not one this chart takes; this chart takes: {', '.join(panel.params)}"

@@ -8,14 +8,14 @@ import hashlib
 import json
 import logging
 
-from flask import Response, has_request_context, jsonify, request, stream_with_context, url_for
+from flask import Response, g, has_request_context, jsonify, request, stream_with_context, url_for
 
 import datasets
 import lake
 from api import exports
 from api.errors import ApiError, blueprint, check_params, read_errors
 from api.rowquery import dataset_or_404, encode_cursor, parse
-from portal import cache
+from portal import admission, cache
 from portal import rows as row_reads
 from portal.quoting import quoted
 from portal.reader import QueryTimeout
@@ -119,8 +119,10 @@ def rows(name: str):
     current = None if "version" in request.args else lake.current_version(name)
     if current is None:
         return _json(_page(ds))
-    body, _ = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
-                                   {name: current}, lambda: _page(ds, current))
+    body, hit = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
+                                     {name: current}, lambda: _page(ds, current))
+    if hit:
+        g.pulse_cache_hit = True  # not counted by the rate limit (web/limits.py)
     return _json(body)
 
 
@@ -158,7 +160,9 @@ def run_limited(q, sql: str, params: list, *, max_rows: int | None = None) -> li
 
 
 def _run(q, sql: str, params: list, *, max_rows: int | None = None):
-    with read_errors():
+    """One query in a read slot of this worker (portal/admission.py: a bounded wait, counted in its
+    time limit; Busy is the API's 503 with Retry-After), its named errors answered by read_errors."""
+    with read_errors(), admission.read_slot():
         return row_reads.run(q, sql, params, max_rows=max_rows)
 
 
@@ -201,18 +205,22 @@ def export(name: str, fmt: str):
         "parquet": exports.parquet_chunks,
     }
     head = exports.csv_header(q.columns) if fmt == "csv" else b""
-    return Response(stream_with_context(_stream(sql, params, writers[fmt], head)), headers=headers,
+    slot = admission.acquire("export")  # held until the body ends or the client goes (Busy: a 503)
+    resp = Response(stream_with_context(_stream(sql, params, writers[fmt], head, slot)), headers=headers,
                     content_type=exports.FORMATS[fmt])
+    resp.call_on_close(slot.release)  # a body never iterated (HEAD, a client gone) frees it too
+    return resp
 
 
-def _stream(sql: str, params: list, writer, head: bytes = b""):
+def _stream(sql: str, params: list, writer, head: bytes, slot: admission.Slot):
     """Batches from one query over the chosen version, through the reader with the export time limit
     (PULSE_EXPORT_TIME_LIMIT_S); an error after the headers goes into the body, in fixed words (the
     exception's own text, DuckDB's included, goes to the log: issue 13). `head` (the CSV header)
-    goes out before the query starts, so the download begins at once."""
-    if head:
-        yield head
+    goes out before the query starts, so the download begins at once. The download's slot is given
+    back however the body ends."""
     try:
+        if head:
+            yield head
         with row_reads.stream(sql, params, batch_rows=exports.BATCH_ROWS, buffer=exports.STREAM_BUFFER) as batches:
             yield from writer(batches)
     except QueryTimeout as exc:  # our own words: the query and its limit
@@ -220,3 +228,5 @@ def _stream(sql: str, params: list, writer, head: bytes = b""):
     except Exception:  # headers are sent: the body is all we can still tell the client with
         log.exception("export stopped: %s", request.full_path if has_request_context() else "")
         yield b"\n\nerror: the download stopped because of an error on the server; it has been logged\n"
+    finally:
+        slot.release()

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from portal.admission import Busy
 from portal.quoting import quoted
 from portal.reader import QueryError, QueryTimeout, QueryTooBig
 
@@ -24,9 +25,9 @@ OPEN311 = "open311"  # the Open311 blueprint's name: its errors take the spec's 
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **detail):
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, **detail):
         super().__init__(message)
-        self.status, self.message, self.detail = status, message, detail
+        self.status, self.message, self.detail, self.headers = status, message, detail, headers or {}
 
 
 def respond(exc: ApiError):
@@ -36,9 +37,20 @@ def respond(exc: ApiError):
             error = ET.SubElement(root, "error")
             ET.SubElement(error, "code").text = str(exc.status)
             ET.SubElement(error, "description").text = exc.message
-            return xml_response(root, exc.status)
-        return jsonify([{"code": exc.status, "description": exc.message}]), exc.status
-    return jsonify({"error": exc.message, "status": exc.status, **exc.detail}), exc.status
+            resp = xml_response(root, exc.status)
+        else:
+            resp = jsonify([{"code": exc.status, "description": exc.message}])
+    else:
+        resp = jsonify({"error": exc.message, "status": exc.status, **exc.detail})
+    resp.status_code = exc.status
+    resp.headers.update(exc.headers)
+    return resp
+
+
+def busy(exc: Busy):
+    """Every read slot of this worker stayed taken (portal/admission.py): come back in a moment."""
+    return respond(ApiError(503, f"the portal is busy with other reads; retry in {exc.retry_after} s",
+                            headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after))
 
 
 def xml_response(root: ET.Element, status: int = 200) -> Response:
@@ -65,6 +77,7 @@ def http_error(exc: HTTPException):
 
 def _install(app) -> None:
     app.register_error_handler(ApiError, respond)
+    app.register_error_handler(Busy, busy)
     app.register_error_handler(HTTPException, http_error)
 
 

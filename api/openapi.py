@@ -173,9 +173,12 @@ def _schemas() -> dict:
     return {
         "Error": _obj({"error": STR, "status": {"type": "integer", "minimum": 400, "maximum": 599},
                        "parameter": STR, "allowed": {"type": "array"}, "suffixes": {"type": "array", "items": STR},
-                       "type": STR}, required=["error", "status"]),
+                       "type": STR, "retry_after": INT, "limit": STR}, required=["error", "status"]),
         "Health": _obj({"status": {"type": "string", "enum": ["ok"]},
                         "datasets": per_dataset(_null(_obj({"version": INT, "rows": INT, "published_at": STR})))}),
+        "Readiness": _obj({"status": {"type": "string", "enum": ["ready", "degraded", "not_ready"]},
+                           "checks": _obj({name: _obj({"ok": {"type": "boolean"}, "error": STR}, required=["ok"])
+                                           for name in ("lake", "cache", "writers")})}),
         "Versions": _obj({"datasets": per_dataset(_obj({"version": _null(INT), "published_at": _null(STR)})),
                           "checked_at": STR}),
         "Kpi": kpi_row,
@@ -254,7 +257,10 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "A parameter is not valid; the body names it.", 404: "No such resource; the body lists the known ones.",
              410: "That version was published once but removed by the retention policy; the body names the oldest kept.",
-             503: "The query ran past its time limit; narrow the filters."}
+             429: "Too many requests from this client (the body names the limit; answers from a cache and 304s "
+                  "are not counted); Retry-After says in how many seconds to come back.",
+             503: "The query ran past its time limit (narrow the filters), or every read slot stayed busy "
+                  "(Retry-After says when to come back)."}
     return {str(c): _json(_ref("Error"), words[c]) for c in codes}
 
 
@@ -304,17 +310,24 @@ def paths() -> dict:
     return {
         "/healthz": _get("Health", "200 with every dataset's current version (null if never loaded).",
                          {"200": _json(_ref("Health"), "The portal is up.")}, example="/healthz", tag="portal"),
+        "/readyz": _get("Readiness", "Whether this worker can serve well, with each check: the lake readable "
+                        "(every CURRENT and its manifest), the shared cache reachable, the real-time writers alive. "
+                        "200 ready; 200 degraded when only the cache or a writer failed (answers are computed "
+                        "uncached, or the last version is served); 503 not_ready when the lake cannot be read.",
+                        {"200": _json(_ref("Readiness"), "Ready or degraded."),
+                         "503": _json(_ref("Readiness"), "Not ready: no readable lake.")},
+                        example="/readyz", tag="portal"),
         "/api/v1/version": _get(
             "Data versions", "The current version of every dataset, with an ETag: poll it and get 304 until a "
             "load publishes.", {"200": _json(_ref("Versions"), "Every dataset's version."), "304": not_modified},
             [_if_none_match()], example="/api/v1/version", tag="kpis"),
         "/api/v1/kpis": _get(
             "Scorecard", "Every KPI's value, target, score and status for one period, and the overall score.",
-            {"200": _json(_ref("Scorecard"), "The scorecard."), **_errors(400, 503)}, _kpi_params(False),
+            {"200": _json(_ref("Scorecard"), "The scorecard."), **_errors(400, 429, 503)}, _kpi_params(False),
             example="/api/v1/kpis?period=week", tag="kpis"),
         "/api/v1/kpis/{kpi_id}": _get(
             "One KPI", "One KPI with its history and how each number was computed.",
-            {"200": _json(_ref("KpiWithHistory"), "The KPI."), **_errors(400, 404, 503)},
+            {"200": _json(_ref("KpiWithHistory"), "The KPI."), **_errors(400, 404, 429, 503)},
             [_param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id."),
              *_kpi_params(True)], example=f"/api/v1/kpis/{kpi}?period=month&history=3", tag="kpis"),
         "/api/v1/datasets": _get(
@@ -337,7 +350,7 @@ def paths() -> dict:
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "
             "Follow `next` for the following page (it pins the version).",
-            {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 503)},
+            {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 429, 503)},
             [_dataset_param(), *_option_parameters(paged=True), *filter_parameters()],
             example=f"/api/v1/datasets/{ds}/rows?limit=5", tag="datasets"),
         "/api/v1/datasets/{dataset}/export.{format}": _get(
@@ -346,7 +359,7 @@ def paths() -> dict:
             "the body.",
             {"200": {"description": "The file, with an attachment filename, an ETag and X-Pulse-Version.",
                      "content": export_content},
-             "304": not_modified, **_errors(400, 404, 410)},
+             "304": not_modified, **_errors(400, 404, 410, 429, 503)},
             [_dataset_param(), _param("format", "path", {"type": "string", "enum": formats}, "The file format."),
              _if_none_match(), *_option_parameters(paged=False), *filter_parameters()],
             example=f"/api/v1/datasets/{ds}/export.csv", tag="datasets"),
@@ -390,7 +403,7 @@ def chart_paths() -> dict:
         "out takes the value the chart's page opens with (the last 90 days of 311 data, the latest storm); a "
         "parameter the chart does not take is a 400.",
         {"200": {"description": "The chart's data, with an attachment filename naming the data versions.",
-                 "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 503)},
+                 "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 429, 503)},
         params, example="/api/v1/charts/sr-backlog.csv?start=2026-11-01&end=2026-11-20", tag="portal")}
 
 
@@ -430,7 +443,9 @@ def open311_paths() -> dict:
     jurisdiction = _param("jurisdiction_id", "query", STR, "Accepted and ignored: Pulse serves one city.")
 
     def answer(schema: dict, description: str, *codes: int) -> dict:
-        words = {400: "A parameter is not valid.", 404: "No such format or request."}
+        words = {400: "A parameter is not valid.", 404: "No such format or request.",
+                 429: "Too many requests from this client; Retry-After says when to come back.",
+                 503: "The query ran past its time limit, or every read slot stayed busy (Retry-After)."}
         out = {"200": {"description": description, "content": {"application/json": {"schema": schema},
                                                                 "text/xml": {"schema": STR}}}}
         for c in codes:
@@ -444,12 +459,12 @@ def open311_paths() -> dict:
     return {
         "/open311/v2/services.{format}": _get(
             "Open311 services", "One service per complaint type in the current 311 data.",
-            answer(services, "The service list.", 400, 404), [fmt, jurisdiction],
+            answer(services, "The service list.", 400, 404, 429, 503), [fmt, jurisdiction],
             example="/open311/v2/services.json", tag="open311"),
         "/open311/v2/requests.{format}": _get(
             "Open311 requests", "311 requests newest first (default: the last 90 days), paged with page and "
             "page_size. A service_request_id makes every other filter ignored.",
-            answer(reqs, "One page of requests.", 400, 404),
+            answer(reqs, "One page of requests.", 400, 404, 429, 503),
             [fmt, jurisdiction,
              _param("start_date", "query", {"type": "string", "format": "date-time"}, when),
              _param("end_date", "query", {"type": "string", "format": "date-time"}, when),
@@ -462,7 +477,7 @@ def open311_paths() -> dict:
                     f"Requests per page (default {open311.DEFAULT_PAGE_SIZE}).")],
             example="/open311/v2/requests.json?status=open&page_size=10", tag="open311"),
         "/open311/v2/requests/{service_request_id}.{format}": _get(
-            "Open311 request", "One request, as a list of one.", answer(reqs, "The request.", 400, 404),
+            "Open311 request", "One request, as a list of one.", answer(reqs, "The request.", 400, 404, 429, 503),
             [_param("service_request_id", "path", STR, "The request's id."), fmt, jurisdiction],
             example="/open311/v2/requests/1000.json", tag="open311"),
     }

@@ -1,7 +1,8 @@
 """Requests per second of small API answers at 32 connections (issue 12), beside a bare Flask JSON
 endpoint served by the same gunicorn configuration in the same run.
 
-Both servers: `gunicorn --workers 2 --worker-class gthread --threads 4` on a loopback port. The load
+Both servers: gunicorn with production's configuration (`--config gunicorn.conf.py`: gthread, one worker per
+CPU, 4 threads each; 2 x 4 on this machine) on a loopback port. The load
 is wrk (`wrk -t2 -c32 -d10s --latency`, apt's `wrk`, installed by `make bench`): the bare endpoint
 first, then each portal route, one after the other, on the demo lake (`python -m etl demo`, built
 into a temporary PULSE_DATA_DIR; default scale small, 50k requests). Every route gets one warm-up
@@ -25,7 +26,7 @@ from flask import Flask, jsonify
 from benchmarks.exports import free_port
 from benchmarks.measure import ROOT, stop_group
 
-GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
+GUNICORN = ["--config", "gunicorn.conf.py"]  # production's: one gthread worker per CPU (2 here), 4 threads each
 WRK = ["-t2", "-c32", "-d10s", "--latency"]
 ROUTES = {
     "rows_first_page": "/api/v1/datasets/service_requests/rows?limit=50",
@@ -35,7 +36,8 @@ ROUTES = {
     "healthz": "/healthz",
 }
 GOAL = {"rows_first_page_vs_bare": 0.2, "rows_first_page_p99_ms": 300}
-ENV = {"PULSE_CACHE_TYPE": "filesystem", "PULSE_SIMULATE": "0"}
+# Rate limits count per client address, and wrk is one client: off, to measure what the server can serve.
+ENV = {"PULSE_CACHE_TYPE": "filesystem", "PULSE_SIMULATE": "0", "PULSE_RATE_LIMIT_ROWS": "", "PULSE_RATE_LIMIT_QUERIES": ""}
 
 bare = Flask(__name__)  # the baseline: what Flask itself costs per request under this gunicorn
 
@@ -51,7 +53,7 @@ class Gunicorn:
     def __init__(self, app: str, env: dict, ready: str):
         self.port = free_port()
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self.proc = subprocess.Popen([gunicorn, app, *GUNICORN, "--bind", f"127.0.0.1:{self.port}", "--timeout", "120"],
+        self.proc = subprocess.Popen([gunicorn, app, *GUNICORN, "--bind", f"127.0.0.1:{self.port}"],
                                      cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 90

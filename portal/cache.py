@@ -2,7 +2,9 @@
 
 Why the data version is in the key: a new version can never be served stale, and an unchanged one is
 never recomputed (STYLE habit 10). The backends are flask-caching's own (FileSystemCache by default,
-RedisCache when configured), used without a Flask app so the query layer stays free of web code.
+RedisCache when PULSE_REDIS_URL is set), used without a Flask app so the query layer stays free of
+web code, behind portal/cachestore.py: a cache that is down is skipped, never a 500, and
+simultaneous misses of one key compute it once (decision 0013).
 """
 from __future__ import annotations
 
@@ -10,34 +12,75 @@ import ast
 import functools
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-
-from flask_caching.backends import FileSystemCache, NullCache, RedisCache
+from typing import TypeVar
 
 import config
+from portal.cachestore import Store, kind, open_store
+
+T = TypeVar("T")
+_POLL_S = (0.005, 0.05)  # a waiter looks for the value after 5 ms, then less often, up to every 50 ms
 
 
 @cache
-def _backend(kind: str, location: str, timeout: int):
-    if kind == "redis":
-        if not location:
-            raise ValueError("PULSE_CACHE_TYPE=redis needs PULSE_REDIS_URL")
-        import redis
-
-        return RedisCache(host=redis.Redis.from_url(location), default_timeout=timeout, key_prefix="pulse:")
-    if kind == "null":
-        return NullCache()
-    if kind == "filesystem":
-        return FileSystemCache(location, threshold=5000, default_timeout=timeout)
-    raise ValueError(f"PULSE_CACHE_TYPE must be filesystem, redis or null, not {kind!r}")
+def _store(kind: str, location: str, timeout: int) -> Store:
+    return open_store(kind, location, timeout)
 
 
-def backend():
-    """The configured backend (settings are read each call, so tests can switch them)."""
-    kind = config.get("cache_type")
-    location = config.get("redis_url") if kind == "redis" else str(config.data_dir() / "cache")
-    return _backend(kind, location, config.get_int("cache_timeout"))
+def backend() -> Store:
+    """The configured backend (settings are read each call, so tests can switch them). Its get, set,
+    has, delete and clear never raise: while it is unreachable they miss and do nothing."""
+    chosen = kind()
+    location = config.get("redis_url") if chosen == "redis" else str(config.data_dir() / "cache")
+    return _store(chosen, location, config.get_int("cache_timeout"))
+
+
+def lock_wait_s() -> float:
+    """How long a miss waits for another worker computing the same answer before computing it too:
+    the web time limit of the query that computes it, plus a second."""
+    return config.get_int("query_time_limit_ms") / 1000 + 1
+
+
+def cached(key: str, compute: Callable[[], T], timeout: int | None = None,
+           keep: Callable[[T], bool] | None = None) -> tuple[T, bool]:
+    """(value, hit): the value stored under `key`, else compute() stored there (unless `keep` says
+    no: a failed answer is retried, not kept; None is never kept). Of simultaneous misses in any
+    worker, one computes while the others wait for its value (the key's lock; a bounded wait,
+    lock_wait_s(), then they compute too). A generic door: the query cache and HTTP bodies share it."""
+    store = backend()
+    value = store.get(key)
+    if value is not None:
+        return value, True
+    deadline = time.monotonic() + lock_wait_s()
+    pause = _POLL_S[0]
+    while True:
+        lock = store.lock(key, ttl_s=2 * lock_wait_s())
+        if lock is not None:
+            try:
+                value = store.get(key)  # stored by the holder we waited for
+                if value is not None:
+                    return value, True
+                return _computed(store, key, compute, timeout, keep), False
+            finally:
+                lock.release()
+        if time.monotonic() >= deadline:
+            return _computed(store, key, compute, timeout, keep), False
+        time.sleep(pause)
+        pause = min(pause * 2, _POLL_S[1])
+        value = store.get(key)
+        if value is not None:
+            return value, True
+
+
+def _computed(store: Store, key: str, compute: Callable[[], T], timeout: int | None,
+              keep: Callable[[T], bool] | None) -> T:
+    value = compute()
+    if value is not None and (keep is None or keep(value)):
+        store.set(key, value, timeout)
+    return value
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,11 +160,4 @@ def key(name: str, params: dict, versions: dict) -> str:
 
 def get_or_compute(name: str, params: dict, versions: dict, compute):
     """(value, hit): the cached value for this query, parameters and versions, else compute() stored."""
-    store = backend()
-    k = key(name, params, versions)
-    value = store.get(k)
-    if value is not None:
-        return value, True
-    value = compute()
-    store.set(k, value)
-    return value, False
+    return cached(key(name, params, versions), compute)

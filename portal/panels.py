@@ -147,13 +147,8 @@ def render(panel: Panel, params: dict) -> PanelView:
     A failed view is not kept, so a time-out is retried."""
     if not panel.queries:  # a panel that names no query has no versions to key it by
         return _render(panel, params)
-    store = cache.backend()
     key = cache.key(f"panel:{panel.id}", {"params": params, "context": _context()}, versions_read(panel))
-    view = store.get(key)
-    if view is None:
-        view = _render(panel, params)
-        if view.ok:
-            store.set(key, view)
+    view, _ = cache.cached(key, lambda: _render(panel, params), keep=lambda v: v.ok)
     return view
 
 

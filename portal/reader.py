@@ -24,6 +24,7 @@ import datasets
 import lake
 from datasets import rollups as rollup_decls
 from lake.sql import lit
+from portal import admission
 
 
 class QueryError(ValueError):
@@ -207,7 +208,12 @@ class LakeReader:
                 max_rows: int = 10_000) -> Results:
         """Run finished SQL (no placeholders) on its own cursor, with the time limit and row cap of
         query(). For callers that chose their version themselves (portal/rows.py reads the files of
-        the manifest a request started with); `versions` is what they read, for the Results."""
+        the manifest a request started with); `versions` is what they read, for the Results.
+        Inside a read slot the limit is what the wait for the slot left of it (portal/admission.py)."""
+        left_ms = admission.time_left_ms(time_limit_ms)
+        if left_ms <= 0:  # the wait for a slot used the whole budget
+            raise QueryTimeout(name, time_limit_ms)
+        time_limit_ms = left_ms
         cursor = self._cursor()
         timer = threading.Timer(time_limit_ms / 1000, cursor.interrupt)
         started = time.perf_counter()
@@ -276,4 +282,15 @@ def reset_reader() -> None:
     """Forget the process reader (tests that switch PULSE_DATA_DIR)."""
     global _reader
     with _reader_lock:
+        _reader = None
+
+
+def close_reader() -> None:
+    """Close the process reader's DuckDB and forget it. Gunicorn's master calls this before it forks
+    (gunicorn.conf.py): a DuckDB opened while the app was preloaded must not be shared by the workers
+    (its threads do not survive a fork); each worker opens its own on first use."""
+    global _reader
+    with _reader_lock:
+        if _reader is not None:
+            _reader._con.close()
         _reader = None

@@ -33,6 +33,20 @@ def configure():
     config.install(before)
 
 
+RATE_LIMITS = ("rate_limit_rows", "rate_limit_exports", "rate_limit_queries", "rate_limit_callbacks")
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits():
+    """Every test runs without rate limits (the suite is one client address making thousands of
+    requests a minute); a test of the limits configures them (tests/integration/test_rate_limits.py).
+    Subprocesses started through child_env() inherit this."""
+    before = config.installed()
+    config.install(config.active().replace(**dict.fromkeys(RATE_LIMITS, "")))
+    yield
+    config.install(before)
+
+
 @pytest.fixture
 def lake_dir(tmp_path, configure) -> Path:
     """An empty lake in tmp_path: the data folder of this test's settings (default city)."""

@@ -1,43 +1,20 @@
 """The query cache is shared across processes and keyed by data version: a hit after the first call,
 a miss after a new version (issue 3). Real flask-caching backends: filesystem and a real redis-server."""
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 
 from portal import cache
 from tests.conftest import child_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import RedisServer
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed (make test installs it from Debian's packages)")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+def redis_url():
+    server = RedisServer()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(params=["filesystem", "redis"])
@@ -135,3 +112,133 @@ def test_the_fingerprint_reads_the_imports_not_a_fixed_list_of_folders(tree):
     before = cache.code_fingerprint(tree)
     (tree / "lake" / "extra.py").write_text("X = 3\n")
     assert cache.code_fingerprint(tree) != before
+
+
+# --- one computation for simultaneous misses; a cache that is down is skipped (issue 13) -----------
+
+STAMPEDE = """
+import json, os, sys, threading, time
+from portal import cache
+
+threads, log = int(sys.argv[1]), sys.argv[2]
+start = threading.Barrier(threads)
+answers = []
+
+def compute():
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    time.sleep(0.5)  # the other misses arrive while this one computes
+    return {"answer": 42}
+
+def miss():
+    start.wait()
+    answers.append(cache.cached("stampede", compute))
+
+pool = [threading.Thread(target=miss) for _ in range(threads)]
+for t in pool:
+    t.start()
+for t in pool:
+    t.join()
+print(json.dumps({"values": [v for v, _ in answers], "hits": sum(h for _, h in answers)}))
+"""
+
+
+def test_a_thousand_simultaneous_misses_compute_the_answer_once(backend, tmp_path):
+    """Two worker processes, 500 threads each, all missing one key at once: one computes, 999 wait
+    for its value (the key's lock in Redis, an flock beside the filesystem cache)."""
+    import json
+    import sys
+
+    log = tmp_path / "computed.log"
+    procs = [subprocess.Popen([sys.executable, "-c", STAMPEDE, "500", str(log)], stdout=subprocess.PIPE, text=True,
+                              env=child_env(), cwd=cache.ROOT) for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert len(log.read_text().splitlines()) == 1
+    assert all(v == {"answer": 42} for r in results for v in r["values"])
+    assert sum(len(r["values"]) for r in results) == 1000 and sum(r["hits"] for r in results) == 999
+
+
+def test_a_miss_waits_for_a_held_lock_only_so_long_then_computes(backend, configure):
+    """A holder that never finishes (hung, or killed with a Redis lock still set) delays the others
+    by at most cache.lock_wait_s(), then they compute themselves."""
+    configure(query_time_limit_ms=100)
+    held = cache.backend().lock(cache.key("q", {}, {"v": 1}), ttl_s=60)
+    try:
+        assert cache.get_or_compute("q", {}, {"v": 1}, lambda: "mine") == ("mine", False)
+    finally:
+        held.release()
+    assert cache.get_or_compute("q", {}, {"v": 1}, lambda: "again") == ("mine", True)
+
+
+def test_a_failed_computation_releases_the_lock_and_keeps_nothing(backend):
+    def fails():
+        raise RuntimeError("query failed")
+
+    with pytest.raises(RuntimeError):
+        cache.cached("k", fails)
+    assert cache.cached("k", lambda: "fine") == ("fine", False)
+    assert cache.cached("not kept", lambda: "bad", keep=lambda v: v != "bad") == ("bad", False)
+    assert cache.cached("not kept", lambda: "good") == ("good", False)
+
+
+def test_setting_the_redis_url_is_enough_and_a_named_backend_still_wins(lake_dir, configure, redis_url):
+    configure(cache_type=None, redis_url=redis_url)
+    assert cache.backend().kind == "redis"
+    configure(cache_type="filesystem")
+    assert cache.backend().kind == "filesystem"
+    configure(cache_type=None, redis_url=None)
+    assert cache.backend().kind == "filesystem"
+
+
+@pytest.fixture
+def own_redis(lake_dir, configure):
+    """A Redis this test may stop and start, as the cache (only PULSE_REDIS_URL set)."""
+    server = RedisServer()
+    configure(cache_type=None, redis_url=server.url, cache_retry_seconds=1)
+    yield server
+    server.stop()
+
+
+def test_redis_stopped_the_answers_are_computed_uncached_and_readyz_is_degraded(own_redis):
+    from portal import readiness
+
+    assert cache.get_or_compute("q", {}, {"v": 1}, lambda: "first") == ("first", False)
+    own_redis.stop()
+    assert cache.get_or_compute("q", {}, {"v": 1}, lambda: "uncached") == ("uncached", False)
+    assert cache.get_or_compute("q", {}, {"v": 1}, lambda: "uncached") == ("uncached", False)
+    assert readiness.cache_check() == {"ok": False, "backend": "redis",
+                                       "error": "unreachable: answers are computed uncached"}
+
+
+def test_while_the_circuit_is_open_redis_is_not_asked(own_redis):
+    """After one failure a worker skips the cache for PULSE_CACHE_RETRY_SECONDS: no request waits on
+    a Redis that is not there."""
+    store = cache.backend()
+    own_redis.stop()
+    asked = []
+    real_get = store.inner.get
+    store.inner.get = lambda key: asked.append(key) or real_get(key)
+    try:
+        cache.get_or_compute("q", {}, {"v": 2}, lambda: 1)
+        assert len(asked) == 1 and not store.available()
+        cache.get_or_compute("q", {}, {"v": 2}, lambda: 1)
+        assert len(asked) == 1
+    finally:
+        store.inner.get = real_get
+
+
+def test_redis_back_caching_resumes_by_itself(own_redis):
+    import time
+
+    from portal import readiness
+
+    own_redis.stop()
+    cache.get_or_compute("q", {}, {"v": 3}, lambda: "down")
+    own_redis.start()
+    assert readiness.cache_check()["ok"]
+    deadline = time.monotonic() + 30  # the circuit retries after PULSE_CACHE_RETRY_SECONDS (1 s here)
+    hits = []
+    while not any(hits) and time.monotonic() < deadline:
+        hits.append(cache.get_or_compute("q", {}, {"v": 3}, lambda: "up")[1])
+        time.sleep(0.1)
+    assert any(hits) and cache.get_or_compute("q", {}, {"v": 3}, lambda: "other") == ("up", True)

@@ -1,4 +1,9 @@
-"""GET /healthz answers 200 with the current data versions (issue 2)."""
+"""GET /healthz answers 200 with the current data versions (issue 2); GET /readyz says whether the
+worker can serve well (issue 13)."""
+import json
+
+import pytest
+
 from tests.helpers import sr_row, write_csv
 
 
@@ -18,3 +23,73 @@ def test_home_page_is_served_in_english(lake_dir):
 
     page = server.test_client().get("/")
     assert page.status_code == 200 and b'<html lang="en">' in page.data
+
+
+# --- /readyz: lake readable, cache reachable, writers alive (issue 13) --------------------------------
+
+def _readyz(lake_dir):
+    from app import server
+
+    resp = server.test_client().get("/readyz")
+    assert resp.headers["Cache-Control"] == "no-store"
+    return resp.status_code, resp.json
+
+
+@pytest.fixture
+def loaded(lake_dir, tmp_path):
+    from etl.load import load_file
+
+    load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(1)]))
+    return lake_dir
+
+
+def test_ready_when_the_lake_reads_and_the_cache_answers(loaded):
+    status, body = _readyz(loaded)
+    assert status == 200 and body["status"] == "ready"
+    assert body["checks"]["lake"]["datasets"]["service_requests"] == {"version": 1}
+    assert body["checks"]["lake"]["datasets"]["snow_storms"] == {"version": None}  # not loaded yet: nothing broken
+    assert body["checks"]["cache"] == {"ok": True, "backend": "filesystem"}
+    assert body["checks"]["writers"] == {"ok": True}
+
+
+def test_not_ready_without_a_lake(lake_dir):
+    """A data folder not mounted looks like this: no traffic should come here."""
+    status, body = _readyz(lake_dir)
+    assert status == 503 and body["status"] == "not_ready" and not body["checks"]["lake"]["ok"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "versions" / "00000001.json").unlink(), "CURRENT names version 1, whose manifest is missing"),
+    (lambda d: (d / "versions" / "00000001.json").write_text("{not json"), "the manifest of version 1 cannot be read"),
+    (lambda d: (d / "CURRENT").write_text("one"), "CURRENT does not hold a version number"),
+])
+def test_not_ready_when_a_dataset_s_current_version_cannot_be_read(loaded, damage, message):
+    damage(loaded / "lake" / "service_requests")
+    status, body = _readyz(loaded)
+    assert status == 503 and body["checks"]["lake"]["datasets"]["service_requests"]["error"] == message
+    assert str(loaded) not in json.dumps(body)  # the product names no path of the machine
+
+
+def test_degraded_not_down_when_the_cache_is_unreachable(loaded, configure):
+    from tests.servers import free_port
+
+    configure(cache_type=None, redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    status, body = _readyz(loaded)
+    assert status == 200 and body["status"] == "degraded"
+    assert body["checks"]["cache"] == {"ok": False, "backend": "redis", "error": "unreachable: answers are computed uncached"}
+
+
+def test_degraded_when_a_writer_feeding_a_dataset_is_dead(loaded):
+    import socket
+    import subprocess
+    import sys
+
+    from lake import writerstate
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    writerstate.save("watch-drop", {"kind": "watch", "name": "drop", "state": "running", "host": socket.gethostname(),
+                                    "pid": int(gone.stdout), "datasets": {"service_requests": {}}})
+    status, body = _readyz(loaded)
+    assert status == 200 and body["status"] == "degraded"
+    assert body["checks"]["writers"] == {"ok": False, "failing": {"service_requests": ["drop"]},
+                                         "error": "a real-time writer is dead or overdue"}

@@ -1,7 +1,8 @@
 """The house's dependency rules (STYLE.md, issue 12), checked by walking every import in the tree:
 the read side (portal/, api/) reads the storage contract through lake/ and never reaches into the
 writers (etl/); the query layer (portal/) knows nothing of Dash; lake/ depends on neither side; web/
-(HTTP headers and caching) is read side too."""
+(HTTP headers, logs, limits) is read side too; and the web side opens no DuckDB of its own beside the
+worker's reader (issue 13)."""
 from __future__ import annotations
 
 import ast
@@ -58,3 +59,32 @@ def test_a_planted_dash_import_in_the_query_layer_is_caught(tmp_path):
     (tmp_path / "portal").mkdir()
     (tmp_path / "portal" / "planted.py").write_text("import dash.html as html\n")
     assert violations("portal", tmp_path) == ["portal/planted.py:1 imports dash.html"]
+
+
+WEB_SIDE = ("portal", "api", "web", "callbacks", "layouts")
+
+
+def duckdb_opened(root: Path = ROOT) -> list[str]:
+    """Where the web side calls duckdb.connect: each would be a DuckDB with its own memory limit."""
+    found = []
+    for path in sorted(p for package in WEB_SIDE for p in (root / package).rglob("*.py")) + [root / "app.py"]:
+        if not path.exists():
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "duckdb"):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_every_web_read_shares_the_worker_s_one_duckdb():
+    """Rows pages, downloads, Open311 and chart CSVs all run on the reader's connection, so
+    PULSE_READER_MEMORY bounds them together (the review saw 611-668 MB per worker when each request
+    opened its own)."""
+    assert [spot.split(":")[0] for spot in duckdb_opened()] == ["portal/reader.py"]
+
+
+def test_a_planted_duckdb_of_its_own_is_caught(tmp_path):
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "planted.py").write_text("import duckdb\n\ndef rows():\n    return duckdb.connect()\n")
+    assert duckdb_opened(tmp_path) == ["api/planted.py:4"]

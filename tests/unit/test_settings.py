@@ -1,6 +1,8 @@
 """Every setting has help text and is documented in the README (datasette's test_docs habit)."""
 from pathlib import Path
 
+import pytest
+
 import config
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -21,7 +23,16 @@ def test_environment_overrides_default():
     assert config.Settings.from_env({}).get_int("file_rows") == 1_000_000
 
 
-def test_settings_handed_in_win_over_the_environment(monkeypatch):
+@pytest.fixture
+def nothing_installed():
+    """No settings installed, as in a process nobody handed any (the suite's fixtures install some)."""
+    before = config.installed()
+    config.install(None)
+    yield
+    config.install(before)
+
+
+def test_settings_handed_in_win_over_the_environment(monkeypatch, nothing_installed):
     monkeypatch.setenv("PULSE_FILE_ROWS", "5")  # an operator's variable, as gunicorn would see it
     assert config.get_int("file_rows") == 5  # nothing installed: the environment, read at call time
     with config.using(config.Settings.from_env(file_rows=7)):
@@ -30,8 +41,6 @@ def test_settings_handed_in_win_over_the_environment(monkeypatch):
 
 
 def test_an_unknown_setting_is_refused():
-    import pytest
-
     with pytest.raises(KeyError, match="no setting 'file_row'"):
         config.Settings.from_env().replace(file_row=5)
 

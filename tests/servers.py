@@ -1,0 +1,137 @@
+"""Real servers started by tests: redis-server from Debian's packages, and the portal under gunicorn
+with the production configuration (gunicorn.conf.py). Each on a free loopback port, each stopped
+by the test that started it (only the process it started)."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on port {port} (exit status {proc.poll()})") from None
+            time.sleep(0.05)
+
+
+class RedisServer:
+    """A redis-server without persistence; stop() and start() again keep its port (and lose its data,
+    as a restarted cache would)."""
+
+    def __init__(self):
+        self.exe = shutil.which("redis-server")
+        if self.exe is None:
+            pytest.skip("redis-server is not installed (make test installs it from Debian's packages)")
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc, 10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+    def stat(self, name: str) -> int:
+        """A counter of INFO stats, e.g. keyspace_hits (every worker's reads, as Redis saw them)."""
+        return int(self.client().info("stats")[name])
+
+
+class Portal:
+    """`gunicorn app:server --config gunicorn.conf.py` on a free port, with `env` over this test's
+    settings; its JSON logs land in `logs`/access.log and error.log."""
+
+    def __init__(self, env: dict[str, str], logs: Path, *args: str):
+        self.port = free_port()
+        self.logs = logs
+        logs.mkdir(parents=True, exist_ok=True)
+        self._files = [open(logs / "access.log", "ab"), open(logs / "error.log", "ab")]  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "app:server", "--config", "gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", *args],
+            cwd=ROOT, env=env, stdout=self._files[0], stderr=self._files[1], start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("gunicorn did not answer:\n" + (logs / "error.log").read_text()[-3000:])
+            time.sleep(0.2)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path: str, headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+        """(status, headers, body), 4xx and 5xx included."""
+        req = urllib.request.Request(self.url(path), headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+    def workers(self) -> set[int]:
+        import psutil
+
+        return {p.pid for p in psutil.Process(self.proc.pid).children()}
+
+    def log_lines(self, name: str) -> list[dict]:
+        return [json.loads(line) for line in (self.logs / name).read_text().splitlines() if line.startswith("{")]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in self._files:
+            f.close()
+
+
+def portal_env(**settings: str) -> dict[str, str]:
+    """This test's settings for a gunicorn child, with PULSE_<NAME> overrides."""
+    from tests.conftest import child_env
+
+    return {**child_env(), **{f"PULSE_{k.upper()}": str(v) for k, v in settings.items()}}
