@@ -111,7 +111,8 @@ def run(scale: str = "small", users: int = 200, seconds: int = 60, polls: int = 
         tmp = Path(tmp)
         data = tmp / "data"
         build_lake(data, scale)
-        env = {**ENV, "PULSE_DATA_DIR": str(data)}
+        # Rate limits off, as in the serving benchmark: locust's 200 visitors share one address.
+        env = {**ENV, "PULSE_RATE_LIMIT_CALLBACKS": "", "PULSE_RATE_LIMIT_EXPORTS": "", "PULSE_DATA_DIR": str(data)}
         server = Gunicorn("app:server", env, "/healthz")
         simulate = subprocess.Popen([sys.executable, "-m", "etl", "simulate", "--every", "5"], cwd=ROOT,
                                     env={**os.environ, **env}, stdout=subprocess.DEVNULL,

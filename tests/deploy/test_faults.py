@@ -20,7 +20,7 @@ import pytest
 from tests.browser.conftest import ROOT, serve, stop_portal
 
 ROUTES = ["/api/v1/version", "/api/v1/kpis", "/api/v1/datasets/service_requests/rows?limit=20", "/snow",
-          "/api/v1/datasets/service_requests/export.csv?status=Closed", "/healthz"]
+          "/api/v1/datasets/service_requests/export.csv?status=Closed&created__gte=2026-06-01", "/healthz"]
 
 
 class Traffic:
