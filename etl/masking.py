@@ -8,8 +8,9 @@ Why these shapes and no more: what a person types in a note is a North-American 
 usual ways ((617) 555-0123, 617-555-0123, 617.555.0123, 1 617 555 0123, with an extension), an
 international one (+44 20 7946 0958), or seven to ten bare digits right after "call", "phone", "tel"
 or "fax". Bare digit runs with no such word stay: in the real exports they are BBLs (3076690029),
-BINs (3235056), case numbers (101004113298) and coordinates, never phone numbers. Every shape is
-measured against every field of the real sample files (tests/unit/test_masking.py).
+BINs (3235056), case numbers (101004113298) and coordinates, never phone numbers. The shapes are
+specified case by case in tests/unit/test_masking.py and measured against every field of the real
+sample files in tests/integration/test_free_text.py.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ _EXT = r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
 # Area code and exchange start with 2-9 (NANP); the trailing \b refuses a longer run of digits.
 _NANP_SEPARATED = r"\b(?:1[ .-]?)?[2-9]\d{2}[ .-][2-9]\d{2}[ .-]\d{4}" + _EXT + r"\b"
 _NANP_PARENTHESES = r"(?:\b1[ .-]?)?\(\s?[2-9]\d{2}\s?\)[ .-]?[2-9]\d{2}[ .-]?\d{4}" + _EXT + r"\b"
-# "+", a country code, then groups of digits: at least six after the country code.
+# "+", a country code, then groups of digits: at least five more, in three groups or more.
 _INTERNATIONAL = r"\+[1-9]\d{0,2}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}" + _EXT + r"\b"
 # Bare or local digits only after a word that says a phone number follows; group 1 (the word) is kept.
 _AFTER_A_WORD = (r"\b((?:call|phone|telephone|tel|fax|cell|mobile|ph)\.?:?\s*(?:(?:#|no\.?|number|at|is|on|us|me)\s*){0,2})"
