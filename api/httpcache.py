@@ -36,6 +36,7 @@ from importlib import metadata
 
 import brotli
 from flask import Response, g, make_response, request
+from werkzeug.http import parse_accept_header
 
 import config
 import datasets
@@ -146,10 +147,7 @@ def serve(policy: Policy, view: Callable, args: tuple, kwargs: dict):
 
 
 def cache_control(pinned: bool) -> str:
-    if pinned:
-        return PINNED
-    age = max(1, min(CURRENT_MAX_AGE, config.get_int("live_poll_seconds")))
-    return f"public, max-age={age}, stale-while-revalidate={age}"
+    return PINNED if pinned else _settings().current
 
 
 def etag_base(versions: dict, **extra) -> str:
@@ -185,14 +183,20 @@ def _etag(tag: str, coding: str) -> str:
 
 
 def _coding() -> str:
-    accepts = request.accept_encodings
+    return _coding_for(request.headers.get("Accept-Encoding", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _coding_for(accept_encoding: str) -> str:
+    """The stored coding to send for this Accept-Encoding (clients send a handful of distinct ones)."""
+    accepts = parse_accept_header(accept_encoding)
     best = max(CODINGS, key=lambda c: accepts[c])  # max keeps the first of equals: br
     return best if accepts[best] > 0 else "identity"
 
 
 def _parts(versions: dict, url: bool) -> dict:
     parts = {"path": request.path, "query": request.query_string.decode("latin-1"), "versions": versions,
-             "code": cache.code_fingerprint(), "site": site_fingerprint(), "settings": _settings()}
+             "code": cache.code_fingerprint(), "site": site_fingerprint(), "settings": _settings().digest}
     if url:
         parts["root"] = request.root_url
     return parts
@@ -202,21 +206,33 @@ def _digest(parts: dict) -> str:
     return hashlib.blake2b(json.dumps(parts, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
 
 
-_settings_seen: list = [None, None, 0.0]  # (settings object or None, digest, when read from the environment)
+@dataclass(frozen=True)
+class _Seen:
+    """What this module reads of the settings, read once per change of them."""
+
+    source: config.Settings | None  # the installed settings it was read from; None: the environment
+    read_at: float
+    digest: str  # of every setting: they shape answers, and a Redis cache may serve several portals
+    current: str  # Cache-Control of a current answer
+    null: bool  # PULSE_CACHE_TYPE=null: nothing is stored
 
 
-def _settings() -> str:
-    """A digest of every setting: they shape answers (the city's time zone, limits, the poll) and a
-    Redis cache may be shared by portals configured differently. Installed settings are an object
-    (config.install); without them the environment is read again at most once a second (reading
-    every PULSE_ variable costs ~40 us, a tenth of what a cached answer may cost)."""
+_seen: list[_Seen] = []
+
+
+def _settings() -> _Seen:
+    """Installed settings are an object (config.install): read again when another is installed.
+    Without them the environment is read again at most once a second: reading every PULSE_ variable
+    costs ~40 us, a tenth of what a stored answer costs to serve."""
     installed, now = config.installed(), time.monotonic()
-    seen, digest, when = _settings_seen
-    if digest is None or installed is not seen or (installed is None and now - when >= 1):
-        values = tuple((installed or config.Settings.from_env()).values.values())
-        digest = hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
-        _settings_seen[:] = [installed, digest, now]
-    return digest
+    seen = _seen[0] if _seen else None
+    if seen is None or installed is not seen.source or (installed is None and now - seen.read_at >= 1):
+        settings = installed or config.Settings.from_env()
+        age = max(1, min(CURRENT_MAX_AGE, settings.get_int("live_poll_seconds")))
+        seen = _Seen(installed, now, hashlib.blake2b(repr(tuple(settings.values.values())).encode(), digest_size=8).hexdigest(),
+                     f"public, max-age={age}, stale-while-revalidate={age}", settings.get("cache_type") == "null")
+        _seen[:] = [seen]
+    return seen
 
 
 def _render(view: Callable, args: tuple, kwargs: dict) -> dict:
@@ -292,7 +308,7 @@ def _one_at_a_time(key: str):
 def _fetch(key: str, versions: dict, shared: bool, compute: Callable[[], dict]) -> tuple[dict, bool]:
     """(entry, hit): from this worker, else from the shared cache, else computed and stored in both.
     PULSE_CACHE_TYPE=null turns both off."""
-    if config.get("cache_type") == "null":
+    if _settings().null:
         return compute(), False
     entry = local.get(key)
     if entry is not None:

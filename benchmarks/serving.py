@@ -6,7 +6,9 @@ up for the whole run, on the demo lake (`python -m etl demo`, built into a tempo
 default scale small, 50k requests). The load is wrk (`wrk -t2 -c32 -d3s --latency`, apt's `wrk`,
 installed by `make bench`): for each portal route, ROUNDS runs of it each paired with a run of the
 bare endpoint, in alternating order (`paired`); the ratio is the median of the pairs' ratios, the
-other figures the medians of the route's runs. Beside requests/s, each run records the server's CPU
+other figures the medians of the route's runs. `home_floor` and `snow_floor` are bare Flask sending a
+constant body as large as those pages' shells (75 KB as they are, most of it the validation layout
+Dash embeds in every page), paired the same way: what gunicorn and Flask cost for those bytes. Beside requests/s, each run records the server's CPU
 time per answer (its gunicorn master and workers, from psutil): `cpu_vs_bare` is the bare
 endpoint's over the route's, a ratio that other tenants of the machine barely move. Every route gets one warm-up request first, so the figure is the steady state of a page many clients ask for. `revalidate_304`
 sends the ETag the warm-up of `/api/v1/kpis` returned as `If-None-Match` (`wrk -H`): a client or a
@@ -29,7 +31,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 from benchmarks.exports import free_port
 from benchmarks.measure import ROOT, stop_group
@@ -50,6 +52,7 @@ ROUTES = {  # name: (path, request headers); None: the ETag of that path's warm-
     "revalidate_304": ("/api/v1/kpis", None),
     "healthz": ("/healthz", {}),
 }
+FLOORS = ("home", "snow")  # routes also measured as bare Flask sending a body of their size (`<name>_floor`)
 GOAL = {"home_vs_bare": 0.7, "dash_layout_vs_bare": 0.7, "kpis_vs_bare": 0.7, "version_vs_bare": 0.8,
         "revalidate_304_vs_bare": 0.8, "rows_first_page_vs_bare": 0.2, "rows_first_page_p99_ms": 300}
 ENV = {"PULSE_CACHE_TYPE": "filesystem", "PULSE_SIMULATE": "0"}
@@ -60,6 +63,12 @@ bare = Flask(__name__)  # the baseline: what Flask itself costs per request unde
 @bare.get("/json")
 def bare_json():
     return jsonify({"status": "ok", "answer": 42})
+
+
+@bare.get("/bytes/<int:size>")
+def bare_bytes(size: int):
+    """A constant body of `size` bytes: what gunicorn and Flask cost to send an answer that large."""
+    return Response(b"x" * size, mimetype="text/html")
 
 
 class Gunicorn:
@@ -143,7 +152,7 @@ def run(scale: str = "small", rounds: int = ROUNDS) -> dict:
             bare_runs = []
             for name, (path, headers) in ROUTES.items():
                 _, warm = server.get(path, headers)  # warm-up: imports, the reader's views, the first computation
-                entry = {"path": path}
+                entry = {"path": path, "bytes": int(warm.get("Content-Length", 0))}
                 if headers is None:  # a revalidation: the client holds the answer and sends its ETag
                     if "ETag" not in warm:
                         result[name] = {**entry, "skipped": "the answer carries no ETag"}
@@ -152,12 +161,11 @@ def run(scale: str = "small", rounds: int = ROUNDS) -> dict:
                     entry["status"] = _status(server, path, headers)
                 runs, bares = paired(bare_server, server, path, headers, rounds)
                 bare_runs += bares
-                pairs = list(zip(runs, bares, strict=True))
-                ratios = [round(r["requests_per_s"] / b["requests_per_s"], 3) for r, b in pairs]
-                result[name] = {**entry, "headers": headers, **_median(runs), "ratios": ratios,
-                                "vs_bare": round(statistics.median(ratios), 3),
-                                "cpu_vs_bare": round(statistics.median(b["cpu_us_per_request"] / r["cpu_us_per_request"]
-                                                                       for r, b in pairs), 3)}
+                result[name] = {**entry, "headers": headers, **_median(runs), **_ratios(runs, bares)}
+            for name in FLOORS:  # the same bytes from bare Flask: the most the route could reach
+                path = f"/bytes/{result[name]['bytes']}"
+                runs, bares = paired(bare_server, bare_server, path, {}, rounds)
+                result[f"{name}_floor"] = {"path": path, **_median(runs), **_ratios(runs, bares)}
             result["bare_flask"] = _median(bare_runs)
         finally:
             bare_server.stop()
@@ -185,6 +193,14 @@ def _measured(server: Gunicorn, path: str, headers: dict) -> dict:
     result = wrk(server.url(path), headers)
     result["cpu_us_per_request"] = round((server.cpu_seconds() - before) / max(result["requests"], 1) * 1e6, 1)
     return result
+
+
+def _ratios(runs: list[dict], bares: list[dict]) -> dict:
+    """Each pair's requests/s ratio, their median, and the median ratio of CPU per answer."""
+    pairs = list(zip(runs, bares, strict=True))
+    ratios = [round(r["requests_per_s"] / b["requests_per_s"], 3) for r, b in pairs]
+    cpu = statistics.median(b["cpu_us_per_request"] / r["cpu_us_per_request"] for r, b in pairs)
+    return {"ratios": ratios, "vs_bare": round(statistics.median(ratios), 3), "cpu_vs_bare": round(cpu, 3)}
 
 
 def _median(runs: list[dict]) -> dict:
