@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -76,11 +75,20 @@ def exact(*names: str) -> dict:
     return {n: lake.current_version(n) for n in names or datasets.datasets()}
 
 
+_days: dict[tuple, str] = {}
+
+
 def city_day() -> str:
-    """The city's date: an answer whose default period ends today changes at midnight."""
+    """The city's date: an answer whose default period ends today changes at midnight (read once a
+    second: it is part of every KPI answer's key)."""
     from portal.kpi_values import city_today
 
-    return city_today().isoformat()
+    stamp = (int(time.time()), _settings().digest)
+    day = _days.get(stamp)
+    if day is None:
+        _days.clear()
+        day = _days[stamp] = city_today().isoformat()
+    return day
 
 
 def every(seconds: int) -> Callable[[], int]:
@@ -100,7 +108,7 @@ class Policy:
     url: bool = False  # the body holds absolute URLs from the request's root
     weak: bool = False  # the body carries its own clock (checked_at): one weak tag for all of it
     shared: bool = True  # False: cheaper to build than to fetch; kept in the worker only
-    pinned: Callable[[], bool] = lambda: "version" in request.args
+    pinned: Callable[[], bool] = lambda: b"version" in request.query_string and "version" in request.args
 
 
 def cached(reads: Callable[..., dict | None] = current, **options) -> Callable:
@@ -125,8 +133,11 @@ def serve(policy: Policy, view: Callable, args: tuple, kwargs: dict):
     g.pulse_versions = versions
     parts = _parts(versions, url=policy.url)
     clock = policy.clock() if policy.clock else None
-    key = _digest({**parts, "clock": clock})
-    tag = _digest(parts) if policy.weak else key
+    if policy.weak:  # one tag for every clock: the body's own time is not part of what it says
+        tag = _digest(parts)
+        key = f"{tag}@{clock}"
+    else:
+        tag = key = _digest(parts, clock)
     headers = {"Cache-Control": cache_control(policy.pinned()), "Vary": "Accept-Encoding"}
     matched = not_modified(tag, headers, weak=policy.weak)
     if matched is not None:
@@ -136,14 +147,12 @@ def serve(policy: Policy, view: Callable, args: tuple, kwargs: dict):
     except _Uncacheable as exc:
         return exc.response
     coding = _coding()
-    resp = Response(entry[coding], headers=entry["headers"])
-    resp.headers.update(headers)
-    resp.headers["ETag"] = f'W/"{tag}"' if policy.weak else _etag(tag, coding)
+    headers["ETag"] = f'W/"{tag}"' if policy.weak else _etag(tag, coding)
     if coding != "identity":
-        resp.headers["Content-Encoding"] = coding
+        headers["Content-Encoding"] = coding
     setattr(g, HIT, hit)
     setattr(g, CODED, True)
-    return resp
+    return Response(entry[coding], headers=[*entry["headers"], *headers.items()])
 
 
 def cache_control(pinned: bool) -> str:
@@ -153,7 +162,7 @@ def cache_control(pinned: bool) -> str:
 def etag_base(versions: dict, **extra) -> str:
     """The ETag of this request's answer as it is (add ":coding" for a coded one): for a view that
     streams (exports) and so sets its own headers."""
-    return _digest({**_parts(versions, url=False), **extra})
+    return _digest(_parts(versions, url=False), sorted(extra.items()))
 
 
 def not_modified(tag: str, headers: dict, *, weak: bool = False) -> Response | None:
@@ -194,16 +203,15 @@ def _coding_for(accept_encoding: str) -> str:
     return best if accepts[best] > 0 else "identity"
 
 
-def _parts(versions: dict, url: bool) -> dict:
-    parts = {"path": request.path, "query": request.query_string.decode("latin-1"), "versions": versions,
-             "code": cache.code_fingerprint(), "site": site_fingerprint(), "settings": _settings().digest}
-    if url:
-        parts["root"] = request.root_url
-    return parts
+def _parts(versions: dict, url: bool) -> tuple:
+    """Everything an answer's bytes depend on, but a clock (module docstring)."""
+    return (request.path, request.query_string, sorted(versions.items()), cache.code_fingerprint(),
+            site_fingerprint(), _settings().digest, request.root_url if url else None)
 
 
-def _digest(parts: dict) -> str:
-    return hashlib.blake2b(json.dumps(parts, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
+def _digest(*parts) -> str:
+    """24 hex digits of their repr: plain values (text, numbers, None, tuples and lists of them)."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)
