@@ -177,7 +177,7 @@ def not_modified(tag: str, headers: dict, *, weak: bool = False) -> Response | N
     elif inm.star_tag:
         matched = _etag(tag, _coding())
     else:
-        accepts = request.accept_encodings
+        accepts = _accepts(request.headers.get("Accept-Encoding", ""))
         matched = next((f'"{t}"' for t in held if t == tag or (t.startswith(tag + ":") and accepts[t[len(tag) + 1:]] > 0)),
                        None)
     if matched is None:
@@ -196,9 +196,15 @@ def _coding() -> str:
 
 
 @functools.lru_cache(maxsize=256)
+def _accepts(accept_encoding: str):
+    """Accept-Encoding parsed once per distinct value (clients send a handful)."""
+    return parse_accept_header(accept_encoding)
+
+
+@functools.lru_cache(maxsize=256)
 def _coding_for(accept_encoding: str) -> str:
-    """The stored coding to send for this Accept-Encoding (clients send a handful of distinct ones)."""
-    accepts = parse_accept_header(accept_encoding)
+    """The stored coding to send for this Accept-Encoding."""
+    accepts = _accepts(accept_encoding)
     best = max(CODINGS, key=lambda c: accepts[c])  # max keeps the first of equals: br
     return best if accepts[best] > 0 else "identity"
 
