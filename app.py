@@ -8,7 +8,7 @@ from pathlib import Path
 from dash import Dash
 
 import config
-from api import public_url, request_limits
+from api import httpcache, public_url, request_limits
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
 from api.health import bp as health_bp
@@ -50,7 +50,8 @@ def _plotly_loader(app: Dash) -> str:
     bundle = plotly_basic_bundle()
     if bundle is None or config.get("map_tile_url"):
         return ""
-    url = json.dumps(app.get_asset_url(bundle))
+    # ?m=: the file's time, as Dash fingerprints every asset it links, so the bundle is served immutable.
+    url = json.dumps(f"{app.get_asset_url(bundle)}?m={(VENDOR.parent / bundle).stat().st_mtime}")
     return ('<script>Object.defineProperty(window, "_dashPlotlyJSURL", '
             f"{{get: function () {{ return {url}; }}, set: function () {{}}}});</script>")
 
@@ -63,7 +64,8 @@ def create_app(settings: config.Settings | None = None) -> Dash:
         config.install(settings)
     # use_async=False: Dash turns async on whenever asgiref is importable (the benchmarks' Datasette
     # brings it), and its async router fails under a running event loop; our callbacks are sync.
-    app = Dash(__name__, title="Pulse", compress=True, serve_locally=True, update_title=None,
+    # compress=False: api/httpcache.py serves what it stores already coded and compresses the rest (decision 0015).
+    app = Dash(__name__, title="Pulse", compress=False, serve_locally=True, update_title=None,
                use_pages=True, pages_folder="layouts", use_async=False, assets_path_ignore=["vendor"],
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                           {"name": "description", "content": "The city's performance, in public, in real time."}])
@@ -79,6 +81,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     page_status(app.server, app.config.requests_pathname_prefix)
     request_limits.install(app)
     public_url.install(app.server)
+    httpcache.install(app)
     headers.install(app)
     limits.init(app.server, app.config.routes_pathname_prefix)  # after every route exists (decision 0013)
     app.server.wsgi_app = requestid.RequestIds(limits.client_addresses(app.server.wsgi_app))

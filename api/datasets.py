@@ -4,18 +4,17 @@ version chosen when the request starts. Only public columns ever leave.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 
-from flask import Response, g, has_request_context, jsonify, request, stream_with_context, url_for
+from flask import Response, has_request_context, jsonify, request, stream_with_context, url_for
 
 import datasets
 import lake
-from api import exports
+from api import exports, httpcache
 from api.errors import ApiError, blueprint, check_params, read_errors
 from api.rowquery import dataset_or_404, encode_cursor, parse
-from portal import admission, cache
+from portal import admission
 from portal import rows as row_reads
 from portal.quoting import quoted
 from portal.reader import QueryTimeout
@@ -25,8 +24,25 @@ from portal.rows import to_json
 bp = blueprint("api_datasets", __name__, url_prefix="/api/v1")
 
 log = logging.getLogger(__name__)
-CURRENT_MAX_AGE = 60  # seconds: a URL without ?version= changes meaning when a load publishes
-VERSIONED_MAX_AGE = 31_536_000  # a version never changes
+
+def _one(name: str, **_) -> dict | None:
+    """The version of the dataset in the URL, read from CURRENT (None for an unknown one: its 404
+    is not stored)."""
+    return httpcache.exact(name) if name in datasets.datasets() else None
+
+
+def _page_version(name: str, **_) -> dict | None:
+    """The version a rows page reads: ?version=N while retention keeps it (afterwards the view
+    answers 410, never a stored page), else the current one; not cached before the first load (it
+    may publish between two reads of CURRENT) or for a malformed version (the view's 400)."""
+    if name not in datasets.datasets():
+        return None
+    current, raw = lake.current_version(name), request.args.get("version")
+    if raw is None:
+        return None if current is None else {name: current}
+    if not (raw.isascii() and raw.isdigit()) or current is None or not 1 <= int(raw) <= current:
+        return None
+    return {name: int(raw)} if lake.manifest_path(name, int(raw)).exists() else None
 
 
 def _links(name: str) -> dict:
@@ -58,6 +74,7 @@ def _summary(ds) -> dict:
 
 
 @bp.get("/datasets")
+@httpcache.cached(httpcache.exact)
 def catalog():
     """Every declared dataset with its current version and links."""
     check_params(())
@@ -80,6 +97,7 @@ def _int_param(key: str, low: int, high: int | None = None) -> int | None:
 
 
 @bp.get("/datasets/<name>")
+@httpcache.cached(_one)
 def dataset(name: str):
     """Metadata, the public schema, and the versions with what each load changed: the newest
     `versions_limit` (default 100) below `versions_before`, oldest first, and `versions_next` for
@@ -107,27 +125,15 @@ def dataset(name: str):
 
 
 @bp.get("/datasets/<name>/rows")
+@httpcache.cached(_page_version)
 def rows(name: str):
     """Filtered rows, one keyset page at a time; `next` (absent on the last page) names the version.
 
-    A page of the current version is cached across workers, keyed by the version read and the query
-    string (a page of one version never changes; habit 10): the rows API's first page is what
-    clients and crawlers ask for over and over (docs/decisions/0011-one-read-path.md). A request
-    naming ?version= is not: retention may remove that version, which must then answer 410; nor is
-    a dataset not loaded yet (its first load may publish between two reads of CURRENT)."""
+    A page is stored by the HTTP cache keyed by the version read (`_page_version`) and the query
+    string: a page of one version never changes (habit 10), and the rows API's first page is what
+    clients and crawlers ask for over and over (docs/decisions/0011-one-read-path.md, 0015)."""
     ds = dataset_or_404(name)
-    current = None if "version" in request.args else lake.current_version(name)
-    if current is None:
-        return _json(_page(ds))
-    body, hit = cache.get_or_compute("rows", {"dataset": name, "query": request.query_string.decode()},
-                                     {name: current}, lambda: _page(ds, current))
-    if hit:
-        g.pulse_cache_hit = True  # not counted by the rate limit (web/limits.py)
-    return _json(body)
-
-
-def _json(body: bytes) -> Response:
-    return Response(body, mimetype="application/json")
+    return Response(_page(ds, httpcache.versions_chosen().get(name)), mimetype="application/json")
 
 
 def _page(ds, current: int | None = None) -> bytes:
@@ -177,17 +183,18 @@ def export(name: str, fmt: str):
         raise ApiError(404, f"{name} has no location columns, so no GeoJSON export; allowed: {', '.join(_formats(ds))}",
                        allowed=_formats(ds))
     q = parse(ds, request.args, paged=False)
-    etag = hashlib.sha256(f"{name}\n{q.version}\n{fmt}\n{request.query_string.decode()}\n{exports.REVISION}".encode()
-                          ).hexdigest()[:32]
-    max_age = VERSIONED_MAX_AGE if "version" in request.args else CURRENT_MAX_AGE
+    # The HTTP cache's ETag and Cache-Control (decision 0015): flask-compress, coding the stream,
+    # appends ":<coding>" to the tag, which not_modified recognises.
+    etag = httpcache.etag_base({name: q.version})
     headers = {
         "ETag": f'"{etag}"',
-        "Cache-Control": f"public, max-age={max_age}",
+        "Cache-Control": httpcache.cache_control(pinned="version" in request.args),
         "Content-Disposition": f'attachment; filename="{name}-v{q.version or 0}.{fmt}"',
         "X-Pulse-Version": str(q.version or 0),
     }
-    if request.if_none_match.contains(etag):
-        return Response(status=304, headers=headers)
+    matched = httpcache.not_modified(etag, headers)
+    if matched is not None:
+        return matched
     if fmt == "geojson" and geometry is None:
         q.columns += [c for c in ("longitude", "latitude") if c not in q.columns]
     if fmt == "geojson" and geometry and geometry not in q.columns:

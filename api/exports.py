@@ -23,9 +23,6 @@ from datasets import Column
 from lake.sql import ident, lit
 from portal.rows import EXPORT_FORMATS
 
-# Part of every export's ETag: bumped when the bytes written for the same rows change (2: JSON texts
-# built in SQL, geojson columns written compactly), so a cached copy is not confirmed by a 304.
-REVISION = 2
 BATCH_ROWS = 10_000  # ~4 MB of service_requests CSV; a bigger first batch delays the first row
 # DuckDB's streaming_buffer_size: how far its threads may run ahead of the reader. At the default
 # (~1 MB) they wait between batches and CSV streams at about 2/3 of the speed (decision 0004).

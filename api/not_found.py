@@ -30,12 +30,16 @@ def known_page(path: str) -> bool:
     return path in static or (path.startswith("/data/") and path[len("/data/"):] in datasets.datasets())
 
 
+def requested_page(prefix: str = "/") -> str:
+    """The page path a request asks for, without the app's path prefix or a trailing slash."""
+    path = "/" + request.path[len(prefix):].lstrip("/") if request.path.startswith(prefix) else request.path
+    return path.rstrip("/") or "/"
+
+
 def page_status(server: Flask, prefix: str = "/") -> None:
     """Give Dash's page responses for unknown paths the 404 status their page already says."""
     @server.after_request
     def _status(resp):
-        if request.endpoint in ("/", "/<path:path>") and resp.status_code == 200:
-            path = "/" + request.path[len(prefix):].lstrip("/") if request.path.startswith(prefix) else request.path
-            if not known_page(path.rstrip("/") or "/"):
-                resp.status_code = 404
+        if request.endpoint in ("/", "/<path:path>") and resp.status_code == 200 and not known_page(requested_page(prefix)):
+            resp.status_code = 404
         return resp

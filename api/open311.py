@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from flask import jsonify, request
 import config
 import datasets
 import lake
+from api import httpcache
 from api.datasets import run_limited
 from api.errors import OPEN311, ApiError, blueprint, check_params, xml_response
 from api.rowquery import MAX_IN_VALUES, RowQuery, parse_datetime
@@ -48,7 +50,17 @@ def service_code(complaint_type: str) -> str:
     return f"{slug}-{hashlib.sha256(complaint_type.encode()).hexdigest()[:6]}"
 
 
+def _reads(**_) -> dict:
+    return httpcache.exact(DATASET)
+
+
+def _window_clock() -> int | None:
+    """Without start_date and end_date the window is the last 90 days up to now: a new one each minute."""
+    return None if {"start_date", "end_date", "service_request_id"} & set(request.args) else int(time.time() // 60)
+
+
 @bp.get("/services.<fmt>")
+@httpcache.cached(_reads)
 def services(fmt: str):
     """One service per distinct complaint type; its group is the agency that handles most of it."""
     _check_format(fmt)
@@ -64,6 +76,7 @@ def services(fmt: str):
 
 
 @bp.get("/requests.<fmt>")
+@httpcache.cached(_reads, clock=_window_clock)
 def requests(fmt: str):
     """Requests newest first, filtered as the spec says and paged with page/page_size."""
     _check_format(fmt)
@@ -82,6 +95,7 @@ def requests(fmt: str):
 
 
 @bp.get("/requests/<rid>.<fmt>")
+@httpcache.cached(_reads)
 def one_request(rid: str, fmt: str):
     """The spec returns a list of one; an unknown id is a 404."""
     _check_format(fmt)

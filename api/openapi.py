@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 import datasets
-from api import apidocs, exports, open311
+from api import apidocs, exports, httpcache, open311
 from api.datasets import VERSIONS_PAGE, VERSIONS_PAGE_MAX
 from api.rowquery import DEFAULT_LIMIT, EXPORT_OPTIONS, MAX_IN_VALUES, MAX_LIMIT, OPS
 from api.v1 import HISTORY_DEFAULT, HISTORY_MAX
@@ -499,10 +499,12 @@ def spec(base_url: str = "/") -> dict:
 
 
 @bp.get("/openapi.json")
+@httpcache.cached(httpcache.no_data, url=True)  # from the declarations and the code alone
 def openapi_json():
     return jsonify(spec(request.url_root))
 
 
 @bp.get("/api")
+@httpcache.cached(httpcache.no_data, url=True)
 def api_docs():
     return Response(apidocs.render(spec(request.url_root)), content_type="text/html; charset=utf-8")

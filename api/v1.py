@@ -1,12 +1,11 @@
 """The JSON API, version 1: data versions (polled by every open page), KPIs with scores and history."""
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 
 from flask import jsonify, request
 
+from api import httpcache
 from api.errors import ApiError, blueprint, check_params, read_errors
 from portal.quoting import quoted
 from portal.reader import reader
@@ -15,23 +14,19 @@ bp = blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/version")
+@httpcache.cached(clock=httpcache.every(1), weak=True, shared=False)
 def version():
-    """Current version of every dataset. Cheap: served from the reader's state, with an ETag so a
-    page polling every few seconds gets 304 until a load publishes."""
+    """Current version of every dataset, polled by every open page: a 304 until a load publishes.
+    The ETag is weak, of the versions alone, because the body also says when it was checked (to the
+    second); built from the reader's state, it costs less than a fetch from the shared cache, so it
+    is kept in the worker only, for a second (decision 0015)."""
     r = reader()
     versions = r.versions()
     published = r.published_at()
-    etag = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
-    if request.if_none_match and etag in request.if_none_match:
-        return "", 304, {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
-    body = {
+    return jsonify({
         "datasets": {n: {"version": v, "published_at": published.get(n)} for n, v in versions.items()},
         "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    resp = jsonify(body)
-    resp.headers["ETag"] = f'"{etag}"'
-    resp.headers["Cache-Control"] = "no-cache"
-    return resp
+    })
 
 
 HISTORY_DEFAULT, HISTORY_MAX = 12, 60  # earlier periods of /kpis/<id>?history=; api/openapi.py documents these
@@ -55,6 +50,7 @@ def _scorecard(**kw):
 
 
 @bp.get("/kpis")
+@httpcache.cached(clock=httpcache.city_day)  # the default as_of is today in the city
 def kpis():
     """Every KPI's current value, target, score and status for a period (?period=day|week|month|quarter)."""
     check_params(("period", "as_of"))
@@ -63,6 +59,7 @@ def kpis():
 
 
 @bp.get("/kpis/<kpi_id>")
+@httpcache.cached(clock=httpcache.city_day)
 def kpi(kpi_id: str):
     """One KPI with its history (?history=N earlier periods, default HISTORY_DEFAULT, at most HISTORY_MAX)."""
     from datasets import kpis as decls

@@ -104,17 +104,21 @@ def _deployed() -> str:
 
 
 def _fingerprint(root: Path) -> str:
-    files = {p for pattern in DECLARATIONS for p in root.glob(pattern)} | import_closure(root)
+    return fingerprint_files(root, {p for pattern in DECLARATIONS for p in root.glob(pattern)} | import_closure(root))
+
+
+def fingerprint_files(root: Path, files) -> str:
+    """A hash of these files' paths under `root` and their bytes."""
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def import_closure(root: Path) -> set[Path]:
-    """The project's own modules reachable by import from ENTRY_POINTS (read from the source, not
+def import_closure(root: Path, entry_points: tuple[str, ...] = ENTRY_POINTS) -> set[Path]:
+    """The project's own modules reachable by import from `entry_points` (read from the source, not
     from what happens to be imported in this process); packages bring their __init__.py."""
-    todo = [p for pattern in ENTRY_POINTS for p in root.glob(pattern)]
+    todo = [p for pattern in entry_points for p in root.glob(pattern)]
     seen: set[Path] = set()
     while todo:
         path = todo.pop()

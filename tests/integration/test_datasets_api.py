@@ -294,9 +294,11 @@ def test_export_headers_name_dataset_and_version_and_allow_caching(client, fmt, 
     resp, old = client.get(f"{SR}/export.{fmt}", buffered=True), client.get(f"{SR}/export.{fmt}?version=1", buffered=True)
     assert resp.headers["Content-Type"] == content_type
     assert resp.headers["Content-Disposition"] == f'attachment; filename="service_requests-v2.{fmt}"'
-    assert resp.headers["Cache-Control"] == "public, max-age=60"  # the current version moves: short
+    # issue 13: the HTTP cache's policy (decision 0015): the current version moves, so a few seconds
+    # (bounded by PULSE_LIVE_POLL_SECONDS); a version never changes, so a year, immutable
+    assert resp.headers["Cache-Control"] == "public, max-age=5, stale-while-revalidate=5"
     assert old.headers["Content-Disposition"] == f'attachment; filename="service_requests-v1.{fmt}"'
-    assert old.headers["Cache-Control"] == "public, max-age=31536000"  # a version never changes
+    assert old.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_etag_gives_304_and_changes_with_the_query_and_the_version(client, tmp_path):
@@ -365,16 +367,23 @@ def test_a_download_past_the_export_time_limit_ends_with_an_error_line(lake_dir,
 
 
 def test_a_first_page_is_cached_by_version_and_never_served_stale(client, tmp_path, monkeypatch):
-    # issue 12: a page of the current version is cached across workers, keyed by the version it read
+    # issue 12: a page of the current version is cached across workers, keyed by the version it read;
+    # issue 13: by the HTTP cache, so the second request is this worker's hit and reaches no cache door
+    from api import httpcache
+
+    httpcache.local.clear()
     seen = watch_cache(monkeypatch)
     first, again = client.get(f"{SR}/rows?limit=5"), client.get(f"{SR}/rows?limit=5")
     assert again.data == first.data and first.json["version"] == 2 and first.mimetype == "application/json"
-    assert seen == [("rows", {"service_requests": 2}, False), ("rows", {"service_requests": 2}, True)]
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert seen == [("api_datasets.rows", {"service_requests": 2}, False)]
     load_file("service_requests", write_csv(tmp_path / "v3.csv", _sr_rows(3, offset=100)))
-    assert client.get(f"{SR}/rows?limit=5").json["version"] == 3
-    assert seen[-1] == ("rows", {"service_requests": 3}, False)
-    assert client.get(f"{SR}/rows?limit=5&version=2").json["version"] == 2
-    assert len(seen) == 3, "a page naming its version is not cached: retention may remove the version"
+    third = client.get(f"{SR}/rows?limit=5")
+    assert third.json["version"] == 3 and third.headers["ETag"] != first.headers["ETag"]
+    assert seen[-1] == ("api_datasets.rows", {"service_requests": 3}, False)
+    pinned = client.get(f"{SR}/rows?limit=5&version=2")
+    assert pinned.json["rows"] == first.json["rows"] and pinned.json["version"] == 2
+    assert pinned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_exports_stream_in_chunks_with_flat_memory(lake_dir, tmp_path):

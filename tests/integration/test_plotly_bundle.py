@@ -30,12 +30,14 @@ def test_pages_point_dash_at_the_basic_bundle_which_is_served_but_not_loaded_up_
     import app
 
     index = app.app.index_string
-    assert f'return "/assets/{app.plotly_basic_bundle()}"' in index and "_dashPlotlyJSURL" in index
+    url = re.search(r'return "(/assets/[^"]+)"', index).group(1)
+    assert url.startswith(f"/assets/{app.plotly_basic_bundle()}?m=") and "_dashPlotlyJSURL" in index
     client = app.server.test_client()
     page = client.get("/service-requests").get_data(as_text=True)
     assert "plotly" not in " ".join(re.findall(r'<script src="([^"]+)"', page))  # loaded when a chart draws
-    resp = client.get(f"/assets/{app.plotly_basic_bundle()}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    resp = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert resp.status_code == 200 and resp.headers.get("Content-Encoding") in ("br", "gzip")
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"  # ?m= fingerprints it (issue 13)
     assert len(resp.get_data()) < 450_000  # the full bundle is ~1.4 MB compressed
 
 
