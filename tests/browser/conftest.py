@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -57,8 +59,11 @@ def start_portal(data_dir: Path, **env) -> Portal:
 
 
 def _env(data_dir: Path, env: dict) -> dict:
+    # Rate limits off (gunicorn.conf.py's app has them): the suite is one address asking for hundreds
+    # of pages a minute; tests/integration/test_rate_limits.py tests the limits themselves.
+    no_limits = {f"PULSE_{name.upper()}": "" for name in RATE_LIMITS}
     base_env = {**os.environ, "PULSE_DATA_DIR": str(data_dir), "PULSE_CACHE_TYPE": "filesystem",
-                "PULSE_LIVE_POLL_SECONDS": "1", **env}
+                "PULSE_LIVE_POLL_SECONDS": "1", **no_limits, **env}
     base_env.pop("PULSE_CITY", None)
     return base_env
 
