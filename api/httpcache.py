@@ -43,6 +43,7 @@ import lake
 from portal import cache
 from portal.reader import reader
 
+CALLBACK_SECONDS = 10  # a stored callback answer serves this long at most (and only for the same data)
 CURRENT_MAX_AGE = 5  # seconds, at most PULSE_LIVE_POLL_SECONDS: what a proxy may answer for "now"
 PINNED = "public, max-age=31536000, immutable"  # a version, or a fingerprinted file, never changes
 LOCAL_BYTES = 32 * 2**20  # per worker; an entry above a quarter of it stays in the shared cache only
@@ -109,6 +110,7 @@ class Policy:
     weak: bool = False  # the body carries its own clock (checked_at): one weak tag for all of it
     shared: bool = True  # False: cheaper to build than to fetch; kept in the worker only
     pinned: Callable[[], bool] = lambda: b"version" in request.query_string and "version" in request.args
+    body: bool = False  # a POST whose answer is a function of its body (Dash's callbacks): kept, never a 304
 
 
 def cached(reads: Callable[..., dict | None] = current, **options) -> Callable:
@@ -125,29 +127,35 @@ class _Uncacheable(Exception):
 
 
 def serve(policy: Policy, view: Callable, args: tuple, kwargs: dict):
-    if request.method not in ("GET", "HEAD") or "Range" in request.headers:
+    if request.method not in (("POST",) if policy.body else ("GET", "HEAD")) or "Range" in request.headers:
         return view(*args, **kwargs)
     versions = policy.reads(**kwargs)
     if versions is None:
         return view(*args, **kwargs)
     g.pulse_versions = versions
     parts = _parts(versions, url=policy.url)
+    if policy.body:
+        parts += (hashlib.blake2b(request.get_data(), digest_size=16).hexdigest(),)
     clock = policy.clock() if policy.clock else None
     if policy.weak:  # one tag for every clock: the body's own time is not part of what it says
         tag = _digest(parts)
         key = f"{tag}@{clock}"
     else:
         tag = key = _digest(parts, clock)
-    headers = {"Cache-Control": cache_control(policy.pinned()), "Vary": "Accept-Encoding"}
-    matched = not_modified(tag, headers, weak=policy.weak)
-    if matched is not None:
-        return matched
+    if policy.body:  # an answer to a POST: kept here, not by browsers or proxies
+        headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    else:
+        headers = {"Cache-Control": cache_control(policy.pinned()), "Vary": "Accept-Encoding"}
+        matched = not_modified(tag, headers, weak=policy.weak)
+        if matched is not None:
+            return matched
     try:
         entry, hit = _fetch(key, versions, policy.shared, lambda: _render(view, args, kwargs))
     except _Uncacheable as exc:
         return exc.response
     coding = _coding()
-    headers["ETag"] = f'W/"{tag}"' if policy.weak else _etag(tag, coding)
+    if not policy.body:
+        headers["ETag"] = f'W/"{tag}"' if policy.weak else _etag(tag, coding)
     if coding != "identity":
         headers["Content-Encoding"] = coding
     setattr(g, HIT, hit)
@@ -357,9 +365,9 @@ def site_fingerprint() -> str:
 
 
 def install(app) -> None:
-    """Serve Dash's GET routes through the cache: page shells (known pages only), the layout (it
-    shows the data versions), the dependencies, the component suites and the assets (pinned when
-    fingerprinted), the favicon. Then compress, per request, only what this module does not serve
+    """Serve Dash's routes through the cache: page shells (known pages only), the layout (it shows the
+    data versions), the dependencies, the component suites and the assets (pinned when
+    fingerprinted), the favicon, and the callbacks' answers (POSTs: kept here only, by their body). Then compress, per request, only what this module does not serve
     (callback answers, streamed exports, errors): Dash's compress=True would compress everything."""
     from dash.fingerprint import check_fingerprint
 
@@ -376,6 +384,9 @@ def install(app) -> None:
         prefix + "_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": Policy(
             no_data, pinned=lambda: check_fingerprint(request.view_args["fingerprinted_path"])[1]),
         prefix + "_favicon.ico": Policy(no_data, pinned=lambda: "v" in request.args),
+        # A callback's answer is a function of its body (the inputs, the page's URL), the data and the
+        # code, and of the clock only through "updated N minutes ago" lines: CALLBACK_SECONDS bounds that.
+        prefix + "_dash-update-component": Policy(current, clock=every(CALLBACK_SECONDS), url=True, body=True),
     }
     static = Policy(no_data, pinned=lambda: "m" in request.args)
     for rule in list(server.url_map.iter_rules()):

@@ -233,3 +233,26 @@ def test_what_is_not_stored_is_still_compressed_and_only_it_varies(client):
     assert gzip.decompress(status.data).startswith(b"{")
     csv = get(client, f"{SR}/export.csv", "gzip", buffered=True)  # a type that is not compressed: no Vary
     assert "Content-Encoding" not in csv.headers and "Vary" not in csv.headers
+
+
+def test_a_callback_answer_is_kept_by_its_body_and_changes_when_a_version_lands(client, tmp_path):
+    # The storm morning: every visitor's page asks the same callbacks with the same bodies.
+    from app import app
+    from tests.helpers import page_body
+
+    def post(pathname: str):
+        with client:
+            resp = client.post("/_dash-update-component", json=page_body(app, pathname),
+                               headers={"Accept-Encoding": "br"})
+            return resp, flask.g.get("pulse_cache_hit")
+
+    first, hit = post("/snow")
+    assert first.status_code == 200 and hit is False
+    again, hit = post("/snow")
+    assert hit is True and again.data == first.data and again.headers["Content-Encoding"] == "br"
+    assert again.headers["Cache-Control"] == "no-store" and "ETag" not in again.headers  # kept here only
+    other, hit = post("/volunteers")  # another body: another answer
+    assert hit is False and other.data != first.data
+    run_etl("load", "service_requests", str(write_csv(tmp_path / "v2.csv", _requests(100))), check=True)
+    after, hit = post("/snow")
+    assert hit is False, "a new version is a new answer"

@@ -88,19 +88,27 @@ ROUTING = {"output": ".._pages_content.children..._pages_store.data..",
            "changedPropIds": ["_pages_location.pathname"], "state": []}
 
 
+def _routing(pathname: str) -> dict:
+    return {**ROUTING, "inputs": [{**ROUTING["inputs"][0], "value": pathname}, ROUTING["inputs"][1]]}
+
+
 @pytest.mark.parametrize("setting, path", [
-    ("rate_limit_queries", "/api/v1/charts/sr-backlog.csv?start=2025-03-01&end=2025-03-31"),
-    ("rate_limit_queries", "/api/v1/kpis"),
+    ("rate_limit_queries", "/api/v1/charts/sr-backlog.csv?start=2025-03-01&end=2025-03-{day}"),
+    ("rate_limit_queries", "/api/v1/kpis?as_of=2025-03-{day}"),
     ("rate_limit_callbacks", "/_dash-update-component"),
 ])
 def test_each_group_has_its_own_setting(client, configure, setting, path):
+    # Each request asks for something not asked before: an answer from the cache would not count.
     configure(**{setting: "2/minute"})
+    pages = iter(["/data", "/data/service_requests", "/snow"])
 
-    def ask():
-        return client.post(path, json=ROUTING) if path.startswith("/_dash") else client.get(path)
+    def ask(day: int):
+        if path.startswith("/_dash"):
+            return client.post(path, json=_routing(next(pages)))
+        return client.get(path.format(day=day))
 
-    assert [ask().status_code for _ in range(2)] == [200, 200]
-    _limited(ask())
+    assert [ask(day).status_code for day in (20, 21)] == [200, 200]
+    _limited(ask(22))
     assert client.get(f"{SR}/rows?limit=5").status_code == 200  # another group's allowance is untouched
 
 
