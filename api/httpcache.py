@@ -179,7 +179,7 @@ def not_modified(tag: str, headers: dict, *, weak: bool = False) -> Response | N
     inm = request.if_none_match
     if not inm:
         return None
-    held = inm.as_set(include_weak=True)
+    held = {t for t in inm.as_set(include_weak=True) if t}  # a malformed header parses to None entries
     if weak:
         matched = f'W/"{tag}"' if inm.star_tag or tag in held else None
     elif inm.star_tag:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+import config
 import datasets
 from api import datasets as api_datasets
 from api import v1
@@ -250,5 +251,8 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", _server)
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_description(case, demo_lake):
-    # identity: the WSGI client does not undo Flask-Compress, and schemathesis would read gzip as text
-    case.call_and_validate(checks=CHECKS, headers={"Accept-Encoding": "identity"})
+    # identity: the WSGI client does not undo Flask-Compress, and schemathesis would read gzip as text.
+    # A generous time limit: this is about the answers' shape; on a loaded machine a cold chart
+    # query may pass the dashboards' 3 s, and its 503 (documented) is tested on its own.
+    with config.using(config.active().replace(query_time_limit_ms="60000")):
+        case.call_and_validate(checks=CHECKS, headers={"Accept-Encoding": "identity"})
