@@ -44,6 +44,9 @@ from portal import cache
 from portal.reader import reader
 
 CALLBACK_SECONDS = 10  # a stored callback answer serves this long at most (and only for the same data)
+# What a proxy that keys POSTs on their body (deploy/nginx.conf) may do with a callback's answer: keep
+# it as briefly as a "current" answer; no stale-while-revalidate, as a refresh needs the body again.
+CALLBACK_CACHE_CONTROL = "public, max-age=5"
 CURRENT_MAX_AGE = 5  # seconds, at most PULSE_LIVE_POLL_SECONDS: what a proxy may answer for "now"
 PINNED = "public, max-age=31536000, immutable"  # a version, or a fingerprinted file, never changes
 LOCAL_BYTES = 32 * 2**20  # per worker; an entry above a quarter of it stays in the shared cache only
@@ -142,8 +145,8 @@ def serve(policy: Policy, view: Callable, args: tuple, kwargs: dict):
         key = f"{tag}@{clock}"
     else:
         tag = key = _digest(parts, clock)
-    if policy.body:  # an answer to a POST: kept here, not by browsers or proxies
-        headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    if policy.body:  # an answer to a POST: no validators; a proxy keying on the body may keep it briefly
+        headers = {"Cache-Control": CALLBACK_CACHE_CONTROL, "Vary": "Accept-Encoding"}
     else:
         headers = {"Cache-Control": cache_control(policy.pinned()), "Vary": "Accept-Encoding"}
         matched = not_modified(tag, headers, weak=policy.weak)

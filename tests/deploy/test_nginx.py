@@ -183,15 +183,27 @@ def test_slowloris_connections_do_not_take_the_site_offline(proxy):
         stop.set()
 
 
-def test_a_post_is_never_answered_from_the_cache(proxy):
-    statuses = []
-    for _ in range(2):
-        conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
-        conn.request("POST", "/_dash-update-component", body=b"{}", headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        r.read()
-        statuses.append(r.getheader("X-Cache-Status"))
-    assert "HIT" not in statuses
+def _post(proxy, body: bytes) -> tuple[int, str | None, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    return r.status, r.getheader("X-Cache-Status"), r.read()
+
+
+def test_a_callback_is_answered_from_the_cache_by_its_body_and_only_by_it(proxy):
+    from tests.helpers import ROUTER_CALLBACK
+
+    snow = json.dumps({**ROUTER_CALLBACK, "inputs": [{**ROUTER_CALLBACK["inputs"][0], "value": "/snow"},
+                                                     ROUTER_CALLBACK["inputs"][1]]}).encode()
+    data = json.dumps(ROUTER_CALLBACK).encode()  # the /data page
+    first = _post(proxy, snow)
+    assert first[0] == 200 and first[1] in {"MISS", "EXPIRED"}
+    again = _post(proxy, snow)
+    assert again[1] == "HIT" and again[2] == first[2]
+    other = _post(proxy, data)
+    assert other[0] == 200 and other[1] != "HIT" and other[2] != first[2], "another body is another answer"
+    assert [_post(proxy, b"{}")[1] for _ in range(2)] != ["HIT", "HIT"], "a refused body is never kept"
+
 
 
 def test_with_gunicorn_down_nginx_answers_json_503_with_the_headers(tmp_path):
