@@ -10,8 +10,9 @@ page as recorded, polls /api/v1/version 5 s later, leaves, and is replaced. Then
 deploy/nginx.conf (nginx from apt, in front of the same gunicorn). Reported: page views per second,
 the 95th percentile time to a complete page, requests per second, failed requests.
 Goals: zero failures either way; through nginx at least 5x the page views per second. `floor` runs
-the same visitors against an nginx answering every request with two bytes: the page views per second
-the load generator itself reaches on this machine, the ceiling any server setup can show here.
+the same visitors against an nginx answering every request with one static file as large as the
+proxied run's mean answer: the page views per second the load generator itself reaches on this
+machine moving those bytes, the ceiling any server setup can show here.
 
 The arrival model bounds page views per second at users / (poll interval + time to a page): 200 /
 5 s = 40 when pages are instant. `--storm-polls 0` removes the poll (visitors arrive back to back):
@@ -74,6 +75,8 @@ def locust(host: str, visit: Path, out: Path, users: int, seconds: int, polls: i
                    cwd=ROOT, env={**os.environ, "PULSE_STORM_VISIT": str(visit), "PULSE_STORM_POLLS": str(polls)},
                    check=False, capture_output=True, timeout=seconds + 120)
     rows = {r["Name"]: r for r in csv.DictReader(open(f"{out}_stats.csv"))}
+    failures = [[r["Method"], r["Name"], r["Error"][:120], int(r["Occurrences"])]
+                for r in csv.DictReader(open(f"{out}_failures.csv"))][:5]
     page, total = rows["page /snow"], rows["Aggregated"]
     return {
         "page_views": int(page["Request Count"]),
@@ -82,6 +85,8 @@ def locust(host: str, visit: Path, out: Path, users: int, seconds: int, polls: i
         "requests_per_s": round(float(total["Requests/s"]), 1),
         "requests": int(total["Request Count"]) - int(page["Request Count"]),
         "failed": int(total["Failure Count"]),
+        "bytes_per_request": round(float(total["Average Content Size"])),
+        "failures": failures,
         "version_p95_ms": float(rows["/api/v1/version"]["95%"]) if "/api/v1/version" in rows else None,
         # where the time goes: the requests that took the most of it, summed over the run
         "costliest": sorted(([n, int(r["Request Count"]), round(float(r["Average Response Time"]))]
@@ -103,32 +108,39 @@ def start_nginx(workdir: Path, upstream_port: int) -> tuple[subprocess.Popen, in
     return proc, port
 
 
-FLOOR_CONF = """pid {dir}/nginx.pid;
+FLOOR_CONF = """user root;  # as the proxied run: the temporary folder is readable by its owner only
+pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
+    sendfile on;
     client_body_temp_path {dir}/body;
     server {{
         listen 127.0.0.1:{port};
-        location / {{ default_type application/json; return 200 '{{}}'; }}
+        root {dir};
+        location / {{ default_type application/octet-stream; try_files /blob =404; }}
+        error_page 405 =200 $uri;
     }}
 }}
 """
 
 
-def floor(workdir: Path, visit: Path, users: int, seconds: int, polls: int) -> dict:
-    """The same visitors against an nginx that answers every request with two bytes at once: the
-    most page views per second this load generator reaches on this machine, whatever the server."""
+def floor(workdir: Path, visit: Path, users: int, seconds: int, polls: int, blob_bytes: int) -> dict:
+    """The same visitors against an nginx that answers every request (POSTs too) with one static
+    file of `blob_bytes` (the mean answer of the proxied run, so a page view moves as many bytes):
+    the most page views per second this load generator reaches on this machine, whatever the server."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "body").mkdir(exist_ok=True)
+    (workdir / "blob").write_bytes(os.urandom(max(2, blob_bytes)))
     port = free_port()
     (workdir / "nginx.conf").write_text(FLOOR_CONF.format(dir=workdir, port=port))
     proc = subprocess.Popen(["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         time.sleep(1)
-        return locust(f"http://127.0.0.1:{port}", visit, workdir / "floor", users, seconds, polls)
+        return {"blob_bytes": blob_bytes, **locust(f"http://127.0.0.1:{port}", visit, workdir / "floor", users, seconds,
+                                                   polls)}
     finally:
         stop_group(proc)
 
@@ -162,7 +174,8 @@ def run(scale: str = "small", users: int = 200, seconds: int = 60, polls: int = 
             result["nginx"]["cache_hit_share"] = round(cache.count("HIT") / max(1, len(cache)), 3)
             stop_group(nginx)
             nginx = None
-            result["floor"] = floor(tmp / "floor", tmp / "visit.json", users, seconds, polls)
+            result["floor"] = floor(tmp / "floor", tmp / "visit.json", users, seconds, polls,
+                                    result["nginx"]["bytes_per_request"])
         finally:
             if nginx is not None:
                 stop_group(nginx)
