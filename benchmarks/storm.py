@@ -95,17 +95,21 @@ def locust(host: str, visit: Path, out: Path, users: int, seconds: int, polls: i
     }
 
 
-def start_nginx(workdir: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
-    from deploy.nginx import unprivileged
-
-    port = free_port()
-    conf = unprivileged(workdir, f"127.0.0.1:{upstream_port}", f"127.0.0.1:{port}")
+def _nginx(workdir: Path, conf: Path) -> subprocess.Popen:
+    """nginx on `conf`, in its own process group; raises if it exits at once."""
     proc = subprocess.Popen(["nginx", "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(1)
     if proc.poll() is not None:
         raise RuntimeError("nginx did not start: " + (workdir / "error.log").read_text()[-2000:])
-    return proc, port
+    return proc
+
+
+def start_nginx(workdir: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
+    from deploy.nginx import unprivileged
+
+    port = free_port()
+    return _nginx(workdir, unprivileged(workdir, f"127.0.0.1:{upstream_port}", f"127.0.0.1:{port}")), port
 
 
 FLOOR_CONF = """user root;  # as the proxied run: the temporary folder is readable by its owner only
@@ -135,10 +139,8 @@ def floor(workdir: Path, visit: Path, users: int, seconds: int, polls: int, blob
     (workdir / "blob").write_bytes(os.urandom(max(2, blob_bytes)))
     port = free_port()
     (workdir / "nginx.conf").write_text(FLOOR_CONF.format(dir=workdir, port=port))
-    proc = subprocess.Popen(["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = _nginx(workdir, workdir / "nginx.conf")
     try:
-        time.sleep(1)
         return {"blob_bytes": blob_bytes, **locust(f"http://127.0.0.1:{port}", visit, workdir / "floor", users, seconds,
                                                    polls)}
     finally:

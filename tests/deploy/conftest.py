@@ -7,7 +7,6 @@ set (deploy/nginx.py).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,14 +18,9 @@ import pytest
 
 from deploy.nginx import unprivileged
 from tests.browser.conftest import Portal, start_portal, stop_portal
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Proxy:
     url: str

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from deploy.nginx import marks, render, unprivileged
-from tests.deploy.conftest import free_port, nginx_exe
+from tests.deploy.conftest import nginx_exe
+from tests.servers import free_port
 
 EXPORT = "/api/v1/datasets/service_requests/export.csv"
 
