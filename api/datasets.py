@@ -42,7 +42,7 @@ def _page_version(name: str, **_) -> dict | None:
         return None if current is None else {name: current}
     if not (raw.isascii() and raw.isdigit()) or current is None or not 1 <= int(raw) <= current:
         return None
-    return {name: int(raw)} if lake.manifest_path(name, int(raw)).exists() else None
+    return {name: int(raw)} if lake.has_version(name, int(raw)) else None
 
 
 def _links(name: str) -> dict:

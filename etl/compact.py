@@ -177,8 +177,7 @@ def retained(dataset: str, now: datetime | None = None) -> tuple[int | None, lis
     today = _day(now or datetime.now(UTC), zone)
     days = config.get_int("keep_daily")
     previous_oldest = lake.oldest_version(dataset)
-    folder = lake.dataset_dir(dataset) / "versions"
-    older = sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isascii() and p.stem.isdigit() and int(p.stem) < keep_from)
+    older = [v for v in lake.write.stored_versions(dataset) if v < keep_from]
     snapshots = []
     for v in older:
         published = _published(dataset, v)
@@ -201,14 +200,19 @@ def _cleanup(dataset: str) -> dict:
         return out
     base = lake.dataset_dir(dataset)
     if keep_from > lake.oldest_version(dataset):
-        lake.write.write_atomically(base / "OLDEST", f"{keep_from}\n")  # first: a reader now gets "pruned", not a crash
-    for p in (base / "versions").glob("*.json"):
-        if p.stem.isascii() and p.stem.isdigit() and int(p.stem) < keep_from and int(p.stem) not in snapshots:
-            p.unlink(missing_ok=True)
-            out["versions_pruned"] += 1
+        lake.write.set_oldest(dataset, keep_from)  # first: a reader now gets "pruned", not a crash
+    doomed = [v for v in lake.write.stored_versions(dataset) if v < keep_from and v not in snapshots]
+    lake.write.remove_versions(dataset, doomed)
+    out["versions_pruned"] = len(doomed)
     kept = [lake.manifest(dataset, v) for v in [*snapshots, keep_from]]
     referenced = set().union(*(m.referenced() for m in kept))
     cutoff = datetime.fromisoformat(kept[-1].published_at).timestamp() - MTIME_MARGIN_S
+    if lake.store.is_remote():  # an object younger than the cutoff may belong to a publish under way
+        unreferenced = [o for o in lake.write.remote_files(dataset, FOLDERS) if o.key not in referenced and o.modified < cutoff]
+        lake.write.remove_remote_files(dataset, [o.key for o in unreferenced])
+        out.update(oldest=keep_from, snapshots=snapshots, files_deleted=len(unreferenced),
+                   bytes_freed=sum(o.size for o in unreferenced))
+        return out
     for folder in FOLDERS:
         for p in (base / folder).rglob("*") if (base / folder).exists() else ():
             rel = str(p.relative_to(base))

@@ -34,6 +34,7 @@ log = logger("load")
 # local times in validation, and the local days of its rollups and projections):
 # the table of offsets costs ~20 ms to build, which an ICU call per value repays from ~30k rows.
 LOCAL_DAYS_MIN_BYTES = 16 << 20
+CONFLICT_ATTEMPTS = 3  # loads of one dataset by writers on several hosts: how often a load is run again on top of another's
 
 
 @dataclass
@@ -111,11 +112,7 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
         result.format = fmt.name
         city_profile = datasets.city(city or fmt.city or config.get("city"))
         with lake.write.writer_lock(dataset):
-            con = connect(city_profile)
-            try:
-                _run(con, ds, fmt, path, city_profile, result, progress)
-            finally:
-                con.close()
+            _run_until_published(ds, fmt, path, city_profile, result, progress)
     except InputError as exc:
         result.error = str(exc)
         raise
@@ -131,6 +128,23 @@ def load_file(dataset: str, path: str | Path, format_name: str | None = None, ci
         result.seconds = round(time.monotonic() - started, 3)
         _log(result, writer)
     return result
+
+
+def _run_until_published(ds, fmt, path: Path, city, result: LoadResult, progress: _Progress) -> None:
+    """Run the load; when a writer on another host published first (over an object store, the
+    conditional manifest creation refused ours: lake/write.py), run it again on top of that version."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        con = connect(city)
+        try:
+            _run(con, ds, fmt, path, city, result, progress)
+            return
+        except lake.VersionConflict as exc:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+            log.warning("%s; loading again on top of it (attempt %d)", exc, attempt + 1)
+            lake.write.hold_current(ds.name)
+        finally:
+            con.close()
 
 
 def _log(result: LoadResult, writer: str | None) -> None:
@@ -312,6 +326,7 @@ def _write_rejects(con, dataset: str, result: LoadResult, malformed: list[dict],
             [result.run_id, result.source],
         )
         tmp.rename(out)
+        lake.write.keep(dataset, out)
 
 
 def _raw_values(raw: str | None):
@@ -324,7 +339,10 @@ def _raw_values(raw: str | None):
 
 
 def rejects(dataset: str, run_id: str) -> list[dict]:
-    path = lake.write.rejects_path(dataset, run_id)
+    try:
+        path = Path(lake.local_path(dataset, f"rejects/{run_id}.parquet"))
+    except FileNotFoundError:  # over an object store: that load quarantined nothing
+        return []
     if not path.exists():
         return []
     con = duckdb.connect()

@@ -14,18 +14,22 @@ Beside the lake: PULSE_DATA_DIR/runs.jsonl (lake/runlog.py) and realtime/<writer
 (lake/writerstate.py).
 
 Modules: model (the typed manifest and its entries), read (what readers may do), write (what only writers do),
-runlog, writerstate, sql (quoting), errors. The read functions are re-exported here, so a reader
-writes `lake.manifest(name)`; writers import `lake.write`. Where an object store plugs in, this
-package is the seam: every file access of the contract goes through it.
+runlog, writerstate, sql (quoting), errors; store (the S3 object store a lake may live in,
+PULSE_LAKE_URL) and mirror (a node's read-through copy of it). The read functions are re-exported
+here, so a reader writes `lake.manifest(name)`; writers import `lake.write`. Every file access of
+the contract goes through this package, so a lake in a folder and one in an object store look the
+same to both sides (docs/decisions/0016-lake-on-object-storage.md).
 """
-from lake.errors import LakeBusy, StorageFull, VersionPruned, is_out_of_space
+from lake.errors import LakeBusy, StorageFull, VersionConflict, VersionPruned, is_out_of_space
 from lake.model import DataFile, Manifest, ProjectionEntry, RollupEntry, SummaryEntry
 from lake.read import (
                        current_version,
                        dataset_dir,
                        entry_paths,
                        file_paths,
+                       has_version,
                        lake_dir,
+                       local_path,
                        manifest,
                        manifest_path,
                        oldest_version,
@@ -34,6 +38,6 @@ from lake.read import (
 )
 
 __all__ = ["DataFile", "LakeBusy", "Manifest", "ProjectionEntry", "RollupEntry", "StorageFull", "SummaryEntry",
-           "VersionPruned", "is_out_of_space",
-           "current_version", "dataset_dir", "entry_paths", "file_paths", "lake_dir", "manifest", "manifest_path",
+           "VersionConflict", "VersionPruned", "is_out_of_space",
+           "current_version", "dataset_dir", "entry_paths", "file_paths", "has_version", "lake_dir", "local_path", "manifest", "manifest_path",
            "oldest_version", "version_numbers", "versions"]

@@ -5,6 +5,11 @@ class LakeBusy(Exception):
     """Another writer holds the dataset's writer lock."""
 
 
+class VersionConflict(RuntimeError):
+    """Another writer published the version this one was about to (two writers on two hosts over an
+    object store, or a version that moved under a load): nothing of this load was published."""
+
+
 class VersionPruned(KeyError):
     """A version that was published but has since been removed by the retention policy (etl/compact.py).
 

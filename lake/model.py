@@ -148,6 +148,10 @@ class Manifest:
             rollups={name: entry_from_dict(e) for name, e in (body.get("rollups") or {}).items()},
         )
 
+    def stored_files(self) -> set[str]:
+        """Every file the version reads (relative to the dataset folder): data, rollup and projection files."""
+        return {f.path for f in self.files} | {rel for entry in self.rollups.values() for rel in entry.files}
+
     def referenced(self) -> set[str]:
         """Every path the version needs (relative to the dataset folder): data files, and each
         rollup's and projection's folder and files. Retention keeps what any kept version lists."""

@@ -1,7 +1,9 @@
 """The run log: one JSON line per load, failed ones included, which the portal shows as pipeline health.
 
 Why a JSON-lines file: appends of one short line with O_APPEND do not interleave between
-processes, it survives a crashed loader, and `tail` reads it.
+processes, it survives a crashed loader, and `tail` reads it. Over an object store
+(PULSE_LAKE_URL) each host's log stays local and its tail is copied to the store after each
+append (lake/shared_ops.py), so every node's pipeline health reads every host's loads.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 from pathlib import Path
 
 import config
+from lake import shared_ops, store
 
 
 def path() -> Path:
@@ -25,10 +28,18 @@ def append(record: dict) -> None:
         os.write(fd, line)
     finally:
         os.close(fd)
+    if store.is_remote():
+        with open(p, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - shared_ops.TAIL_BYTES))
+            shared_ops.put_run_log_tail(fh.read())
 
 
 def records(dataset: str | None = None) -> list[dict]:
-    """Every logged load (oldest first), optionally of one dataset; a torn last line is skipped."""
+    """Every logged load (oldest first), optionally of one dataset; a torn last line is skipped.
+    Over an object store: the recent loads of every host."""
+    if store.is_remote():
+        return [rec for rec in shared_ops.run_records() if dataset is None or rec.get("dataset") == dataset]
     try:
         lines = path().read_bytes().splitlines()
     except FileNotFoundError:

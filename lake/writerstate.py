@@ -5,7 +5,9 @@ doing, when it last succeeded and what went wrong.
 
 Why files and not a database: the writers and the web workers are separate processes that already
 share the data folder; a rename is atomic, so a reader never sees half a state, and a writer killed
-at any moment leaves its last complete state (and watermark) behind.
+at any moment leaves its last complete state (and watermark) behind. Over an object store
+(PULSE_LAKE_URL) each save is copied to the store too (lake/shared_ops.py): every node's health
+reads it, and a writer started on another host resumes from the stored watermark.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import config
+from lake import shared_ops, store
 
 RECENT_ERRORS = 50  # error times kept per writer, for the "errors in the last 24 hours" count
 DAY = 86_400
@@ -35,7 +38,12 @@ def now_iso() -> str:
 
 
 def load(key: str) -> dict:
-    """The saved state of writer `key`, or {} if it never ran (or its file is unreadable)."""
+    """The saved state of writer `key`, or {} if it never ran (or its file is unreadable); over an
+    object store the stored one first, wherever it last ran."""
+    if store.is_remote():
+        stored = shared_ops.state(key)
+        if stored is not None:
+            return stored
     try:
         return json.loads(path(key).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -52,10 +60,14 @@ def save(key: str, state: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, p)
+    if store.is_remote():
+        shared_ops.put_state(key, state)
 
 
 def every_state() -> list[dict]:
     """Every writer's saved state (pipeline health)."""
+    if store.is_remote():
+        return shared_ops.states()
     out = []
     for p in sorted(folder().glob("*.json")) if folder().exists() else ():
         try:

@@ -5,7 +5,9 @@
   parses. Without it nothing can be served: not ready (a load balancer sends traffic elsewhere).
 - cache: the shared cache answers (Redis ping; the filesystem cache's folder is writable).
 - writers: no real-time writer feeding a dataset is dead or overdue (portal/pipeline_health.py).
-Either of the last two failing is "degraded", still 200: the portal serves uncached, or the last
+- store (with PULSE_LAKE_URL): the object store answered this worker's last request; while it does
+  not, the node serves the versions it holds (lake/mirror.py).
+Any of the last three failing is "degraded", still 200: the portal serves uncached, or the last
 version published, and taking every web worker out of rotation for it would turn stale data or a
 slower page into an outage (decision 0013). Messages name no path of the machine.
 """
@@ -20,7 +22,7 @@ READY, DEGRADED, NOT_READY = "ready", "degraded", "not_ready"
 
 def lake_check() -> dict:
     folder = lake.lake_dir()
-    if not folder.is_dir():
+    if not lake.store.is_remote() and not folder.is_dir():
         return {"ok": False, "error": "no lake in PULSE_DATA_DIR (a volume not mounted? `python -m etl demo` builds one)"}
     found, ok = {}, True
     for name in datasets.datasets():
@@ -65,12 +67,25 @@ def writers_check() -> dict:
                                               "error": "a real-time writer is dead or overdue"}
 
 
+def store_check() -> dict:
+    """The object store's last answer to this worker (always ok for a lake in a folder)."""
+    if not lake.store.is_remote():
+        return {"ok": True, "kind": "folder"}
+    lake.store.remote()  # a malformed PULSE_LAKE_URL fails here, loudly
+    health = lake.mirror.health()
+    if health["ok"]:
+        return {"ok": True, "kind": "s3"}
+    return {"ok": False, "kind": "s3", "since": health["since"],
+            "error": "object store unreachable: serving the versions this node holds"}
+
+
 def check() -> dict:
-    """{"status": ready | degraded | not_ready, "checks": {lake, cache, writers}}."""
+    """{"status": ready | degraded | not_ready, "checks": {lake, cache, writers, store}}."""
     checks = {"lake": lake_check(), "cache": cache_check(), "writers": writers_check()}
+    checks["store"] = store_check()  # after the lake's reads, which ask the store
     if not checks["lake"]["ok"]:
         status = NOT_READY
-    elif not (checks["cache"]["ok"] and checks["writers"]["ok"]):
+    elif not (checks["cache"]["ok"] and checks["writers"]["ok"] and checks["store"]["ok"]):
         status = DEGRADED
     else:
         status = READY

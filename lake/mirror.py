@@ -1,0 +1,262 @@
+"""A node's read-through copy of a lake that lives in an object store (PULSE_LAKE_URL=s3://...).
+
+The copy has the local lake's layout under PULSE_DATA_DIR/lake/<dataset>/, so every reader keeps
+reading local paths and a warm node queries at local-disk speed:
+    CURRENT              the newest pointer this node has read (so a restarted worker with the
+                         store down still knows what it holds)
+    versions/<N>.json    manifests, fetched once (immutable)
+    data/, rollups/, projections/   data files, fetched on first use (immutable), least recently
+                         used out past PULSE_LAKE_CACHE_BYTES
+
+Nothing here is needed for correctness: the store holds every version; a wiped node fetches the
+pointer, the manifest and the files a query needs, and serves again. Why poll the pointer (at most
+every PULSE_LAKE_POLL_SECONDS per worker and dataset) rather than a Redis message: one small GET
+needs no second moving part, and a node that missed a message would stay stale; the dashboards
+already poll every PULSE_LIVE_POLL_SECONDS (docs/decisions/0016-lake-on-object-storage.md).
+
+When the store does not answer, a node serves the newest version it holds, says so on /readyz
+(`health()`), and asks again after RETRY_AFTER_FAILURE_S, so a down store costs a request at most
+one connect timeout every few seconds rather than every request.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import config
+from lake import store
+
+RETRY_AFTER_FAILURE_S = 5.0
+TOUCH_EVERY_S = 60.0  # a file's mtime is its last use, refreshed at most this often
+EVICT_GRACE_S = 600.0  # a file used this recently is never evicted (a load or query may be reading it)
+FILE_FOLDERS = ("data", "rollups", "projections", "rejects")
+
+_pointers: dict[str, tuple[int | None, float]] = {}
+_listings: dict[str, tuple[int | None, float, list[int]]] = {}
+_oldest: dict[str, tuple[int, float]] = {}
+_health: dict = {"ok": True, "error": None, "since": None, "retry_at": 0.0}
+_lock = threading.Lock()
+
+
+def _base(dataset: str) -> Path:
+    return config.data_dir() / "lake" / dataset
+
+
+def health() -> dict:
+    """{"ok": bool, "error": str|None, "since": epoch seconds of the first failure}, for /readyz."""
+    return {k: _health[k] for k in ("ok", "error", "since")}
+
+
+def failed(exc: Exception) -> None:
+    """Note that the store did not answer (health(), and a rest before asking again)."""
+    with _lock:
+        if _health["ok"]:
+            _health["since"] = time.time()
+        _health.update(ok=False, error=str(exc), retry_at=time.monotonic() + RETRY_AFTER_FAILURE_S)
+
+
+def _answered() -> None:
+    with _lock:
+        _health.update(ok=True, error=None, since=None, retry_at=0.0)
+
+
+def _store_resting() -> bool:
+    """After a failure, wait RETRY_AFTER_FAILURE_S before asking again."""
+    return not _health["ok"] and time.monotonic() < _health["retry_at"]
+
+
+def forget() -> None:
+    """Drop what this process remembers of the store (tests; a worker after a fork keeps none anyway)."""
+    _pointers.clear()
+    _listings.clear()
+    _oldest.clear()
+    _answered()
+
+
+# ---- the pointer -----------------------------------------------------------------------------
+
+def read_pointer(dataset: str) -> tuple[int | None, str | None]:
+    """(the version the store's pointer names, its ETag), asked now; StoreUnavailable if it cannot answer.
+    What a writer bases a publish on."""
+    try:
+        obj = store.remote().get(f"{dataset}/CURRENT")
+    except store.StoreUnavailable as exc:
+        failed(exc)
+        raise
+    _answered()
+    version = int(obj.body.decode().strip()) if obj else None
+    _remember(dataset, version)
+    return version, (obj.etag if obj else None)
+
+
+def current(dataset: str) -> int | None:
+    """The current version as this node knows it: asked of the store at most every
+    PULSE_LAKE_POLL_SECONDS; while the store does not answer, the newest version held here."""
+    known = _pointers.get(dataset)
+    now = time.monotonic()
+    if known and now - known[1] < float(config.get("lake_poll_seconds")):
+        return known[0]
+    if _store_resting():
+        return _held(dataset) if known is None else known[0]
+    try:
+        return read_pointer(dataset)[0]
+    except store.StoreUnavailable:
+        held = _held(dataset) if known is None else known[0]
+        _pointers[dataset] = (held, now)
+        return held
+
+
+def _held(dataset: str) -> int | None:
+    try:
+        return int((_base(dataset) / "CURRENT").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _remember(dataset: str, version: int | None) -> None:
+    _pointers[dataset] = (version, time.monotonic())
+    if version is not None and version != _held(dataset):
+        folder = _base(dataset)
+        folder.mkdir(parents=True, exist_ok=True)
+        _replace(folder / "CURRENT", f"{version}\n".encode())
+
+
+def _replace(path: Path, body: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(body)
+    os.replace(tmp, path)
+
+
+def oldest(dataset: str) -> int:
+    """The oldest version retention keeps (the store's OLDEST; 1 without one), asked at most every
+    PULSE_LAKE_POLL_SECONDS; while the store does not answer, 1 (what this node holds decides)."""
+    known = _oldest.get(dataset)
+    if known and time.monotonic() - known[1] < float(config.get("lake_poll_seconds")):
+        return known[0]
+    if _store_resting():
+        return known[0] if known else 1
+    try:
+        obj = store.remote().get(f"{dataset}/OLDEST")
+    except store.StoreUnavailable as exc:
+        failed(exc)
+        return known[0] if known else 1
+    value = int(obj.body.decode().strip()) if obj else 1
+    _oldest[dataset] = (value, time.monotonic())
+    return value
+
+
+def version_numbers(dataset: str, current_version: int | None) -> list[int]:
+    """Numbers of the manifests the store keeps up to `current_version` (one listing per poll interval)."""
+    if current_version is None:
+        return []
+    known = _listings.get(dataset)
+    if known and known[0] == current_version and time.monotonic() - known[1] < float(config.get("lake_poll_seconds")):
+        return known[2]
+    try:
+        listed = store.remote().list(f"{dataset}/versions/")
+    except store.StoreUnavailable as exc:
+        failed(exc)
+        folder = _base(dataset) / "versions"
+        listed = [store.Listed(f"{dataset}/versions/{p.name}", 0, 0) for p in folder.glob("*.json")] if folder.exists() else []
+    stems = (key.rsplit("/", 1)[-1].removesuffix(".json") for key in (o.key for o in listed))
+    numbers = sorted(n for n in (int(s) for s in stems if s.isascii() and s.isdigit()) if n <= current_version)
+    _listings[dataset] = (current_version, time.monotonic(), numbers)
+    return numbers
+
+
+# ---- manifests and files ---------------------------------------------------------------------
+
+def manifest_text(dataset: str, rel: str) -> str:
+    """A manifest's JSON, from this node's copy or fetched once; FileNotFoundError if the store has
+    none (never published, or removed by retention)."""
+    local = _base(dataset) / rel
+    try:
+        return local.read_text()
+    except FileNotFoundError:
+        pass
+    try:
+        obj = store.remote().get(f"{dataset}/{rel}")
+    except store.StoreUnavailable as exc:
+        failed(exc)
+        raise
+    if obj is None:
+        raise FileNotFoundError(rel)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    _replace(local, obj.body)
+    return obj.body.decode()
+
+
+def drop_manifest(dataset: str, rel: str) -> None:
+    """Forget a manifest retention removed, so this node stops offering it."""
+    (_base(dataset) / rel).unlink(missing_ok=True)
+
+
+def ensure(dataset: str, rel: str) -> Path:
+    """The local path of an immutable file of the lake, fetched first if this node lacks it."""
+    path = _base(dataset) / rel
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        _fetch(dataset, rel, path)
+        evict()
+        return path
+    if time.time() - st.st_mtime > TOUCH_EVERY_S:
+        try:
+            os.utime(path)
+        except FileNotFoundError:  # evicted by another worker meanwhile
+            _fetch(dataset, rel, path)
+    return path
+
+
+def _fetch(dataset: str, rel: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        store.remote().download(f"{dataset}/{rel}", str(tmp))
+        os.replace(tmp, path)
+    except store.StoreUnavailable as exc:
+        failed(exc)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cached_files() -> list[tuple[Path, int, float]]:
+    """(path, bytes, last use) of every data file this node holds."""
+    out = []
+    root = config.data_dir() / "lake"
+    if not root.exists():
+        return out
+    for dataset in root.iterdir():
+        for folder in FILE_FOLDERS:
+            for dirpath, _, names in os.walk(dataset / folder):
+                for name in names:
+                    p = Path(dirpath) / name
+                    try:
+                        st = p.stat()
+                    except FileNotFoundError:
+                        continue
+                    if not name.startswith("."):
+                        out.append((p, st.st_size, st.st_mtime))
+    return out
+
+
+def evict(limit: int | None = None) -> int:
+    """Remove the least recently used files past PULSE_LAKE_CACHE_BYTES (never one used in the last
+    EVICT_GRACE_S); the bytes removed."""
+    limit = config.get_int("lake_cache_bytes") if limit is None else limit
+    files = cached_files()
+    total = sum(size for _, size, _ in files)
+    freed = 0
+    grace = time.time() - EVICT_GRACE_S
+    for path, size, used in sorted(files, key=lambda f: f[2]):
+        if total - freed <= limit:
+            break
+        if used > grace:
+            continue
+        path.unlink(missing_ok=True)
+        freed += size
+    return freed
