@@ -40,6 +40,7 @@ from lake.sql import ident, lit
 
 MIN_KEEP_VERSIONS = 2  # the current version and the one before: readers may still be finishing a query on it
 MTIME_MARGIN_S = 0.1  # a file must predate OLDEST's publication by this much to be deleted (file times are coarse)
+ORPHAN_GRACE_S = 3600  # over an object store: an unlisted object this young may be a publish under way
 FOLDERS = ("data", "rollups", "projections")  # where a version's files live (lake/__init__.py)
 HOT_FRACTION = 8  # compacted files hold at most PULSE_FILE_ROWS / 8 rows (one 122,880-row group by default)
 
@@ -207,7 +208,13 @@ def _cleanup(dataset: str) -> dict:
     kept = [lake.manifest(dataset, v) for v in [*snapshots, keep_from]]
     referenced = set().union(*(m.referenced() for m in kept))
     cutoff = datetime.fromisoformat(kept[-1].published_at).timestamp() - MTIME_MARGIN_S
-    if lake.store.is_remote():  # an object younger than the cutoff may belong to a publish under way
+    if lake.store.is_remote():
+        # Object times are whole seconds and another host's writer may be uploading the files of a
+        # version it has not yet published: keep every file a version from OLDEST on lists, and any
+        # unlisted object younger than ORPHAN_GRACE_S.
+        newer = [lake.manifest(dataset, v) for v in lake.version_numbers(dataset) if v > keep_from]
+        referenced |= set().union(*(m.referenced() for m in newer))
+        cutoff = time.time() - ORPHAN_GRACE_S
         unreferenced = [o for o in lake.write.remote_files(dataset, FOLDERS) if o.key not in referenced and o.modified < cutoff]
         lake.write.remove_remote_files(dataset, [o.key for o in unreferenced])
         out.update(oldest=keep_from, snapshots=snapshots, files_deleted=len(unreferenced),

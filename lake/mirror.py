@@ -34,11 +34,17 @@ TOUCH_EVERY_S = 60.0  # a file's mtime is its last use, refreshed at most this o
 EVICT_GRACE_S = 600.0  # a file used this recently is never evicted (a load or query may be reading it)
 FILE_FOLDERS = ("data", "rollups", "projections", "rejects")
 
-_pointers: dict[str, tuple[int | None, float]] = {}
-_listings: dict[str, tuple[int | None, float, list[int]]] = {}
-_oldest: dict[str, tuple[int, float]] = {}
+_pointers: dict[tuple, tuple[int | None, float]] = {}
+_listings: dict[tuple, tuple[int | None, float, list[int]]] = {}
+_oldest: dict[tuple, tuple[int, float]] = {}
 _health: dict = {"ok": True, "error": None, "since": None, "retry_at": 0.0}
 _lock = threading.Lock()
+
+
+def _k(dataset: str) -> tuple[str, str, str]:
+    """What this process remembers is per lake, node folder and dataset (a test or `etl demo` may
+    switch lakes within one process)."""
+    return config.get("lake_url"), config.get("data_dir"), dataset
 
 
 def _base(dataset: str) -> Path:
@@ -95,7 +101,7 @@ def read_pointer(dataset: str) -> tuple[int | None, str | None]:
 def current(dataset: str) -> int | None:
     """The current version as this node knows it: asked of the store at most every
     PULSE_LAKE_POLL_SECONDS; while the store does not answer, the newest version held here."""
-    known = _pointers.get(dataset)
+    known = _pointers.get(_k(dataset))
     now = time.monotonic()
     if known and now - known[1] < float(config.get("lake_poll_seconds")):
         return known[0]
@@ -105,7 +111,7 @@ def current(dataset: str) -> int | None:
         return read_pointer(dataset)[0]
     except store.StoreUnavailable:
         held = _held(dataset) if known is None else known[0]
-        _pointers[dataset] = (held, now)
+        _pointers[_k(dataset)] = (held, now)
         return held
 
 
@@ -117,7 +123,7 @@ def _held(dataset: str) -> int | None:
 
 
 def _remember(dataset: str, version: int | None) -> None:
-    _pointers[dataset] = (version, time.monotonic())
+    _pointers[_k(dataset)] = (version, time.monotonic())
     if version is not None and version != _held(dataset):
         folder = _base(dataset)
         folder.mkdir(parents=True, exist_ok=True)
@@ -133,7 +139,7 @@ def _replace(path: Path, body: bytes) -> None:
 def oldest(dataset: str) -> int:
     """The oldest version retention keeps (the store's OLDEST; 1 without one), asked at most every
     PULSE_LAKE_POLL_SECONDS; while the store does not answer, 1 (what this node holds decides)."""
-    known = _oldest.get(dataset)
+    known = _oldest.get(_k(dataset))
     if known and time.monotonic() - known[1] < float(config.get("lake_poll_seconds")):
         return known[0]
     if _store_resting():
@@ -144,7 +150,7 @@ def oldest(dataset: str) -> int:
         failed(exc)
         return known[0] if known else 1
     value = int(obj.body.decode().strip()) if obj else 1
-    _oldest[dataset] = (value, time.monotonic())
+    _oldest[_k(dataset)] = (value, time.monotonic())
     return value
 
 
@@ -152,7 +158,7 @@ def version_numbers(dataset: str, current_version: int | None) -> list[int]:
     """Numbers of the manifests the store keeps up to `current_version` (one listing per poll interval)."""
     if current_version is None:
         return []
-    known = _listings.get(dataset)
+    known = _listings.get(_k(dataset))
     if known and known[0] == current_version and time.monotonic() - known[1] < float(config.get("lake_poll_seconds")):
         return known[2]
     try:
@@ -163,7 +169,7 @@ def version_numbers(dataset: str, current_version: int | None) -> list[int]:
         listed = [store.Listed(f"{dataset}/versions/{p.name}", 0, 0) for p in folder.glob("*.json")] if folder.exists() else []
     stems = (key.rsplit("/", 1)[-1].removesuffix(".json") for key in (o.key for o in listed))
     numbers = sorted(n for n in (int(s) for s in stems if s.isascii() and s.isdigit()) if n <= current_version)
-    _listings[dataset] = (current_version, time.monotonic(), numbers)
+    _listings[_k(dataset)] = (current_version, time.monotonic(), numbers)
     return numbers
 
 

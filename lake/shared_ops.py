@@ -20,7 +20,7 @@ from lake import mirror, store
 
 TAIL_BYTES = 256 << 10
 READ_EVERY_S = 2.0
-_seen: dict[str, tuple[float, list]] = {}
+_seen: dict[tuple[str, str], tuple[float, list]] = {}
 
 
 def host_key() -> str:
@@ -85,7 +85,8 @@ def states() -> list[dict]:
 def _bodies(prefix: str) -> list[bytes]:
     """The objects under `prefix`, read at most every READ_EVERY_S per process; while the store does
     not answer, the last read (or nothing)."""
-    known = _seen.get(prefix)
+    key = (store.url(), prefix)
+    known = _seen.get(key)
     if known and time.monotonic() - known[0] < READ_EVERY_S:
         return known[1]
     try:
@@ -94,5 +95,5 @@ def _bodies(prefix: str) -> list[bytes]:
     except store.StoreUnavailable as exc:
         mirror.failed(exc)
         bodies = known[1] if known else []
-    _seen[prefix] = (time.monotonic(), bodies)
+    _seen[key] = (time.monotonic(), bodies)
     return bodies
