@@ -36,7 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", str(ROOT / "data"), "Folder holding the lake (Parquet versions, manifests, quarantine, run log)."),
     Setting("lake_url", "", "Where the lake lives: empty keeps it in PULSE_DATA_DIR/lake; s3://bucket/prefix puts it in an S3-compatible object store (endpoint, region and credentials from the standard AWS_* variables), and PULSE_DATA_DIR/lake becomes this node's read-through cache of it (docs/deploy.md, several nodes)."),
     Setting("lake_cache_bytes", "20000000000", "With PULSE_LAKE_URL: most bytes of data files a node keeps in its local cache; past it the least recently used are removed (they are fetched again when needed)."),
-    Setting("lake_poll_seconds", "1", "With PULSE_LAKE_URL: how long a web worker trusts the current version it last read from the object store before asking again; a publish shows on every node within this (plus the dashboards' PULSE_LIVE_POLL_SECONDS)."),
+    Setting("lake_poll_seconds", "0.5", "With PULSE_LAKE_URL: how long a web worker trusts the current version it last read from the object store before asking again; a publish shows on every node within this (plus the dashboards' PULSE_LIVE_POLL_SECONDS)."),
     Setting("lake_timeout_s", "1", "With PULSE_LAKE_URL: seconds to connect to the object store before it counts as down; a node then serves the versions it holds and /readyz says degraded."),
     Setting("city", "nyc", "City profile for plain-schema loads and the demo: time zone and coordinate bounds (see datasets/cities.yaml)."),
     Setting("demo_scale", "small", "Size of the demo lake that `make run` builds when none exists: small, medium, large or a 311 row count."),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -253,11 +254,22 @@ def _settings() -> _Seen:
     seen = _seen[0] if _seen else None
     if seen is None or installed is not seen.source or (installed is None and now - seen.read_at >= 1):
         settings = installed or config.Settings.from_env()
-        age = max(1, min(CURRENT_MAX_AGE, settings.get_int("live_poll_seconds")))
+        age = max(1, min(CURRENT_MAX_AGE, _current_freshness(settings)))
         seen = _Seen(installed, now, hashlib.blake2b(repr(tuple(settings.values.values())).encode(), digest_size=8).hexdigest(),
                      f"public, max-age={age}, stale-while-revalidate={age}", settings.get("cache_type") == "null")
         _seen[:] = [seen]
     return seen
+
+
+def _current_freshness(settings: config.Settings) -> int:
+    """Seconds a proxy may reuse a current answer: the dashboards' poll interval, less what a node
+    may itself lag behind the object store with PULSE_LAKE_URL (its pointer poll,
+    PULSE_LAKE_POLL_SECONDS, and the worker's one-second copy of /api/v1/version), so a publish
+    reaches a reader through nginx within one poll interval."""
+    seconds = settings.get_int("live_poll_seconds")
+    if settings.get("lake_url").startswith("s3://"):
+        seconds -= 1 + math.ceil(float(settings.get("lake_poll_seconds")))
+    return seconds
 
 
 def _render(view: Callable, args: tuple, kwargs: dict) -> dict:

@@ -5,7 +5,7 @@ The shipped file is meant for Debian's nginx as root with the standard paths. It
 refuses a name it does not know or a value for a line that is no longer marked, so the file and its
 users (the proxy tests, the storm benchmark, an operator's script) cannot drift apart.
 
-    python -m deploy.nginx DIR UPSTREAM LISTEN   # an unprivileged copy under DIR, e.g. for a trial run
+    python -m deploy.nginx DIR UPSTREAM[,UPSTREAM...] LISTEN   # an unprivileged copy under DIR, e.g. for a trial run
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def marks(text: str | None = None) -> set[str]:
     return {m.group(6) for m in map(_MARK.match, text.splitlines()) if m}
 
 
-def render(values: dict[str, str], text: str | None = None) -> str:
-    """The config with the first argument of each `# PULSE: <name>` line set to values[name]."""
+def render(values: dict[str, str | list[str]], text: str | None = None) -> str:
+    """The config with the first argument of each `# PULSE: <name>` line set to values[name]; a
+    list gives the line once per item (`upstream`: one `server` line per web node)."""
     text = CONF.read_text() if text is None else text
     out, seen = [], set()
     for line in text.splitlines():
@@ -34,8 +35,11 @@ def render(values: dict[str, str], text: str | None = None) -> str:
             indent, directive, _, semi, rest, name = m.groups()
             if name not in values:
                 raise KeyError(f"deploy/nginx.conf marks {name!r}, which no value is given for")
-            line = f"{indent}{directive} {values[name]}{semi}{(rest or '').rstrip()}"
+            given = values[name]
+            for value in ([given] if isinstance(given, str) else given):  # a list: one line each (upstream nodes)
+                out.append(f"{indent}{directive} {value}{semi}{(rest or '').rstrip()}")
             seen.add(name)
+            continue
         out.append(line)
     missing = set(values) - seen
     if missing:
@@ -43,7 +47,7 @@ def render(values: dict[str, str], text: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def unprivileged(workdir: Path, upstream: str, listen: str) -> Path:
+def unprivileged(workdir: Path, upstream: str | list[str], listen: str) -> Path:
     """Write workdir/nginx.conf: pid, logs, temp files and the cache inside workdir, so nginx runs
     as the current user with `nginx -p workdir -c workdir/nginx.conf -g 'daemon off;'`."""
     workdir = Path(workdir)
@@ -63,4 +67,4 @@ def unprivileged(workdir: Path, upstream: str, listen: str) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         sys.exit(__doc__.strip().splitlines()[-1].strip())
-    print(unprivileged(Path(sys.argv[1]), sys.argv[2], sys.argv[3]))
+    print(unprivileged(Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]))

@@ -106,13 +106,19 @@ def current(dataset: str) -> int | None:
     if known and now - known[1] < float(config.get("lake_poll_seconds")):
         return known[0]
     if _store_resting():
-        return _held(dataset) if known is None else known[0]
+        return _newest_held(dataset, known)
     try:
         return read_pointer(dataset)[0]
     except store.StoreUnavailable:
-        held = _held(dataset) if known is None else known[0]
+        held = _newest_held(dataset, known)
         _pointers[_k(dataset)] = (held, now)
         return held
+
+
+def _newest_held(dataset: str, known: tuple[int | None, float] | None) -> int | None:
+    """With the store silent: the newest version this worker or another on the node has read."""
+    versions = [v for v in (_held(dataset), known[0] if known else None) if v is not None]
+    return max(versions) if versions else None
 
 
 def _held(dataset: str) -> int | None:

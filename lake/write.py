@@ -68,10 +68,18 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def crash_point(name: str) -> None:
-    """Test hook: with PULSE_TEST_PAUSE_AT=name, stop here (signalled by a marker file) until killed.
+    """Test hook: with PULSE_TEST_PAUSE_AT=name, stop here (signalled by a marker file) until killed;
+    with PULSE_TEST_HOLD_AT=name, until the marker file is removed.
 
-    The SIGKILL tests use it to kill a real loader at an exact step of publishing.
+    The SIGKILL tests use it to kill a real loader at an exact step of publishing; the race test
+    holds two writers at the same step and lets them go together.
     """
+    if os.environ.get("PULSE_TEST_HOLD_AT") == name:  # wait until the test removes the marker, once
+        marker = config.data_dir() / f"held-at-{name}"
+        marker.write_text(str(os.getpid()))
+        while marker.exists():
+            time.sleep(0.02)
+        os.environ.pop("PULSE_TEST_HOLD_AT")
     if os.environ.get("PULSE_TEST_PAUSE_AT") == name:
         (config.data_dir() / f"paused-at-{name}").write_text(str(os.getpid()))
         while True:

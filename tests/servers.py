@@ -74,11 +74,12 @@ class RedisServer:
 
 
 class Portal:
-    """`gunicorn app:server --config gunicorn.conf.py` on a free port, with `env` over this test's
-    settings; its JSON logs land in `logs`/access.log and error.log."""
+    """`gunicorn app:server --config gunicorn.conf.py` on a free port (or `port`: a node restarted
+    where its load balancer expects it), with `env` over this test's settings; its JSON logs land in
+    `logs`/access.log and error.log."""
 
-    def __init__(self, env: dict[str, str], logs: Path, *args: str):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], logs: Path, *args: str, port: int | None = None):
+        self.port = port or free_port()
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
         self._files = [open(logs / "access.log", "ab"), open(logs / "error.log", "ab")]  # noqa: SIM115
@@ -117,6 +118,16 @@ class Portal:
 
     def log_lines(self, name: str) -> list[dict]:
         return [json.loads(line) for line in (self.logs / name).read_text().splitlines() if line.startswith("{")]
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, as a machine that dies."""
+        import os
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        for f in self._files:
+            f.close()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

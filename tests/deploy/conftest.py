@@ -41,9 +41,11 @@ def nginx_exe() -> str:
     return exe
 
 
-def start_nginx(workdir: Path, upstream_port: int) -> Proxy:
+def start_nginx(workdir: Path, upstream_port: int | list[int]) -> Proxy:
+    """deploy/nginx.conf in front of one web node, or of several (a list of ports)."""
     port = free_port()
-    conf = unprivileged(workdir, f"127.0.0.1:{upstream_port}", f"127.0.0.1:{port}")
+    ports = upstream_port if isinstance(upstream_port, list) else [upstream_port]
+    conf = unprivileged(workdir, [f"127.0.0.1:{p}" for p in ports], f"127.0.0.1:{port}")
     proc = subprocess.Popen([nginx_exe(), "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
