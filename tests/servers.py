@@ -207,7 +207,7 @@ class ObjectStore:
             [self.exe, "server", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", f"-master.port={p['master']}",
              f"-volume.port={p['volume']}", f"-filer.port={p['filer']}", "-s3", f"-s3.port={p['s3']}",
              f"-s3.config={self.dir / 'identities.json'}", "-volume.max=0", "-master.volumeSizeLimitMB=256",
-             "-volume.preStopSeconds=0", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"],
+             "-volume.preStopSeconds=0", "-master.resumeState=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"],
             stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 60
@@ -235,12 +235,12 @@ class ObjectStore:
                     raise
                 time.sleep(0.3)
 
-    def stop(self) -> None:
-        """SIGTERM, then (it may take more than 5 s) SIGKILL the process started here."""
+    def stop(self, grace: float = 2) -> None:
+        """SIGTERM, then after `grace` seconds (it may take longer to stop) SIGKILL the process started here."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

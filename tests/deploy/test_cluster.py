@@ -255,3 +255,38 @@ def test_a_wiped_node_refills_its_cache_and_serves_the_current_version(cluster):
     refilled = list((cluster.root / "node2" / "lake" / DATASET / "data").glob("*.parquet"))
     assert refilled, "the node fetched the files its answers read"
     assert (cluster.root / "node2" / "lake" / DATASET / "CURRENT").read_text().strip() == str(current)
+
+
+def test_every_writer_runs_on_any_host_and_every_node_sees_its_work(cluster):
+    """poll, watch, simulate and compact from a second host's folder: each publishes through the store,
+    and pipeline health on every node shows the writers and loads of both hosts."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.open311_source import Open311Source, request
+
+    host = "writer-2"
+    before = cluster.versions()[0]
+    with Open311Source() as src:
+        src.add(*(request(n, datetime.now(UTC).replace(microsecond=0)) for n in range(1, 4)))
+        runs = [("poll", "open311", src.url, "--once", "--timeout", "2", "--backoff", "0.05")]
+        drop = cluster.root / "drop"
+        drop.mkdir(exist_ok=True)
+        shutil.copy(cluster.batch(), drop / "311-drop.csv")
+        runs += [("watch", str(drop), "--once", "--dataset", DATASET, "--quiet", "0.2"),
+                 ("simulate", "--steps", "2", "--every", "0.5", "--speed", "7200",
+                  "--start", (datetime.now(UTC) - timedelta(hours=6)).isoformat(timespec="seconds")),
+                 ("compact", DATASET)]
+        for args in runs:
+            proc = cluster.etl(*args, "--json", writer=host)
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, (args[0], err[-3000:])
+    after = cluster.load()["version"]  # and the first host's writer carries on from there
+    assert after >= before + 4
+    until(lambda: cluster.versions() == [after] * 3, LIVE_POLL_SECONDS)
+    for node in cluster.nodes:
+        status = json.loads(fetch(node.url("/api/v1/status"))[1])
+        text = json.dumps(status)
+        assert "poll" in text and "simulate" in text, text[:2000]
+    ids = {r["request_id"] for r in json.loads(fetch(cluster.nodes[0].url(
+        f"/api/v1/datasets/{DATASET}/rows?limit=1000&request_id__in=R0000001,R0000002,R0000003"))[1])["rows"]}
+    assert ids == {"R0000001", "R0000002", "R0000003"}
