@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from lake.store import StoreUnavailable
 from portal.admission import Busy
 from portal.quoting import quoted
 from portal.reader import QueryError, QueryTimeout, QueryTooBig
@@ -75,8 +76,16 @@ def http_error(exc: HTTPException):
     return resp
 
 
+def store_unavailable(exc: StoreUnavailable):
+    """A node over an object store that lacks a file an answer needs while the store is down: a 503
+    to retry, never a 500 (lake/mirror.py)."""
+    return respond(ApiError(503, "the data store is unreachable and this server does not hold the files this "
+                                 "answer needs; try again in a few seconds", headers={"Retry-After": "5"}))
+
+
 def _install(app) -> None:
     app.register_error_handler(ApiError, respond)
+    app.register_error_handler(StoreUnavailable, store_unavailable)
     app.register_error_handler(Busy, busy)
     app.register_error_handler(HTTPException, http_error)
 

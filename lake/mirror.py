@@ -28,6 +28,7 @@ from pathlib import Path
 
 import config
 from lake import store
+from lake.model import Manifest
 
 RETRY_AFTER_FAILURE_S = 5.0
 TOUCH_EVERY_S = 60.0  # a file's mtime is its last use, refreshed at most this often
@@ -256,18 +257,36 @@ def cached_files() -> list[tuple[Path, int, float]]:
     return out
 
 
+def _current_files() -> set[Path]:
+    """The files of each dataset's current version as this node holds it: the web workers' views
+    read them on every query without asking for them again, so they are never evicted."""
+    out: set[Path] = set()
+    root = config.data_dir() / "lake"
+    for dataset in root.iterdir() if root.exists() else ():
+        version = _held(dataset.name)
+        try:
+            m = Manifest.from_json((dataset / "versions" / f"{version:08d}.json").read_text()) if version else None
+        except (FileNotFoundError, ValueError, KeyError):
+            continue
+        out |= {dataset / rel for rel in (m.stored_files() if m else ())}
+    return out
+
+
 def evict(limit: int | None = None) -> int:
     """Remove the least recently used files past PULSE_LAKE_CACHE_BYTES (never one used in the last
-    EVICT_GRACE_S); the bytes removed."""
+    EVICT_GRACE_S, nor one of a current version); the bytes removed."""
     limit = config.get_int("lake_cache_bytes") if limit is None else limit
     files = cached_files()
     total = sum(size for _, size, _ in files)
+    if total <= limit:
+        return 0
     freed = 0
     grace = time.time() - EVICT_GRACE_S
+    current = _current_files()
     for path, size, used in sorted(files, key=lambda f: f[2]):
         if total - freed <= limit:
             break
-        if used > grace:
+        if used > grace or path in current:
             continue
         path.unlink(missing_ok=True)
         freed += size

@@ -190,19 +190,18 @@ def test_quarantined_rows_reach_every_node(s3_lake, tmp_path):
 
 
 def test_a_node_keeps_at_most_its_cache_size_least_recently_used_out(s3_lake, tmp_path):
-    for i in range(3):
-        load(tmp_path, [sr_row(100 * i + j) for j in range(50)], f"{i}.csv")
+    load(tmp_path, [sr_row(j) for j in range(50)])
+    load(tmp_path, [sr_row(j, status="Closed", closed="2025-03-29T08:00:00-05:00") for j in range(50)], "b.csv")
     with config.using(other_node(tmp_path)):
-        paths = lake.file_paths("service_requests", lake.manifest("service_requests"))
-        old = time.time() - 3600
-        for age, p in enumerate(sorted(paths)):  # the first is the least recently used
-            os.utime(p, (old + age, old + age))
-        sizes = {p: os.path.getsize(p) for p in paths}
-        keep = sum(sizes.values()) - sizes[sorted(paths)[0]]
-        assert mirror.evict(limit=keep) == sizes[sorted(paths)[0]]
-        assert not os.path.exists(sorted(paths)[0]) and all(os.path.exists(p) for p in sorted(paths)[1:])
-        lake.file_paths("service_requests", lake.manifest("service_requests"))  # fetched again on use
-        assert os.path.exists(sorted(paths)[0])
+        old = lake.file_paths("service_requests", lake.manifest("service_requests", 1))  # a pinned read
+        current = lake.file_paths("service_requests", lake.manifest("service_requests"))
+        assert not set(old) & set(current)  # every row was updated: version 2 rewrote the file
+        for age, p in enumerate([*old, *current]):  # all unused for an hour, version 1's the longest
+            os.utime(p, (time.time() - 3600 + age,) * 2)
+        held, old_bytes = sum(os.path.getsize(p) for p in [*old, *current]), sum(os.path.getsize(p) for p in old)
+        assert mirror.evict(limit=held - 1) == old_bytes
+        assert not any(os.path.exists(p) for p in old) and all(os.path.exists(p) for p in current)
+        assert rows_of(1) and all(os.path.exists(p) for p in old)  # fetched again on use
 
 
 def test_loads_and_pipeline_health_are_shared_through_the_store(s3_lake, tmp_path):
@@ -234,3 +233,30 @@ def test_with_the_store_down_a_node_serves_what_it_holds_and_a_writer_publishes_
         assert time.monotonic() < deadline, mirror.health()
         time.sleep(0.5)
     assert load(tmp_path, [sr_row(50)], "up.csv")["version"] == 2
+
+
+def test_a_node_never_evicts_the_files_of_the_versions_it_serves(s3_lake, tmp_path):
+    load(tmp_path, [sr_row(i) for i in range(50)])
+    paths = lake.file_paths("service_requests", lake.manifest("service_requests"))
+    for p in paths:
+        os.utime(p, (time.time() - 3600,) * 2)
+    assert mirror.evict(limit=0) == 0 and all(os.path.exists(p) for p in paths)
+
+
+def test_an_answer_a_node_cannot_give_with_the_store_down_is_a_503_to_retry(s3_lake, object_store, tmp_path):
+    from app import server
+
+    load(tmp_path, [sr_row(i) for i in range(3)])
+    load(tmp_path, [sr_row(9)], "b.csv")
+    with config.using(other_node(tmp_path)):
+        client = server.test_client()
+        assert client.get("/api/v1/datasets/service_requests/rows?limit=5").status_code == 200
+        object_store.stop()
+        try:
+            mirror.forget()
+            resp = client.get("/api/v1/datasets/service_requests/rows?version=1&limit=5")
+            assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+            assert "data store is unreachable" in resp.json["error"]
+            assert client.get("/api/v1/datasets/service_requests/rows?limit=5").status_code == 200
+        finally:
+            object_store.start()
