@@ -51,7 +51,7 @@ demo: install ## (re)build the deterministic demo lake
 	$(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 
 run: install ## build the demo lake if there is none, then serve http://$(PULSE_HOST):$(PULSE_PORT) beside the simulator
-	test -f $(PULSE_DATA_DIR)/lake/service_requests/CURRENT || $(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
+	$(BIN)/python -c "import lake, sys; sys.exit(lake.current_version('service_requests') is None)" || $(BIN)/python -m etl demo --scale $(PULSE_DEMO_SCALE)
 ifeq ($(PULSE_SIMULATE),0)
 	$(BIN)/gunicorn app:server --config gunicorn.conf.py --bind $(PULSE_HOST):$(PULSE_PORT)
 else

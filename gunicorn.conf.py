@@ -74,7 +74,11 @@ logconfig_dict = {
 
 
 def pre_fork(server, worker):
-    """Close a DuckDB reader the preloaded app opened: DuckDB's threads do not survive a fork."""
+    """Close a DuckDB reader the preloaded app opened: DuckDB's threads do not survive a fork. Drop
+    the object store's client too: its pooled connections must not be shared between processes."""
     reader = sys.modules.get("portal.reader")  # absent when serving something else (the bare baseline)
     if reader is not None:
         reader.close_reader()
+    store = sys.modules.get("lake.store")
+    if store is not None:
+        store.forget_clients()

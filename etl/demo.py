@@ -37,6 +37,7 @@ def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]
     plain schema. Returns the LoadResult dicts, one per dataset.
     """
     import config
+    import lake.write
     from etl.demo_geo import write_boundaries
     from etl.demo_snow import write_snow
     from etl.demo_volunteers import write_volunteers
@@ -49,5 +50,6 @@ def build(scale="small", seed: int = 311, data_dir=None, end=None) -> list[dict]
         src.mkdir(parents=True, exist_ok=True)
         files = {**write_snow(src, seed, end_dt), **write_volunteers(src, seed, end_dt)}
         files["service_requests"] = write_nyc311_csv(src / "service_requests_nyc311.csv", rows_for(scale), seed, end_dt)
-        write_boundaries(config.data_dir() / "geo")
+        for path in write_boundaries(config.data_dir() / "geo").values():
+            lake.write.share(f"geo/{path.name}", path)  # over an object store, for every node's maps
         return [load_file(name, path).to_dict() for name, path in files.items()]

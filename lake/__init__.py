@@ -30,6 +30,7 @@ from lake.read import (
                        has_version,
                        lake_dir,
                        local_path,
+                       shared_file,
                        manifest,
                        manifest_path,
                        oldest_version,
@@ -40,4 +41,4 @@ from lake.read import (
 __all__ = ["DataFile", "LakeBusy", "Manifest", "ProjectionEntry", "RollupEntry", "StorageFull", "SummaryEntry",
            "VersionConflict", "VersionPruned", "is_out_of_space",
            "current_version", "dataset_dir", "entry_paths", "file_paths", "has_version", "lake_dir", "local_path", "manifest", "manifest_path",
-           "oldest_version", "version_numbers", "versions"]
+           "oldest_version", "shared_file", "version_numbers", "versions"]

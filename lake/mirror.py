@@ -80,6 +80,7 @@ def forget() -> None:
     _pointers.clear()
     _listings.clear()
     _oldest.clear()
+    _missing_shared.clear()
     _answered()
 
 
@@ -200,6 +201,29 @@ def manifest_text(dataset: str, rel: str) -> str:
     local.parent.mkdir(parents=True, exist_ok=True)
     _replace(local, obj.body)
     return obj.body.decode()
+
+
+_missing_shared: dict[tuple, float] = {}
+
+
+def fetch_shared(name: str, path: Path) -> bool:
+    """Fetch `_shared/<name>` (a file every node needs beside the lake) to `path`; whether it is
+    there now. A miss is remembered for RETRY_AFTER_FAILURE_S: a page asking for it does not ask the
+    store each time."""
+    key = (config.get("lake_url"), name)
+    if time.monotonic() < _missing_shared.get(key, 0.0):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        store.remote().download(f"_shared/{name}", str(tmp))
+        os.replace(tmp, path)
+        return True
+    except (FileNotFoundError, store.StoreUnavailable):
+        _missing_shared[key] = time.monotonic() + RETRY_AFTER_FAILURE_S
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def drop_manifest(dataset: str, rel: str) -> None:

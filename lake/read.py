@@ -129,3 +129,11 @@ def local_path(dataset: str, rel: str) -> str:
     if store.is_remote():
         return str(mirror.ensure(dataset, rel))
     return str(dataset_dir(dataset) / rel)
+
+
+def shared_file(name: str, path: Path) -> bool:
+    """Whether `path` exists, fetching it first from the object store's `_shared/<name>` when this
+    node lacks it (the map boundaries the demo writes beside the lake: every node draws them)."""
+    if path.exists():
+        return True
+    return store.is_remote() and mirror.fetch_shared(name, path)

@@ -71,6 +71,11 @@ def _store_for(lake_url: str) -> S3Store:
     return S3Store(parsed.netloc, parsed.path.strip("/"))
 
 
+def forget_clients() -> None:
+    """Drop every client (gunicorn's pre_fork: a worker makes its own connections)."""
+    _store_for.cache_clear()
+
+
 class S3Store:
     """One bucket and prefix. Keys given to the methods are relative to the prefix."""
 

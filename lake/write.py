@@ -157,6 +157,13 @@ def _move_pointer(dataset: str, parent: int | None, version: int, etag: str | No
     mirror.read_pointer(dataset)
 
 
+def share(name: str, path: Path) -> None:
+    """Over an object store: put a file every node needs beside the lake as `_shared/<name>`
+    (lake.read.shared_file fetches it)."""
+    if store.is_remote():
+        store.remote().upload(f"_shared/{name}", str(path))
+
+
 def keep(dataset: str, path: Path) -> None:
     """Store a file written beside the versions (a load's quarantined rows) where every node finds it."""
     if store.is_remote():

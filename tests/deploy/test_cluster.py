@@ -255,6 +255,8 @@ def test_a_wiped_node_refills_its_cache_and_serves_the_current_version(cluster):
     refilled = list((cluster.root / "node2" / "lake" / DATASET / "data").glob("*.parquet"))
     assert refilled, "the node fetched the files its answers read"
     assert (cluster.root / "node2" / "lake" / DATASET / "CURRENT").read_text().strip() == str(current)
+    # the maps' boundaries the demo wrote beside the lake are in the store for every node (lake.shared_file)
+    assert "city/_shared/geo/boroughs.geojson" in cluster.store.keys(BUCKET, "city/_shared/")
 
 
 def test_every_writer_runs_on_any_host_and_every_node_sees_its_work(cluster):

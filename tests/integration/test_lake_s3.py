@@ -260,3 +260,14 @@ def test_an_answer_a_node_cannot_give_with_the_store_down_is_a_503_to_retry(s3_l
             assert client.get("/api/v1/datasets/service_requests/rows?limit=5").status_code == 200
         finally:
             object_store.start()
+
+
+def test_files_beside_the_lake_reach_every_node(s3_lake, tmp_path):
+    boundaries = tmp_path / "boroughs.geojson"
+    boundaries.write_text('{"type": "FeatureCollection", "features": []}')
+    lake.write.share("geo/boroughs.geojson", boundaries)
+    target = tmp_path / "node-b" / "geo" / "boroughs.geojson"
+    with config.using(other_node(tmp_path)):
+        assert lake.shared_file("geo/boroughs.geojson", target)
+        assert target.read_text() == boundaries.read_text()
+        assert not lake.shared_file("geo/elsewhere.geojson", tmp_path / "node-b" / "geo" / "elsewhere.geojson")
