@@ -60,11 +60,11 @@ def is_remote() -> bool:
 
 def remote() -> S3Store:
     """The store for the current PULSE_LAKE_URL (one client per URL, shared by the threads)."""
-    return _store_for(url())
+    return store_at(url())
 
 
 @functools.lru_cache(maxsize=4)
-def _store_for(lake_url: str) -> S3Store:
+def store_at(lake_url: str) -> S3Store:
     parsed = urlparse(lake_url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise ValueError(f"PULSE_LAKE_URL must look like s3://bucket/prefix, not {lake_url!r}")
@@ -73,7 +73,7 @@ def _store_for(lake_url: str) -> S3Store:
 
 def forget_clients() -> None:
     """Drop every client (gunicorn's pre_fork: a worker makes its own connections)."""
-    _store_for.cache_clear()
+    store_at.cache_clear()
 
 
 class S3Store:
