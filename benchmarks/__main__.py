@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, heavy, ingest, queries, realtime, serving, storage, storm
+from benchmarks import dashboards, exports, heavy, ingest, objectstore, queries, realtime, serving, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -21,6 +21,7 @@ BENCHES = {
     "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "serving": lambda a: serving.run(scale=a.serving_scale),
     "storm": lambda a: storm.run(scale=a.serving_scale, users=a.storm_users, seconds=a.storm_seconds, polls=a.storm_polls),
+    "objectstore": lambda a: objectstore.run(rows=a.objectstore_rows, query_rows=a.objectstore_query_rows),
     "memory": lambda a: heavy.memory(scale=a.serving_scale),
     "queue": lambda a: heavy.queue(scale=a.serving_scale),
 }
@@ -34,6 +35,8 @@ def main() -> None:
     p.add_argument("--realtime-rows", type=int, default=10_000_000, help="service_requests size for the realtime benchmark")
     p.add_argument("--realtime-batches", type=int, default=1000, help="micro-batches before the realtime query ratio")
     p.add_argument("--realtime-ratio-rows", type=int, default=1_000_000, help="service_requests size for that ratio")
+    p.add_argument("--objectstore-rows", type=int, default=10_000_000, help="service_requests size for the object-store publish")
+    p.add_argument("--objectstore-query-rows", type=int, default=1_000_000, help="demo lake size for the object-store query ratio")
     p.add_argument("--serving-scale", default="small", help="demo lake scale for the serving, memory, queue and storm benchmarks")
     p.add_argument("--storm-users", type=int, default=200, help="concurrent visitors of the storm-morning benchmark")
     p.add_argument("--storm-seconds", type=int, default=60, help="how long each storm-morning run lasts")

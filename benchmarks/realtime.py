@@ -164,11 +164,12 @@ def microbatch_worker(n: int) -> None:
 
 
 def query_worker() -> None:
-    """Median of 7 uncached runs of each dashboard query (after one warm-up), in this fresh process."""
+    """Median of 7 uncached runs of each dashboard query (after one warm-up), in this fresh process;
+    under "times" every run, for benchmarks that pool several processes' runs (benchmarks/objectstore.py)."""
     import lake
     from portal import queries
 
-    out = {}
+    out: dict = {"times": {}}
     for q, (name, params) in QUERIES.items():
         queries.run(name, **params)
         times = []
@@ -177,12 +178,14 @@ def query_worker() -> None:
             queries.run(name, **params)
             times.append((time.perf_counter() - t) * 1000)
         out[q] = statistics.median(times)
+        out["times"][q] = times
     out["files"] = len(lake.manifest("service_requests").files)
     print(json.dumps(out))
 
 
-def _worker(name: str, *args, env: dict) -> dict:
-    code = f"from benchmarks.realtime import {name}; {name}(*{args!r})"
+def worker(name: str, *args, env: dict, module: str = "benchmarks.realtime") -> dict:
+    """Run function `name` of `module` in its own process with `env`; its last line of output, as JSON."""
+    code = f"from {module} import {name}; {name}(*{args!r})"
     run = run_python(name, code, env={"PULSE_QUERY_TIME_LIMIT_MS": "60000", "PULSE_CACHE_TYPE": "null", **env})
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -268,7 +271,7 @@ def run(rows: int = 10_000_000, batches: int = 1000, latency_batches: int = 30, 
     results = {"rows": rows, "build_s": round(time.perf_counter() - started, 1)}
 
     lake_dir = clone(base, "publish")
-    pub = _worker("publish_worker", latency_batches, env={"PULSE_DATA_DIR": str(lake_dir)})
+    pub = worker("publish_worker", latency_batches, env={"PULSE_DATA_DIR": str(lake_dir)})
     results["publish"] = {**_stats(pub["seconds"]), "batch": "500 closures + 500 new", "goal_s": 1.0,
                           "counts": pub["counts"][0], "of_which_rollups": _stats(pub["rollups_seconds"]),
                           "without_rollups": _stats([a - b for a, b in zip(pub["seconds"], pub["rollups_seconds"], strict=True)])}
@@ -280,14 +283,14 @@ def run(rows: int = 10_000_000, batches: int = 1000, latency_batches: int = 30, 
 
     lake_dir = clone(base_lake(ratio_rows), "queries")
     env = {"PULSE_DATA_DIR": str(lake_dir)}
-    fresh_base = _worker("query_worker", env=env)
-    micro = _worker("microbatch_worker", batches, env=env)
-    after = _worker("query_worker", env=env)
+    fresh_base = worker("query_worker", env=env)
+    micro = worker("microbatch_worker", batches, env=env)
+    after = worker("query_worker", env=env)
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "etl", "compact", "service_requests", "--full"], cwd=ROOT,
                    env={**os.environ, **env}, check=True, capture_output=True)
     full_s = time.perf_counter() - t
-    compacted = _worker("query_worker", env=env)
+    compacted = worker("query_worker", env=env)
     t = time.perf_counter()
     retention = subprocess.run([sys.executable, "-m", "etl", "compact", "service_requests", "--retention-only", "--json"],
                                cwd=ROOT, env={**os.environ, **env, "PULSE_KEEP_HOURS": "0"}, check=True,
