@@ -88,8 +88,9 @@ def _param(name: str, where: str, schema: dict, description: str, required: bool
 def _int_param(p: Param, description: str) -> dict:
     """A named query's whole-number parameter, with the bounds and default `queries.validate` enforces."""
     schema = {"type": "integer", "minimum": p.min, "maximum": p.max, "default": p.default}
+    default = f"default {p.default}" if p.default is not None else "default: none"
     return _param(p.name, "query", {k: v for k, v in schema.items() if v is not None},
-                  f"{description} {p.min} to {p.max} (default {p.default}).")
+                  f"{description} {p.min} to {p.max} ({default}).")
 
 
 def _csv_list(name: str, items: dict, description: str, lo: int = 1, hi: int | None = None) -> dict:
@@ -395,7 +396,8 @@ def chart_paths() -> dict:
         _param("agency", "query", STR, "One agency (311)."),
         _param("complaint_type", "query", STR, "One complaint type (311)."),
         _param("storm_id", "query", STR, "A storm (snow charts)."),
-        _int_param(HOURS, "Hours since the storm began to chart (snow charts),"),
+        _int_param(HOURS, "Show the storm as it stood this many hours after it began (snow charts; none: as of its "
+                          "newest observation, now for a storm in progress),"),
         _int_param(TARGET_HOURS, "Target hours to a first pass (snow charts),"),
     ]
     return {"/api/v1/charts/{panel_id}.csv": _get(

@@ -209,3 +209,9 @@ def fmt(n: float | None, digits: int = 0) -> str:
     if n is None or pd.isna(n):
         return "no value"
     return f"{n:,.{digits}f}"
+
+
+def at_least(value: float | None, more_than: bool, unit: str, digits: int = 1) -> str:
+    """A duration whose end may not be known yet: "more than 11.0 h" when only a lower bound is (the
+    unfinished are counted as at least this long, issue 15), else the value."""
+    return f"{'more than ' if more_than else ''}{fmt(value, digits)} {unit}"

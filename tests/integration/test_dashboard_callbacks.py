@@ -141,7 +141,8 @@ def test_target_lines_are_drawn_not_only_labelled(demo_lake, sr_params):
 
     figs = [panels.get("sr-within-target").figure(panels.get("sr-within-target").data(sr_params), sr_params),
             panels_snow.first_pass_figure(__import__("pandas").DataFrame({"route_priority": [1], "segments": [3],
-                                          "reached": [2], "median_hours": [4.0], "p90_hours": [7.0]}), {"target_hours": 6})]
+                                          "reached": [2], "median_hours": [4.0], "median_more_than": [False], "p90_hours": [7.0], "p90_more_than": [True]}),
+                                          {"target_hours": 6})]
     for fig in figs:
         layout = go.Figure(fig).layout  # the template's shape defaults apply unless the shape overrides them
         (shape,) = layout.shapes

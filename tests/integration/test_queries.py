@@ -8,9 +8,11 @@ the SQL (UTC days instead of local days, an off-by-one end date) shows up as a d
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,7 +68,7 @@ def bucket(times: pd.Series, freq: str, tz: str = TZ) -> pd.Series:
     return times.dt.tz_convert(tz).dt.tz_localize(None).dt.to_period(code).dt.start_time.dt.date
 
 
-def hours(later: pd.Series, earlier) -> pd.Series:
+def hours_(later: pd.Series, earlier) -> pd.Series:
     return (later - earlier).dt.total_seconds() / 3600
 
 
@@ -135,7 +137,7 @@ def sr_time_to_close(f, start, end, borough=None, agency=None, complaint_type=No
     sr = f["service_requests"]
     df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna()], borough=borough, agency=agency,
                   complaint_type=complaint_type)
-    df = df.assign(h=hours(df.closed, df.created))
+    df = df.assign(h=hours_(df.closed, df.created))
     g = df.groupby("complaint_type").h.agg(closed_requests="count", median_hours=lambda h: h.quantile(0.5),
                                            p90_hours=lambda h: h.quantile(0.9)).reset_index()
     g = g.sort_values(["closed_requests", "complaint_type"], ascending=[False, True])
@@ -188,14 +190,26 @@ def kpi_311_open_backlog(f, end, start=None):
     return [(open_at(f["service_requests"], midnight(end)),)]
 
 
-def storm_segments(f, storm_id):
-    """Every segment with its first pass in the storm (the earliest last_serviced at or after the start)."""
+def storm_as_of(f, storm_id, hours=None) -> pd.Timestamp:
+    """The moment a storm's panels describe: `hours` after its start, or its newest observation if that
+    is earlier or `hours` is not given (else its end, else its start)."""
     storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
+    acts = f["plow_activity"][f["plow_activity"].storm_id == storm_id]
+    newest = acts.observed_at.max() if len(acts) else (storm.ended if pd.notna(storm.ended) else storm.started)
+    return newest if hours is None else min(storm.started + hours * HOUR, newest)
+
+
+def storm_segments(f, storm_id, hours=None):
+    """Every segment with its first pass in the storm up to its as-of (the earliest last_serviced at or
+    after the start and not after the as-of)."""
+    storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
+    as_of = storm_as_of(f, storm_id, hours)
     acts = f["plow_activity"]
-    acts = acts[(acts.storm_id == storm_id) & (acts.last_serviced >= storm.started)]
+    acts = acts[(acts.storm_id == storm_id) & (acts.last_serviced >= storm.started) & (acts.last_serviced <= as_of)]
     first = acts.groupby("segment_id").last_serviced.min().rename("first")
     segs = f["snow_segments"].merge(first, left_on="segment_id", right_index=True, how="left")
-    return segs.assign(started=storm.started, h=hours(segs["first"], storm.started),
+    return segs.assign(started=storm.started, as_of=as_of, h=hours_(segs["first"], storm.started),
+                       elapsed=(as_of - storm.started).total_seconds() / 3600,
                        lane_miles=segs.length_miles * segs.lanes.fillna(1))
 
 
@@ -204,38 +218,52 @@ def snow_storms(f):
                    ["storm_id", "name", "started", "ended", "snowfall_inches"])
 
 
-def snow_progress(f, storm_id, hours=48):
-    segs, out = storm_segments(f, storm_id), []
+def snow_progress(f, storm_id, hours=None):
+    segs, out = storm_segments(f, storm_id, hours), []
+    last_hour = math.ceil(segs.elapsed.iloc[0])  # no hour past the as-of
     for priority, g in segs.groupby("route_priority"):
-        for hour in range(hours + 1):
+        for hour in range(last_hour + 1):
             done = g[g["first"] <= g.started + hour * HOUR]
             out.append((priority, hour, len(done), len(g), 100.0 * len(done) / len(g), 100.0 * done.lane_miles.sum() / g.lane_miles.sum()))
     return out
 
 
-def snow_time_to_first_pass(f, storm_id, target_hours=6):
+def quantile_over_all(g, q) -> tuple[float, bool]:
+    """The q-quantile with the unreached as infinitely long: (value, False), or (elapsed, True) when it
+    reads an unreached segment."""
+    with np.errstate(invalid="ignore"):  # inf - inf, between two unreached segments
+        v = g.h.fillna(np.inf).quantile(q)
+    return (g.elapsed.iloc[0], True) if not np.isfinite(v) else (v, False)
+
+
+def snow_time_to_first_pass(f, storm_id, hours=None, target_hours=6):
     out = []
-    for priority, g in storm_segments(f, storm_id).groupby("route_priority"):
-        within = int((g["first"] <= g.started + target_hours * HOUR).sum())
-        out.append((priority, len(g), int(g["first"].notna().sum()), g.h.quantile(0.5), g.h.quantile(0.9), within, 100.0 * within / len(g)))
+    for priority, g in storm_segments(f, storm_id, hours).groupby("route_priority"):
+        window_ends = g.started.iloc[0] + target_hours * HOUR
+        closed = bool(g.as_of.iloc[0] >= window_ends)
+        within = int((g["first"] <= window_ends).sum())
+        reached = int(g["first"].notna().sum())
+        out.append((priority, len(g), reached, len(g) - reached, g.elapsed.iloc[0], *quantile_over_all(g, 0.5),
+                    *quantile_over_all(g, 0.9), window_ends, closed, within, 100.0 * within / len(g) if closed else None))
     return out
 
 
-def snow_by_district(f, storm_id, target_hours=6):
+def snow_by_district(f, storm_id, hours=None, target_hours=6):
     out = []
-    for (district, priority), g in storm_segments(f, storm_id).groupby(["district", "route_priority"]):
-        within = int((g["first"] <= g.started + target_hours * HOUR).sum())
-        out.append((district, priority, len(g), within, 100.0 * within / len(g)))
+    for (district, priority), g in storm_segments(f, storm_id, hours).groupby(["district", "route_priority"]):
+        window_ends = g.started.iloc[0] + target_hours * HOUR
+        closed = bool(g.as_of.iloc[0] >= window_ends)
+        within = int((g["first"] <= window_ends).sum())
+        out.append((district, priority, len(g), int(g["first"].notna().sum()), window_ends, closed, within,
+                    100.0 * within / len(g) if closed else None))
     return out
 
 
-def snow_segment_status(f, storm_id, hours=48):
-    """Each segment's newest last_serviced of the storm up to the as-of time: `hours` after the start,
-    or the storm's newest observation if earlier (else its end)."""
+def snow_segment_status(f, storm_id, hours=None):
+    """Each segment's newest last_serviced of the storm up to the as-of time."""
     storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
     acts = f["plow_activity"][f["plow_activity"].storm_id == storm_id]
-    newest = acts.observed_at.max() if len(acts) else (storm.ended if pd.notna(storm.ended) else storm.started)
-    as_of = min(storm.started + hours * HOUR, newest)
+    as_of = storm_as_of(f, storm_id, hours)
     seen = acts[(acts.last_serviced >= storm.started) & (acts.last_serviced <= as_of)]
     last = seen.groupby("segment_id").last_serviced.max()
     segs = f["snow_segments"].sort_values(["route_priority", "segment_id"])
@@ -379,9 +407,13 @@ CASES = {
     "sr_filter_values": [{}],
     "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1))],
     "snow_storms": [{}],
-    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12)],
-    "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3)],
-    "snow_by_district": [dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(2), target_hours=10)],
+    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12), dict(storm_id=NthStorm(1), hours=1)],
+    # issue 15: at 1 h (nearly nothing reached), 3 h (inside the window), 11 h (past it, some unreached), and the end
+    "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3),
+                                dict(storm_id=NthStorm(-1), hours=1), dict(storm_id=NthStorm(-1), hours=3),
+                                dict(storm_id=NthStorm(-1), hours=11), dict(storm_id=NthStorm(2), hours=5, target_hours=4)],
+    "snow_by_district": [dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(2), target_hours=10),
+                         dict(storm_id=NthStorm(-1), hours=3)],
     "kpi_snow_p1_serviced_within_target": [
         dict(start=D("2024-01-01"), end=D("2027-01-01")),
         dict(start=D("2024-12-01"), end=D("2025-03-01"), target_hours=3),
@@ -445,6 +477,20 @@ def test_the_backlog_kpi_is_the_backlog_at_the_end_of_the_periods_last_day(f):
     day = run("sr_open_backlog", start="2025-03-31", end="2025-03-31").rows
     kpi = run("kpi_311_open_backlog", start="2025-03-01", end="2025-04-01").rows
     assert day[0][1] == kpi[0][0]
+
+
+def test_time_to_first_pass_counts_the_segments_not_yet_reached(f):
+    """Issue 15, finding 1: five hours into a storm the medians of priorities 2 and 3 described only the
+    few segments already plowed ("priority 3 0% (median 3.6 h)"). Over every segment, a median that an
+    unreached segment decides is only "more than 5 h", and the segments not reached are counted."""
+    storm = resolve(f, {"s": NthStorm(-1)})["s"]
+    rows = run("snow_time_to_first_pass", storm_id=storm, hours=5).dicts()
+    for r in rows:
+        assert r["serviced"] + r["unreached"] == r["segments"] and r["elapsed_hours"] == 5.0
+        assert r["median_more_than"] == (r["serviced"] <= (r["segments"] - 1) / 2)
+        if r["median_more_than"]:
+            assert r["median_hours"] == 5.0
+    assert any(r["median_more_than"] for r in rows) and not all(r["median_more_than"] for r in rows)
 
 
 def test_an_unknown_storm_gives_no_rows(f):
@@ -611,8 +657,14 @@ def test_a_request_belongs_to_its_local_day(tiny):
 
 
 def test_a_pass_from_before_the_storm_is_not_its_first_pass(tiny):
-    assert run("snow_time_to_first_pass", storm_id="ST").rows == [(1, 2, 1, 3.0, 3.0, 1, 50.0)]
-    assert run("snow_time_to_first_pass", storm_id="ST", target_hours=2).rows == [(1, 2, 1, 3.0, 3.0, 0, 0.0)]
+    # Newest observation 10:05, 3 h 5 min in: S2 unreached, so both quantiles are "more than 3 h 5 min"; the
+    # 6-hour window is still open (no share yet), the 2-hour one has passed with S1 reached after it.
+    started, elapsed = datetime.fromisoformat("2025-01-10T07:00:00-05:00"), 3 + 5 / 60
+    assert run("snow_time_to_first_pass", storm_id="ST").rows == [
+        (1, 2, 1, 1, pytest.approx(elapsed), pytest.approx(elapsed), True, pytest.approx(elapsed), True,
+         started + timedelta(hours=6), False, 1, None)]
+    assert run("snow_time_to_first_pass", storm_id="ST", target_hours=2).rows[0][-4:] == (
+        started + timedelta(hours=2), True, 0, 0.0)
     assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11").rows == [(50.0, 1, 2)]
     assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11", target_hours=2).rows == [(0.0, 0, 2)]
     progress = run("snow_progress", storm_id="ST", hours=3).rows
