@@ -120,6 +120,8 @@ def to_csv(df: pd.DataFrame) -> str:
 def _cell(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
+    if isinstance(value, bool):  # before int: True is an int, and "1" says nothing in a "more than" column
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int):
@@ -210,8 +212,3 @@ def fmt(n: float | None, digits: int = 0) -> str:
         return "no value"
     return f"{n:,.{digits}f}"
 
-
-def at_least(value: float | None, more_than: bool, unit: str, digits: int = 1) -> str:
-    """A duration whose end may not be known yet: "more than 11.0 h" when only a lower bound is (the
-    unfinished are counted as at least this long, issue 15), else the value."""
-    return f"{'more than ' if more_than else ''}{fmt(value, digits)} {unit}"

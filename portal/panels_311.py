@@ -42,39 +42,61 @@ def volume_summary(df, p):
 
 # ---- time to close by complaint type -------------------------------------------------------------
 def close_data(p):
-    df = _filtered("sr_time_to_close", p)
+    df = _filtered("sr_close_survival", p)
     if df.empty:
         return df
     df = df.head(TOP_TYPES).copy()
-    df["median_days"] = df["median_hours"] / 24
-    df["p90_days"] = df["p90_hours"] / 24
-    return df[["complaint_type", "closed_requests", "median_days", "p90_days"]]
+    for q in ("median", "p90"):
+        df[f"{q}_days"] = df[f"{q}_hours"] / 24
+    df["oldest_open_days"] = df["oldest_open_hours"] / 24
+    return df[["complaint_type", "requests", "still_open", "oldest_open_days", "median_days", "median_more_than",
+               "p90_days", "p90_more_than"]]
 
 
 def close_figure(df, p):
     long = df.melt(id_vars="complaint_type", value_vars=["median_days", "p90_days"], var_name="measure", value_name="days")
+    more = df.melt(id_vars="complaint_type", value_vars=["median_more_than", "p90_more_than"], value_name="more")["more"]
     long["measure"] = long["measure"].map({"median_days": "Median", "p90_days": "90th percentile"})
-    return figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed",
-                        legend_title="Time to close", horizontal=True)
+    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed (open requests "
+                       "counted as at least their age)", legend_title="Time to close", horizontal=True)
+    labels = ["more than" if m else "" for m in more.tolist()]
+    for n, trace in enumerate(fig.data):  # a bar that is only a lower bound says so on the bar
+        trace.text = labels[n * len(df):(n + 1) * len(df)]
+        trace.textposition = "outside"
+    return fig
 
 
-def _duration(days: float) -> str:
+def _duration(days: float, more_than: bool = False) -> str:
     """A time to close in words a resident reads at a glance: hours under a day ("0.0 days" said nothing)."""
-    return f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
+    words = f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
+    return f"more than {words}" if more_than else words
+
+
+def _open_words(r) -> str:
+    if not r.still_open:
+        return "none is still open"
+    return f"{fmt(r.still_open)} still open (the oldest for {_duration(r.oldest_open_days)})"
+
+
+METHOD = ("Open requests count as taking at least as long as they have been open (Kaplan-Meier), so the times do not "
+          "describe only the requests already closed.")
 
 
 def close_summary(df, p):
     if len(df) == 1:
         r = df.iloc[0]
-        return (f"{fmt(r.closed_requests)} {r.complaint_type} requests created {_range(p)} have been closed: half "
-                f"within {_duration(r.median_days)}, nine in ten within {_duration(r.p90_days)}. Requests still open "
-                f"are not counted here.")
+        half = (f"fewer than half have been closed, so the median is more than {_duration(r.median_days)}"
+                if r.median_more_than else f"half are closed within {_duration(r.median_days)}")
+        nine = (f"the 90th percentile is more than {_duration(r.p90_days)}" if r.p90_more_than
+                else f"nine in ten within {_duration(r.p90_days)}")
+        return (f"{fmt(r.requests)} {r.complaint_type} requests were created {_range(p)}; {_open_words(r)}. "
+                f"Counting them, {half}; {nine}. {METHOD}")
     slow = df.sort_values("median_days", ascending=False).iloc[0]
     fast = df.sort_values("median_days").iloc[0]
-    return (f"Of the {len(df)} most common complaint types created {_range(p)} and since closed, "
-            f"{slow.complaint_type} took longest (median {_duration(slow.median_days)}, 90th percentile "
-            f"{_duration(slow.p90_days)}) and {fast.complaint_type} was quickest (median {_duration(fast.median_days)}). "
-            f"Requests still open are not counted here.")
+    return (f"Of the {fmt(df.requests.sum())} requests of the {len(df)} most common complaint types created {_range(p)}, "
+            f"{fmt(df.still_open.sum())} are still open. {slow.complaint_type} takes longest (median "
+            f"{_duration(slow.median_days, slow.median_more_than)}, {_open_words(slow)}) and {fast.complaint_type} is "
+            f"quickest (median {_duration(fast.median_days, fast.median_more_than)}). {METHOD}")
 
 
 # ---- share closed within target by agency ----------------------------------------------------------
@@ -161,9 +183,11 @@ register(
     Panel("sr-volume", PAGE, "Requests created, by channel", FILTERS + ("period",), volume_data, volume_figure,
           volume_summary, columns={"period_start": "period starting"}, queries=("sr_volume",)),
     Panel("sr-time-to-close", PAGE, "Time to close, by complaint type", FILTERS, close_data, close_figure,
-          close_summary, empty="No requests created in this range have been closed yet.",
-          columns={"closed_requests": "closed requests", "median_days": "median days", "p90_days": "90th percentile days"},
-          queries=("sr_time_to_close",)),
+          close_summary, empty="No requests were created in this range.",
+          columns={"still_open": "still open", "oldest_open_days": "oldest open, days", "median_days": "median days",
+                   "median_more_than": "median more than", "p90_days": "90th percentile days",
+                   "p90_more_than": "90th percentile more than"},
+          queries=("sr_close_survival",)),
     Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
           target_summary, empty="No closed requests with a due date in this range.",
           columns={"pct_within_target": "% within target"}, queries=("sr_within_target",)),

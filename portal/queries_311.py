@@ -57,6 +57,66 @@ FROM (
 ORDER BY closed_requests DESC, complaint_type
 """
 
+# The instant the data describes: its newest created or closed time. A request still open has been open
+# at least from its creation to then (an open request is "at least this long", not left out: issue 15).
+DATA_AS_OF = "(SELECT greatest(max(created), max(closed)) FROM {service_requests})"
+_FILTERS = """
+      AND ($borough IS NULL OR borough = $borough)
+      AND ($agency IS NULL OR agency = $agency)
+      AND ($complaint_type IS NULL OR complaint_type = $complaint_type)"""
+
+
+def _km_quantile(q: float, name: str) -> str:
+    """The Kaplan-Meier q-quantile of time to close: the first time the estimated share still open falls
+    to 1 - q or below (1e-9 absorbs the rounding of a product that is exactly 1 - q, e.g. 18 of 36). When
+    it never does, it is only "more than" the longest time observed."""
+    known = f"min(hours) FILTER (WHERE still_open_share <= {1 - q} + 1e-9)"
+    return f"coalesce({known}, max(hours)) AS {name}_hours, {known} IS NULL AS {name}_more_than"
+
+
+# Kaplan-Meier over the requests created in the range: a closed request is an event at its time to close,
+# an open one is censored at its age at DATA_AS_OF. At each distinct time t, of the n requests still in
+# the risk set (time >= t) d closed: the share still open is the running product of (1 - d / n). Closed
+# requests come from the close-times projection, open ones (a few thousand) from the table.
+SR_CLOSE_SURVIVAL = f"""
+WITH obs AS (
+    SELECT complaint_type, close_us / 3.6e9 AS hours, 1 AS closed
+    FROM {{sr_close_times}}
+    WHERE day >= $start AND day <= $end{_FILTERS}
+    UNION ALL
+    SELECT complaint_type, (epoch_us({DATA_AS_OF}) - epoch_us(created)) / 3.6e9, 0
+    FROM {{service_requests}}
+    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+      AND closed IS NULL{_FILTERS}
+),
+steps AS (
+    SELECT complaint_type, hours, sum(closed) AS d, count(*) AS leaving
+    FROM obs GROUP BY complaint_type, hours
+),
+risk AS (
+    SELECT complaint_type, hours, d, leaving,
+           sum(leaving) OVER (PARTITION BY complaint_type ORDER BY hours DESC
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS at_risk
+    FROM steps
+),
+km AS (
+    SELECT complaint_type, hours, d, leaving,
+           product(1 - d / at_risk) OVER (PARTITION BY complaint_type ORDER BY hours
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS still_open_share
+    FROM risk
+)
+SELECT complaint_type,
+       CAST(sum(leaving) AS BIGINT) AS requests,
+       CAST(sum(leaving) - sum(d) AS BIGINT) AS still_open,
+       max(hours) FILTER (WHERE leaving > d) AS oldest_open_hours,
+       {_km_quantile(0.5, "median")},
+       {_km_quantile(0.9, "p90")}
+FROM km
+GROUP BY complaint_type
+ORDER BY requests DESC, complaint_type
+"""
+
 SR_WITHIN_TARGET = """
 SELECT agency,
        CAST(date_trunc('month', day) AS DATE) AS month,
@@ -177,6 +237,12 @@ QUERIES = (
     named("sr_time_to_close", """Per complaint type, the requests created in the range and since closed:
           how many, and the median and 90th-percentile hours from created to closed. Largest first.""",
           SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
+    named("sr_close_survival", """Per complaint type, every request created in the range, closed or not: how many,
+          how many are still open and the oldest open one's age in hours, and the Kaplan-Meier median and 90th
+          percentile of hours from created to closed, counting each open request as open at least until the
+          data's newest created or closed time (*_more_than true: the estimate never reached that share, so
+          the quantile is only more than the longest time observed). Largest first.""",
+          SR_CLOSE_SURVIVAL, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_within_target", """Per agency and local month of creation, the requests created in the range
           that have a due time and are closed: how many, how many closed at or before due, and the percentage.""",
           SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),

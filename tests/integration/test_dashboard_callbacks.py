@@ -184,7 +184,8 @@ def test_a_range_typed_backwards_is_read_forwards_and_short_times_are_in_hours(d
 
     assert panels_311._duration(0.01) == "0.2 hours" and panels_311._duration(2.25) == "2.2 days"
     one = panels.render(panels.get("sr-time-to-close"), {**p, "complaint_type": filters.sr_choices()["complaint_type"][0]})
-    assert "half within" in one.summary and "still open are not counted" in one.summary
+    assert "still open" in one.summary and "Kaplan-Meier" in one.summary  # issue 15: the open are counted
+    assert panels_311._duration(2.25, more_than=True) == "more than 2.2 days"
 
 
 def test_volunteer_summaries_and_bars_say_what_they_count(demo_lake):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import config
 import datasets
@@ -142,6 +143,31 @@ def sr_time_to_close(f, start, end, borough=None, agency=None, complaint_type=No
                                            p90_hours=lambda h: h.quantile(0.9)).reset_index()
     g = g.sort_values(["closed_requests", "complaint_type"], ascending=[False, True])
     return records(g, ["complaint_type", "closed_requests", "median_hours", "p90_hours"])
+
+
+def km_quantile(res, longest: float, q: float) -> tuple[float, bool]:
+    """The first time scipy's Kaplan-Meier survival falls to 1 - q (within rounding), or (longest, True)."""
+    if res is None:
+        return longest, True
+    hit = np.flatnonzero(res.sf.probabilities <= 1 - q + 1e-9)
+    return (float(res.sf.quantiles[hit[0]]), False) if len(hit) else (longest, True)
+
+
+def sr_close_survival(f, start, end, borough=None, agency=None, complaint_type=None):
+    """Kaplan-Meier by scipy.stats.ecdf: closed requests are events, open ones right-censored at their age
+    at the data's newest created or closed time."""
+    sr = f["service_requests"]
+    as_of = max(sr.created.max(), sr.closed.max())
+    df = filtered(sr[local_days(sr.created, start, end)], borough=borough, agency=agency, complaint_type=complaint_type)
+    df = df.assign(h=hours_(df.closed.fillna(as_of), df.created), is_open=df.closed.isna())
+    out = []
+    for kind, g in df.groupby("complaint_type"):
+        closed, still_open = g.h[~g.is_open].to_numpy(), g.h[g.is_open].to_numpy()
+        res = stats.ecdf(stats.CensoredData(uncensored=closed, right=still_open)) if len(closed) else None
+        longest = float(g.h.max())
+        out.append((kind, len(g), len(still_open), float(still_open.max()) if len(still_open) else None,
+                    *km_quantile(res, longest, 0.5), *km_quantile(res, longest, 0.9)))
+    return sorted(out, key=lambda r: (-r[1], r[0]))
 
 
 def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
@@ -370,6 +396,12 @@ CASES = {
         dict(start=D("2025-03-01"), end=D("2025-05-31"), borough="QUEENS", agency="NYPD"),
         dict(start=D("2025-01-01"), end=D("2025-12-31"), borough="BROOKLYN", complaint_type="Noise - Residential"),
     ],
+    "sr_close_survival": [
+        dict(start=D("2025-01-01"), end=D("2025-12-31")),
+        dict(start=D("2026-09-01"), end=D("2026-11-20")),  # the data's last months: many still open
+        dict(start=D("2026-10-01"), end=D("2026-11-20"), borough="BRONX", complaint_type="HEAT/HOT WATER"),
+        dict(start=D("2026-11-19"), end=D("2026-11-20"), agency="NYPD"),  # the last days: most still open
+    ],
     "sr_within_target": [
         dict(start=D("2025-01-01"), end=D("2025-06-30")),
         dict(start=D("2024-10-15"), end=D("2024-11-15"), borough="BRONX"),
@@ -491,6 +523,16 @@ def test_time_to_first_pass_counts_the_segments_not_yet_reached(f):
         if r["median_more_than"]:
             assert r["median_hours"] == 5.0
     assert any(r["median_more_than"] for r in rows) and not all(r["median_more_than"] for r in rows)
+
+
+def test_time_to_close_counts_the_requests_still_open(f):
+    """Issue 15, finding 1: "half within 4.8 days" described only the closed requests of a type, while most
+    were still open, some for 50 days. Every request created is counted: closed + still open."""
+    params = dict(start=D("2026-09-01"), end=D("2026-11-20"))
+    closed = {r["complaint_type"]: r["closed_requests"] for r in run("sr_time_to_close", **params).dicts()}
+    survival = run("sr_close_survival", **params).dicts()
+    assert all(r["requests"] == closed.get(r["complaint_type"], 0) + r["still_open"] for r in survival)
+    assert sum(r["still_open"] for r in survival) > 0
 
 
 def test_an_unknown_storm_gives_no_rows(f):
