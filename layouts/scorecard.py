@@ -20,7 +20,7 @@ PAGE = "scorecard"
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
 CONTROLS = {"period": (PERIOD, "data")}
 HISTORY = 8
-ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?"}
+ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?", "hourglass": "\u231b"}
 
 dash.register_page(__name__, path="/", name="Scorecard", title="City scorecard \u00b7 Pulse",
                    description="Every city performance indicator against its target, with how it is computed.")
@@ -87,6 +87,7 @@ def tile(k: dict) -> html.Article:
         html.P(className="status", children=[html.Span(ICONS[status["icon"]], className="icon", **{"aria-hidden": "true"}),
                                              " ", status["word"].capitalize()]),
         html.P([_target_text(k), html.Br(), f"Score {score}"], className="target"),
+        html.P(k.get("note") or "", className="note"),
         _sparkline(k),
         html.P(f"Owner: {k['agency']}", className="agency"),
         html.P(trace["formula"], className="print-only"),

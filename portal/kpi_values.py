@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import config
 import datasets
 from datasets import kpis as kpi_decls
-from portal import cache, queries, scoring
+from portal import cache, kpi_notes, queries, queries_311, queries_snow, scoring
 from portal.quoting import quoted
 from portal.reader import QueryError, reader
 
@@ -103,12 +103,20 @@ def _in_periods(column: str, bound, n: int) -> str:
     return f"{column} >= {bound('start0')} AND {column} < {bound(f'end{n - 1}')}"
 
 
-def _closed_311(value: str, where: str = ""):
+def _closed_311(value: str):
     """`value` over the 311 requests closed in each period."""
     def sql(n: int) -> str:
         return (f"SELECT {_period_of('closed', _local, n)} AS period, {value} AS value FROM {{service_requests}} "
-                f"WHERE {_in_periods('closed', _local, n)}{where} GROUP BY period")
+                f"WHERE {_in_periods('closed', _local, n)} GROUP BY period")
     return sql
+
+
+def _decided_311(n: int) -> str:
+    """The share on time of the 311 requests with a due time decided in each period (queries_311.DECIDED)."""
+    return (f"SELECT {_period_of('decided', _local, n)} AS period, 100.0 * count(*) FILTER (WHERE on_time) / "
+            f"nullif(count(*), 0) AS value FROM (SELECT {queries_311.DECIDED} FROM {{service_requests}} "
+            f"WHERE due IS NOT NULL) WHERE {_in_periods('decided', _local, n)} AND decided <= {queries_311.DATA_AS_OF} "
+            f"GROUP BY period")
 
 
 def _open_at_period_ends(n: int) -> str:
@@ -127,15 +135,15 @@ def _signups(n: int) -> str:
 
 def _snow_p1_within_target(n: int) -> str:
     return f"""
-WITH storms AS (
-    SELECT storm_id, started, {_period_of('started', _local, n)} AS period FROM {{snow_storms}}
-    WHERE {_in_periods('started', _local, n)}
+WITH storms AS ({queries_snow.STORM_WINDOWS}, {_period_of('started', _local, n)} AS period
+    FROM {{snow_storms}} s
+    WHERE {_in_periods('s.started', _local, n)}
 ),
 p1 AS (SELECT segment_id FROM {{snow_segments}} WHERE route_priority = 1),
 first_pass AS (
     SELECT a.storm_id, a.segment_id, min(a.last_serviced) AS first_serviced
     FROM {{plow_activity}} a JOIN storms s ON a.storm_id = s.storm_id
-    WHERE a.last_serviced >= s.started
+    WHERE a.last_serviced >= s.started AND s.window_closed
     GROUP BY a.storm_id, a.segment_id
 ),
 pairs AS (
@@ -143,6 +151,7 @@ pairs AS (
     FROM storms s
     CROSS JOIN p1
     LEFT JOIN first_pass f ON f.storm_id = s.storm_id AND f.segment_id = p1.segment_id
+    WHERE s.window_closed
 )
 SELECT period, 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS value FROM pairs GROUP BY period
 """
@@ -152,8 +161,7 @@ SELECT period, 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS v
 ALL_PERIODS = {
     "kpi_311_median_days_to_close": (_closed_311("quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5)"),
                                      None),
-    "kpi_311_pct_closed_within_target": (_closed_311("100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0)",
-                                                     " AND due IS NOT NULL"), None),
+    "kpi_311_pct_closed_within_target": (_decided_311, None),
     "kpi_311_open_backlog": (_open_at_period_ends, None),
     "kpi_snow_p1_serviced_within_target": (_snow_p1_within_target, None),
     "kpi_volunteer_signups": (_signups, 0.0),
@@ -176,6 +184,14 @@ def _actuals(kpi, bounds: list[tuple[date, date]]) -> list[float | None]:
                        time_limit_ms=config.get_int("query_time_limit_ms"), max_rows=config.get_int("query_max_rows"))
     values = dict(r.rows)
     return [empty if i not in values else None if values[i] is None else float(values[i]) for i in range(len(bounds))]
+
+
+def detail(kpi, start: date, end: date) -> dict:
+    """What the KPI's named query returns beside its value for one period (the counts behind it, how many
+    are still open or in progress, the figure it used to show), so a tile can say what the number leaves
+    open (issue 15). Times as ISO text, as the API writes them."""
+    rows = queries.run(kpi.query, **_params(kpi, start, end)).dicts()  # inside the scorecard's own cache entry
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in (rows[0] if rows else {}).items() if k != "value"}
 
 
 def _rows_url(kpi, start: date, end: date) -> str:
@@ -216,8 +232,12 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     for kpi_id, row in card["kpis"].items():
         kpi = selected[kpi_id]
         row["status"] = {"word": row["status"].word, "icon": row["status"].icon}
+        facts = detail(kpi, start, end)
+        if row["actual"] is None and facts.get("storms_in_progress"):
+            row["status"] = {"word": scoring.IN_PROGRESS.word, "icon": scoring.IN_PROGRESS.icon}
         row.update(id=kpi_id, description=kpi.description, agency=kpi.agency, target_note=kpi.target_note,
-                   start=start.isoformat(), end=end.isoformat(), trace=trace(kpi, start, end))
+                   start=start.isoformat(), end=end.isoformat(), trace=trace(kpi, start, end), detail=facts,
+                   note=kpi_notes.note(kpi_id, row["actual"], facts))
         if history:
             past = []
             for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):

@@ -104,26 +104,32 @@ def target_data(p):
     df = _filtered("sr_within_target", p)
     if df.empty:
         return df
-    by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
-    by["pct_within_target"] = 100 * by["closed_within_target"] / by["closed_with_due"]
+    counts = ["closed_with_due", "closed_within_target", "open_with_due", "open_past_due"]
+    by = df.groupby("agency", as_index=False)[counts].sum()
+    by["pct_within_target"] = 100 * by["closed_within_target"] / (by["closed_with_due"] + by["open_past_due"])
+    by["pct_closed_only"] = 100 * by["closed_within_target"] / by["closed_with_due"].where(by["closed_with_due"] > 0)
     return by.sort_values("pct_within_target").reset_index(drop=True)
 
 
 def target_figure(df, p):
-    fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency", y_title="% closed within target",
-                       horizontal=True)
+    fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency",
+                       y_title="% on time (open past due counted late)", horizontal=True)
     figures.reference_line(fig, x=85, label="city standard 85%")
     fig.update_xaxes(range=[0, 100])
     return fig
 
 
 def target_summary(df, p):
-    total = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum()
+    decided = df["closed_with_due"].sum() + df["open_past_due"].sum()
+    total = 100 * df["closed_within_target"].sum() / decided
+    closed_only = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum() if df["closed_with_due"].sum() else None
+    requests = df["closed_with_due"].sum() + df["open_with_due"].sum()
     worst = df.iloc[0]
-    return (f"{fmt(total, 1)}% of the requests created {_range(p)} that have a due date and are closed were "
-            f"closed on time; {worst.agency} had the lowest share ({fmt(worst.pct_within_target, 1)}%). Requests "
-            f"still open are not counted here; the scorecard's on-time KPI counts requests in the period they "
-            f"were closed, so its figure for a month differs.")
+    return (f"Of the {fmt(requests)} requests created {_range(p)} that have a due date, {fmt(df.open_with_due.sum())} are "
+            f"still open ({fmt(df.open_past_due.sum())} past due). Counting those past due as late, {fmt(total, 1)}% "
+            f"were on time ({fmt(closed_only, 1)}% of the closed ones alone); {worst.agency} had the lowest share "
+            f"({fmt(worst.pct_within_target, 1)}%). The scorecard's on-time KPI counts each request in the period it was "
+            f"decided (closed on time, or its due time passed), so its figure for a month differs.")
 
 
 # ---- open backlog ------------------------------------------------------------------------------------
@@ -189,8 +195,11 @@ register(
                    "p90_more_than": "90th percentile more than"},
           queries=("sr_close_survival",)),
     Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
-          target_summary, empty="No closed requests with a due date in this range.",
-          columns={"pct_within_target": "% within target"}, queries=("sr_within_target",)),
+          target_summary, empty="No requests with a due date that is past or met in this range.",
+          columns={"closed_with_due": "closed with due date", "closed_within_target": "closed on time",
+                   "open_with_due": "still open", "open_past_due": "open past due",
+                   "pct_within_target": "% on time", "pct_closed_only": "% on time of closed"},
+          queries=("sr_within_target",)),
     Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
           columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),

@@ -117,19 +117,41 @@ GROUP BY complaint_type
 ORDER BY requests DESC, complaint_type
 """
 
-SR_WITHIN_TARGET = """
-SELECT agency,
-       CAST(date_trunc('month', day) AS DATE) AS month,
-       CAST(sum(closed_with_due) AS BIGINT) AS closed_with_due,
-       CAST(sum(closed_within_due) AS BIGINT) AS closed_within_target,
-       100.0 * CAST(sum(closed_within_due) AS BIGINT) / CAST(sum(closed_with_due) AS BIGINT) AS pct_within_target
-FROM {sr_created_daily}
-WHERE day >= $start AND day <= $end
-  AND ($borough IS NULL OR borough = $borough)
-  AND ($agency IS NULL OR agency = $agency)
-  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
-GROUP BY agency, month
-HAVING sum(closed_with_due) > 0
+# Late means late (issue 15, finding 4): a request with a due time still open past it is a miss from
+# that moment, not left out until it closes. Closed counts come from the created-per-day rollup; the
+# open requests with a due time (a few thousand) from the table, past due when due < DATA_AS_OF.
+SR_WITHIN_TARGET = f"""
+WITH closed AS (
+    SELECT agency, CAST(date_trunc('month', day) AS DATE) AS month,
+           CAST(sum(closed_with_due) AS BIGINT) AS closed_with_due,
+           CAST(sum(closed_within_due) AS BIGINT) AS closed_within_target
+    FROM {{sr_created_daily}}
+    WHERE day >= $start AND day <= $end{_FILTERS}
+    GROUP BY agency, month
+),
+still_open AS (
+    SELECT agency, CAST(date_trunc('month', timezone($tz, created)) AS DATE) AS month,
+           count(*) AS open_with_due,
+           count(*) FILTER (WHERE due < {DATA_AS_OF}) AS open_past_due
+    FROM {{service_requests}}
+    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+      AND closed IS NULL AND due IS NOT NULL{_FILTERS}
+    GROUP BY agency, month
+),
+joined AS (
+    SELECT coalesce(c.agency, o.agency) AS agency, coalesce(c.month, o.month) AS month,
+           coalesce(c.closed_with_due, 0) AS closed_with_due,
+           coalesce(c.closed_within_target, 0) AS closed_within_target,
+           coalesce(o.open_with_due, 0) AS open_with_due,
+           coalesce(o.open_past_due, 0) AS open_past_due
+    FROM closed c FULL JOIN still_open o ON c.agency IS NOT DISTINCT FROM o.agency AND c.month = o.month
+)
+SELECT agency, month, closed_with_due, closed_within_target, open_with_due, open_past_due,
+       100.0 * closed_within_target / (closed_with_due + open_past_due) AS pct_within_target,
+       100.0 * closed_within_target / nullif(closed_with_due, 0) AS pct_closed_only
+FROM joined
+WHERE closed_with_due + open_past_due > 0
 ORDER BY agency, month
 """
 
@@ -210,14 +232,37 @@ WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
   AND closed < timezone($tz, CAST($end AS TIMESTAMP))
 """
 
-KPI_PCT_CLOSED_WITHIN_TARGET = """
-SELECT 100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0) AS value,
-       count(*) FILTER (WHERE closed <= due) AS numerator,
-       count(*) AS denominator
-FROM {service_requests}
-WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
-  AND closed < timezone($tz, CAST($end AS TIMESTAMP))
-  AND due IS NOT NULL
+# A request with a due time is decided on time when it closes by its due time (at that close), late when
+# its due time passes before it closes (at the due time, whether it closed later or is still open). The
+# KPI counts the requests decided in the period, up to DATA_AS_OF; beside it, the figure over closed
+# requests only (what it used to be), and how many of the misses are still open.
+DECIDED = """CASE WHEN closed <= due THEN closed ELSE due END AS decided, coalesce(closed <= due, false) AS on_time"""
+KPI_PCT_CLOSED_WITHIN_TARGET = f"""
+WITH decided AS (
+    SELECT closed, {DECIDED}
+    FROM {{service_requests}}
+    WHERE due IS NOT NULL
+),
+in_period AS (
+    SELECT * FROM decided
+    WHERE decided >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND decided < timezone($tz, CAST($end AS TIMESTAMP))
+      AND decided <= {DATA_AS_OF}
+),
+closed_only AS (
+    SELECT 100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0) AS value, count(*) AS requests
+    FROM {{service_requests}}
+    WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND closed < timezone($tz, CAST($end AS TIMESTAMP))
+      AND due IS NOT NULL
+)
+SELECT 100.0 * count(*) FILTER (WHERE on_time) / nullif(count(*), 0) AS value,
+       count(*) FILTER (WHERE on_time) AS numerator,
+       count(*) AS denominator,
+       count(*) FILTER (WHERE closed IS NULL) AS open_past_due,
+       (SELECT value FROM closed_only) AS closed_only_value,
+       (SELECT requests FROM closed_only) AS closed_only_requests
+FROM in_period
 """
 
 KPI_OPEN_BACKLOG = """
@@ -244,7 +289,9 @@ QUERIES = (
           the quantile is only more than the longest time observed). Largest first.""",
           SR_CLOSE_SURVIVAL, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_within_target", """Per agency and local month of creation, the requests created in the range
-          that have a due time and are closed: how many, how many closed at or before due, and the percentage.""",
+          that have a due time: how many are closed and how many of those closed at or before due, how many are
+          still open and how many of those are past due (at the data's newest created or closed time); the
+          percentage on time counting the open past due as late, and the percentage over closed ones only.""",
           SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_open_backlog", """Per local day of the range, the requests open at the end of that day (created
           before the next local midnight, closed empty or at or after it), counted over the whole history.""",
@@ -262,8 +309,10 @@ QUERIES = (
     named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
           in [start, end); `denominator` is how many. NULL value when none closed.""",
           KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),
-    named("kpi_311_pct_closed_within_target", """KPI: among requests closed in [start, end) that have a due
-          time, 100 x closed <= due / all of them. NULL value when there are none.""",
+    named("kpi_311_pct_closed_within_target", """KPI: among requests with a due time decided in [start, end) (on
+          time when closed at or before due, at the close; late when due passed first, at the due time, open or
+          not), up to the data's newest created or closed time: 100 x on time / decided. NULL value when there are
+          none. Also how many of the late are still open, and the share over requests closed in the period only.""",
           KPI_PCT_CLOSED_WITHIN_TARGET, PERIOD_START, PERIOD_END),
     named("kpi_311_open_backlog", """KPI: requests open at local midnight starting `end` (the end of the
           period [start, end)): created before it, closed empty or at or after it.""",

@@ -128,18 +128,25 @@ GROUP BY district, route_priority
 ORDER BY district, route_priority
 """
 
-# Pooled over every (storm started in the period, priority-1 segment) pair.
-KPI_P1_SERVICED_WITHIN_TARGET = """
-WITH storms AS (
-    SELECT storm_id, started FROM {snow_storms}
-    WHERE started >= timezone($tz, CAST($start AS TIMESTAMP))
-      AND started < timezone($tz, CAST($end AS TIMESTAMP))
+# Pooled over every (storm started in the period, priority-1 segment) pair, for the storms whose target
+# window has passed by their newest observation (else their end or start, as STORM_AT). A storm still
+# inside its window is in progress: out of the value (it would read as a failure, issue 15), counted in
+# storms_in_progress with the earliest such window's end.
+STORM_WINDOWS = """
+    SELECT s.storm_id, s.started, s.started + to_hours($target_hours) AS window_ends,
+           coalesce((SELECT max(a.observed_at) FROM {plow_activity} a WHERE a.storm_id = s.storm_id), s.ended, s.started)
+               >= s.started + to_hours($target_hours) AS window_closed"""
+KPI_P1_SERVICED_WITHIN_TARGET = f"""
+WITH storms AS ({STORM_WINDOWS}
+    FROM {{snow_storms}} s
+    WHERE s.started >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND s.started < timezone($tz, CAST($end AS TIMESTAMP))
 ),
-p1 AS (SELECT segment_id FROM {snow_segments} WHERE route_priority = 1),
+p1 AS (SELECT segment_id FROM {{snow_segments}} WHERE route_priority = 1),
 first_pass AS (
     SELECT a.storm_id, a.segment_id, min(a.last_serviced) AS first_serviced
-    FROM {plow_activity} a JOIN storms s ON a.storm_id = s.storm_id
-    WHERE a.last_serviced >= s.started
+    FROM {{plow_activity}} a JOIN storms s ON a.storm_id = s.storm_id
+    WHERE a.last_serviced >= s.started AND s.window_closed
     GROUP BY a.storm_id, a.segment_id
 ),
 pairs AS (
@@ -147,10 +154,13 @@ pairs AS (
     FROM storms s
     CROSS JOIN p1
     LEFT JOIN first_pass f ON f.storm_id = s.storm_id AND f.segment_id = p1.segment_id
+    WHERE s.window_closed
 )
 SELECT 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS value,
        count(*) FILTER (WHERE within) AS numerator,
-       count(*) AS denominator
+       count(*) AS denominator,
+       (SELECT count(*) FROM storms WHERE NOT window_closed) AS storms_in_progress,
+       (SELECT min(window_ends) FROM storms WHERE NOT window_closed) AS window_ends
 FROM pairs
 """
 
@@ -194,8 +204,9 @@ QUERIES = (
           segments reached, the target window's end and whether it has passed, segments first reached within
           target_hours of the start, and their percentage (NULL while the window is open).""",
           SNOW_BY_DISTRICT, STORM_ID, HOURS, TARGET_HOURS),
-    named("kpi_snow_p1_serviced_within_target", """KPI: over the storms started in [start, end), 100 x priority-1
-          segments first reached within target_hours of the storm's start / priority-1 segments, pooled.
-          NULL value when no storm started.""",
+    named("kpi_snow_p1_serviced_within_target", """KPI: over the storms started in [start, end) whose target window
+          (target_hours from the start) has passed by their newest observation, 100 x priority-1 segments first
+          reached within the window / priority-1 segments, pooled. NULL value when no such storm; storms still
+          inside their window are counted apart (storms_in_progress, the earliest window_ends).""",
           KPI_P1_SERVICED_WITHIN_TARGET, PERIOD_START, PERIOD_END, TARGET_HOURS),
 )

@@ -35,6 +35,7 @@ ON_TARGET = Status("on target", "check")
 NEAR_TARGET = Status("near target", "dash")
 OFF_TARGET = Status("off target", "cross")
 NO_DATA = Status("no data", "question")
+IN_PROGRESS = Status("in progress", "hourglass")  # a value not yet decided (a storm inside its window), not a miss
 
 
 def _value(x: float | None, name: str) -> float | None:

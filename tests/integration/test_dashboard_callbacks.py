@@ -358,3 +358,13 @@ def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
     early = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 1})
     late = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 48})
     assert early["last_serviced"].isna().sum() > late["last_serviced"].isna().sum()
+
+
+def test_the_311_summaries_say_how_many_are_still_open_and_past_due(demo_lake, sr_params):
+    """Issue 15, findings 1 and 4: neither summary said how many requests were still open."""
+    close = panels.render(panels.get("sr-time-to-close"), sr_params)
+    on_time = panels.render(panels.get("sr-within-target"), sr_params)
+    target = panels.frame(panels.get("sr-within-target"), sr_params)
+    assert "still open" in close.summary and "Kaplan-Meier" in close.summary
+    assert f"{target.open_with_due.sum():,} are still open ({target.open_past_due.sum():,} past due)" in on_time.summary
+    assert (target.pct_within_target <= target.pct_closed_only.fillna(0)).all()

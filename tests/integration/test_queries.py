@@ -170,14 +170,24 @@ def sr_close_survival(f, start, end, borough=None, agency=None, complaint_type=N
     return sorted(out, key=lambda r: (-r[1], r[0]))
 
 
-def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
+def data_as_of(f) -> pd.Timestamp:
     sr = f["service_requests"]
-    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna() & sr.due.notna()], borough=borough, agency=agency,
+    return max(sr.created.max(), sr.closed.max())
+
+
+def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
+    """Open requests past their due time (at the data's newest time) are late, not left out (issue 15)."""
+    sr = f["service_requests"]
+    df = filtered(sr[local_days(sr.created, start, end) & sr.due.notna()], borough=borough, agency=agency,
                   complaint_type=complaint_type)
-    df = df.assign(month=bucket(df.created, "month"), on_time=df.closed <= df.due)
-    g = df.groupby(["agency", "month"]).on_time.agg(closed_with_due="count", closed_within_target="sum").reset_index()
-    g["pct"] = 100.0 * g.closed_within_target / g.closed_with_due
-    return records(g.sort_values(["agency", "month"]), ["agency", "month", "closed_with_due", "closed_within_target", "pct"])
+    df = df.assign(month=bucket(df.created, "month"), closed_with_due=df.closed.notna(), on_time=df.closed <= df.due,
+                   open_with_due=df.closed.isna(), open_past_due=df.closed.isna() & (df.due < data_as_of(f)))
+    g = df.groupby(["agency", "month"])[["closed_with_due", "on_time", "open_with_due", "open_past_due"]].sum().reset_index()
+    g = g[g.closed_with_due + g.open_past_due > 0]
+    g["pct"] = 100.0 * g.on_time / (g.closed_with_due + g.open_past_due)
+    g["closed_only"] = [100.0 * w / c if c else None for w, c in zip(g.on_time, g.closed_with_due, strict=True)]
+    return records(g.sort_values(["agency", "month"]), ["agency", "month", "closed_with_due", "on_time", "open_with_due",
+                                                        "open_past_due", "pct", "closed_only"])
 
 
 def open_at(sr: pd.DataFrame, instant: pd.Timestamp) -> int:
@@ -206,10 +216,17 @@ def kpi_311_median_days_to_close(f, start, end):
 
 
 def kpi_311_pct_closed_within_target(f, start, end):
+    """Decided on time at the close, late at the due time (still open or closed after it), up to the data's newest time."""
     sr = f["service_requests"]
-    df = sr[period(sr.closed, start, end) & sr.due.notna()]
-    on_time = int((df.closed <= df.due).sum())
-    return [(100.0 * on_time / len(df) if len(df) else None, on_time, len(df))]
+    df = sr[sr.due.notna()]
+    on_time = df.closed <= df.due
+    decided = df.closed.where(on_time, df.due)
+    d = df[period(decided, start, end) & (decided <= data_as_of(f))]
+    on = int(on_time[d.index].sum())
+    closed = sr[period(sr.closed, start, end) & sr.due.notna()]
+    closed_on = int((closed.closed <= closed.due).sum())
+    return [(100.0 * on / len(d) if len(d) else None, on, len(d), int(d.closed.isna().sum()),
+             100.0 * closed_on / len(closed) if len(closed) else None, len(closed))]
 
 
 def kpi_311_open_backlog(f, end, start=None):
@@ -303,14 +320,20 @@ def snow_segment_status(f, storm_id, hours=None):
 
 
 def kpi_snow_p1_serviced_within_target(f, start, end, target_hours=6):
+    """Storms whose window has passed by their newest observation are scored; the others are in progress."""
     storms = f["snow_storms"]
     p1 = f["snow_segments"].route_priority == 1
     within = total = 0
-    for storm_id in storms[period(storms.started, start, end)].storm_id:
-        segs = storm_segments(f, storm_id)[p1]
-        within += int((segs["first"] <= segs.started + target_hours * HOUR).sum())
+    pending = []
+    for storm in storms[period(storms.started, start, end)].itertuples():
+        window_ends = storm.started + target_hours * HOUR
+        if storm_as_of(f, storm.storm_id) < window_ends:
+            pending.append(window_ends)
+            continue
+        segs = storm_segments(f, storm.storm_id)[p1]
+        within += int((segs["first"] <= window_ends).sum())
         total += len(segs)
-    return [(100.0 * within / total if total else None, within, total)]
+    return [(100.0 * within / total if total else None, within, total, len(pending), min(pending) if pending else None)]
 
 
 def sr_by_area(f, start, end, borough=None, agency=None, complaint_type=None):
@@ -427,6 +450,7 @@ CASES = {
         dict(start=D("2025-01-01"), end=D("2025-04-01")),
         dict(start=D("2024-11-03"), end=D("2024-11-04")),
         dict(start=D("2020-01-01"), end=D("2020-02-01")),
+        dict(start=D("2026-11-01"), end=D("2026-12-01")),  # the data's last month: many open past due
     ],
     "kpi_311_open_backlog": [
         dict(end=D("2025-03-10")),
@@ -492,8 +516,8 @@ def test_the_cases_are_not_vacuous(f, name):
 
 def test_kpi_rows_carry_value_and_their_counts(f):
     r = run("kpi_311_pct_closed_within_target", start="2025-01-01", end="2025-04-01")
-    assert r.columns == ("value", "numerator", "denominator") and len(r.rows) == 1
-    value, numerator, denominator = r.rows[0]
+    assert r.columns[:3] == ("value", "numerator", "denominator") and len(r.rows) == 1
+    value, numerator, denominator, *_ = r.rows[0]
     assert denominator > 0 and value == pytest.approx(100 * numerator / denominator)
     assert run("kpi_311_median_days_to_close", start="2025-01-01", end="2025-02-01").columns == ("value", "denominator")
     assert run("kpi_volunteer_hours", start="2030-01-01", end="2030-02-01").rows == [(0,)], "no hours is 0, not no data"
@@ -502,7 +526,7 @@ def test_kpi_rows_carry_value_and_their_counts(f):
 def test_the_storm_starting_at_local_evening_belongs_to_its_local_day(f):
     on_the_11th = run("kpi_snow_p1_serviced_within_target", start="2026-02-11", end="2026-02-12").rows[0]
     on_the_12th = run("kpi_snow_p1_serviced_within_target", start="2026-02-12", end="2026-02-13").rows[0]
-    assert on_the_11th[2] > 0 and on_the_12th == (None, 0, 0)
+    assert on_the_11th[2] > 0 and on_the_12th == (None, 0, 0, 0, None)
 
 
 def test_the_backlog_kpi_is_the_backlog_at_the_end_of_the_periods_last_day(f):
@@ -533,6 +557,16 @@ def test_time_to_close_counts_the_requests_still_open(f):
     survival = run("sr_close_survival", **params).dicts()
     assert all(r["requests"] == closed.get(r["complaint_type"], 0) + r["still_open"] for r in survival)
     assert sum(r["still_open"] for r in survival) > 0
+
+
+def test_a_request_open_past_its_due_time_is_late(f):
+    """Issue 15, finding 4: the on-time share counted only closed requests (83.3% for Bronx HEAT/HOT WATER;
+    with the 17 open already past due, about 34%). Both now count them, and keep the closed-only figure."""
+    kpi = run("kpi_311_pct_closed_within_target", start="2026-11-01", end="2026-12-01").dicts()[0]
+    assert kpi["open_past_due"] > 0 and kpi["value"] < kpi["closed_only_value"]
+    rows = run("sr_within_target", start="2026-10-01", end="2026-11-20").dicts()
+    assert sum(r["open_past_due"] for r in rows) > 0
+    assert all(r["pct_within_target"] <= (r["pct_closed_only"] or 0) for r in rows if r["closed_with_due"])
 
 
 def test_an_unknown_storm_gives_no_rows(f):
@@ -707,8 +741,11 @@ def test_a_pass_from_before_the_storm_is_not_its_first_pass(tiny):
          started + timedelta(hours=6), False, 1, None)]
     assert run("snow_time_to_first_pass", storm_id="ST", target_hours=2).rows[0][-4:] == (
         started + timedelta(hours=2), True, 0, 0.0)
-    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11").rows == [(50.0, 1, 2)]
-    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11", target_hours=2).rows == [(0.0, 0, 2)]
+    # The 6-hour window has not passed at the newest observation: in progress, out of the value (issue 15).
+    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11").rows == [
+        (None, 0, 0, 1, started + timedelta(hours=6))]
+    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11", target_hours=2).rows == [
+        (0.0, 0, 2, 0, None)]
     progress = run("snow_progress", storm_id="ST", hours=3).rows
     # S1 is 0.5 miles x 2 lanes, S2 0.25 x 1 (no lanes counts as one): 1.0 of 1.25 once S1 is done.
     assert progress[2:] == [(1, 2, 0, 2, 0.0, 0.0), (1, 3, 1, 2, 50.0, 80.0)]
