@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,9 @@ def as_of_day(raw) -> date | None:
         day = None
     if day is None or not queries.in_date_range(day):
         raise ValueError(f"as_of must be a date like 2026-11-20 from {lo} to {hi}, not {quoted(raw)}")
+    today = city_today()
+    if day > today:  # a period that has not happened has no score (issue 15)
+        raise ValueError(f"as_of {day} is in the future: a scorecard can show days up to today, {today}")
     return day
 
 
@@ -221,23 +224,53 @@ def trace(kpi, start: date, end: date) -> dict:
     }
 
 
+def first_days() -> dict[str, date | None]:
+    """Each dataset's first local day of its declared time column: before it a KPI has no data, not a
+    score (a backlog of 0 "on target" in 2020, issue 15)."""
+    parts = []
+    for name, d in datasets.datasets().items():
+        column = d.time_column
+        if column:
+            local = f"timezone($tz, {column})" if d.column(column).type == "datetime" else column
+            parts.append(f"SELECT '{name}' AS dataset, CAST(min({local}) AS DATE) AS first_day FROM {{{name}}}")
+    r = reader().query(" UNION ALL ".join(parts), {"tz": queries.city_timezone()}, name="first_days",
+                       time_limit_ms=config.get_int("query_time_limit_ms"))
+    return dict(r.rows)
+
+
+def _before_data(actuals: list, bounds: list[tuple[date, date]], first: date | None) -> list:
+    """No value for a period that ends before the dataset's first day (or when the dataset is empty)."""
+    return [None if first is None or end <= first else a for a, (_, end) in zip(actuals, bounds, strict=True)]
+
+
 def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     selected = {k: v for k, v in kpi_decls.kpis().items() if (only is None or k == only) and period in v.periods}
     start, end = scoring.period_bounds(period, as_of)
-    bounds = [*(scoring.previous_periods(period, as_of, history) if history else []), (start, end)]
+    # The current period is cut at the end of as_of: a scorecard "as of" a day shows what was known by
+    # then, and a period still running is scored on its elapsed share (issue 15).
+    cut = min(end, as_of + timedelta(days=1))
+    share = (cut - start).days / (end - start).days
+    bounds = [*(scoring.previous_periods(period, as_of, history) if history else []), (start, cut)]
+    firsts = first_days()
     with ThreadPoolExecutor(max_workers=min(len(selected), 4) or 1) as pool:  # each query on its own cursor
-        actuals = dict(zip(selected, pool.map(lambda kpi: _actuals(kpi, bounds), selected.values()), strict=True))
+        actuals = dict(zip(selected, pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
+                                              selected.values()), strict=True))
     values = {k: a[-1] for k, a in actuals.items()}
-    card = scoring.score_kpis(values, period, selected)
+    card = scoring.score_kpis(values, period, selected, share=share)
     for kpi_id, row in card["kpis"].items():
         kpi = selected[kpi_id]
         row["status"] = {"word": row["status"].word, "icon": row["status"].icon}
-        facts = detail(kpi, start, end)
+        facts = detail(kpi, start, cut) if row["actual"] is not None or firsts.get(kpi.dataset) else {}
         if row["actual"] is None and facts.get("storms_in_progress"):
             row["status"] = {"word": scoring.IN_PROGRESS.word, "icon": scoring.IN_PROGRESS.icon}
+        first = firsts.get(kpi.dataset)
         row.update(id=kpi_id, description=kpi.description, agency=kpi.agency, target_note=kpi.target_note,
-                   start=start.isoformat(), end=end.isoformat(), trace=trace(kpi, start, end), detail=facts,
-                   note=kpi_notes.note(kpi_id, row["actual"], facts))
+                   start=start.isoformat(), end=end.isoformat(), data_to=cut.isoformat(), share_of_period=share,
+                   on_pace_for=None if row["actual"] is None or share >= 1 or row["target"] == row["target_so_far"]
+                   else row["actual"] / share,
+                   trace=trace(kpi, start, cut), detail=facts,
+                   note=(f"No data before {first}: the {kpi.dataset} data begins then." if first and as_of < first else
+                         "No data yet." if first is None else kpi_notes.note(kpi_id, row["actual"], facts)))
         if history:
             past = []
             for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):
@@ -245,8 +278,11 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
                 past.append({"start": p_start.isoformat(), "end": p_end.isoformat(), "actual": actual, "score": score})
             row["history"] = past
     card.update(as_of=as_of.isoformat(), start=start.isoformat(), end=end.isoformat(),
+                data_to=cut.isoformat(), share_of_period=share,
                 overall_formula="The mean of the KPI scores that have data; each score is actual / target "
-                                "(target / actual when lower is better), clamped to [0, 2].")
+                                "(target / actual when lower is better), clamped to [0, 2]. In a period still "
+                                "running, totals are scored against their target pro-rated to the days elapsed, "
+                                "and a storm inside its target window is left out.")
     return card
 
 

@@ -177,6 +177,8 @@ running AS (
 SELECT day, CAST(open_requests AS BIGINT) AS open_requests
 FROM running
 WHERE day >= $start AND day <= $end
+  -- no backlog drawn for days the data has not reached (issue 15): up to its newest day with requests
+  AND day <= (SELECT max(day) FILTER (WHERE opened > 0) FROM {sr_daily_flow})
 ORDER BY day
 """
 
@@ -293,8 +295,9 @@ QUERIES = (
           still open and how many of those are past due (at the data's newest created or closed time); the
           percentage on time counting the open past due as late, and the percentage over closed ones only.""",
           SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
-    named("sr_open_backlog", """Per local day of the range, the requests open at the end of that day (created
-          before the next local midnight, closed empty or at or after it), counted over the whole history.""",
+    named("sr_open_backlog", """Per local day of the range up to the data's newest day with requests, the requests
+          open at the end of that day (created before the next local midnight, closed empty or at or after it),
+          counted over the whole history.""",
           SR_OPEN_BACKLOG, START, END, SR_BOROUGH, AGENCY),
     named("sr_top_descriptors", "The most frequent descriptors of one complaint type among requests created in the range.",
           SR_TOP_DESCRIPTORS, START, END,

@@ -42,7 +42,7 @@ def test_the_median_days_to_close_matches_an_independent_computation(client):
     con.execute("SET TimeZone = 'America/New_York'")
     df = con.execute("SELECT created, closed FROM read_parquet(?) WHERE closed IS NOT NULL", [lake.file_paths("service_requests", m)]).df()
     closed_local = df["closed"].dt.tz_convert("America/New_York")
-    in_month = df[(closed_local >= "2026-10-01") & (closed_local < "2026-11-01")]
+    in_month = df[(closed_local >= "2026-10-01") & (closed_local < "2026-10-16")]  # the month up to as_of, included
     expected = ((in_month["closed"] - in_month["created"]).dt.total_seconds() / 86400).median()
     assert body["kpis"]["sr_median_days_to_close"]["actual"] == pytest.approx(expected, rel=1e-9)
 
@@ -116,3 +116,38 @@ def test_history_in_one_query_equals_one_query_per_period(client, period, as_of)
     bounds = [*scoring.previous_periods(period, day, 12), scoring.period_bounds(period, day)]
     for kpi in kpis().values():
         assert kpi_values._actuals(kpi, bounds) == [kpi_values._actual(kpi, s, e) for s, e in bounds], kpi.id
+
+
+# ---- issue 15: periods in progress and as_of ---------------------------------------------------------
+def _signups(first: str, end: str) -> int:
+    """Sign-ups with event_date in [first, end), straight from the Parquet files."""
+    m = lake.manifest("volunteer_signups")
+    return duckdb.connect().execute("SELECT count(*) FROM read_parquet(?) WHERE event_date >= ? AND event_date < ?",
+                                    [lake.file_paths("volunteer_signups", m), first, end]).fetchone()[0]
+
+
+@pytest.mark.parametrize(("as_of", "days"), [("2026-10-01", 1), ("2026-10-15", 15), ("2026-10-31", 31)])
+def test_as_of_cuts_the_period_at_that_day_and_a_total_is_scored_on_pace(client, as_of, days):
+    """Day 1, mid-period and the last day: the values are the period up to as_of, and a total is scored
+    against its target pro-rated to the days elapsed ("531 so far; on pace for 796 of 1,200")."""
+    row = client.get(f"/api/v1/kpis/volunteer_signups?period=month&history=0&as_of={as_of}").json
+    actual = _signups("2026-10-01", date.fromordinal(date.fromisoformat(as_of).toordinal() + 1).isoformat())
+    assert row["actual"] == actual and row["share_of_period"] == pytest.approx(days / 31)
+    assert row["target_so_far"] == pytest.approx(1200 * days / 31)
+    assert row["score"] == pytest.approx(min(2.0, actual / (1200 * days / 31)))
+    assert row["on_pace_for"] == (None if days == 31 else pytest.approx(actual * 31 / days))
+
+
+def test_as_of_before_the_first_record_is_no_data_not_a_score(client):
+    body = client.get("/api/v1/kpis?period=month&as_of=2020-01-01").json
+    assert body["overall"] is None
+    for row in body["kpis"].values():
+        assert (row["actual"], row["score"], row["status"]["word"]) == (None, None, "no data")
+        assert row["note"].startswith("No data before")
+
+
+@pytest.mark.parametrize(("as_of", "words"), [("2099-01-01", "in the future"), ("2026-13-45", "must be a date"),
+                                              ("2026-02-30", "must be a date")])
+def test_a_future_or_impossible_as_of_is_a_message(client, as_of, words):
+    resp = client.get(f"/api/v1/kpis?as_of={as_of}")
+    assert resp.status_code == 400 and words in resp.json["error"] and resp.json["parameter"] == "as_of"

@@ -157,12 +157,17 @@ def test_a_query_past_the_reader_s_memory_is_a_named_answer(demo_lake, configure
 @pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", 20261120, ["2026-11-20"], "2026-13-45"])
 @pytest.mark.parametrize("period", ["month", "decade", 5])
 def test_the_scorecard_page_bounds_as_of_and_period_as_the_api_does(portal, as_of, period):
-    # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not
+    # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not.
+    # issue 15: and the page then silently showed the current month; now it says what the API says.
     app, client = portal
     resp = client.post(UPDATE, json=callback_body(app, "..sc-asof", [period, {}], [as_of]))
     assert resp.status_code == 200
-    default = client.post(UPDATE, json=callback_body(app, "..sc-asof", ["month", {}], [None])).get_json()["response"]
-    assert resp.get_json()["response"]["sc-tiles"] == default["sc-tiles"]  # the default month of the default day
+    body = resp.get_json()["response"]
+    assert body["sc-tiles"]["children"] == []
+    assert "as_of must be a date" in json.dumps(body["sc-overall"])
+    if isinstance(as_of, str):
+        api = client.get(f"/api/v1/kpis?as_of={as_of}")
+        assert api.status_code == 400 and json.dumps(api.json["error"])[1:-1] in json.dumps(body["sc-overall"])
 
 
 def test_a_superscript_version_on_the_dataset_page_is_no_version(portal):

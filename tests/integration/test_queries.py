@@ -197,7 +197,8 @@ def open_at(sr: pd.DataFrame, instant: pd.Timestamp) -> int:
 
 def sr_open_backlog(f, start, end, borough=None, agency=None):
     sr = filtered(f["service_requests"], borough=borough, agency=agency)
-    days = pd.date_range(start, end, freq="D")
+    last = f["service_requests"].created.dt.tz_convert(TZ).dt.date.max()  # no day past the data's newest
+    days = pd.date_range(start, min(pd.Timestamp(end), pd.Timestamp(last)), freq="D")
     return [(d.date(), open_at(sr, midnight(d + pd.Timedelta(days=1)))) for d in days]
 
 
