@@ -23,6 +23,12 @@ bp = Blueprint("openapi", __name__)
 
 OP_WORDS = {"": "equals", "in": "is one of (comma-separated)", "gt": "is greater than",
             "gte": "is at least", "lt": "is less than", "lte": "is at most"}
+# A bare date on a datetime column is a whole local day (api/rowquery.py, issue 15).
+DAY_WORDS = {"": " A bare date (YYYY-MM-DD) is local midnight at the day's start.",
+             "gte": " A bare date means from local midnight at the day's start.",
+             "lt": " A bare date means before local midnight at the day's start.",
+             "lte": " A bare date includes that whole local day (before the next local midnight).",
+             "gt": " A bare date means after that whole local day (from the next local midnight)."}
 # Query-value schemas per declared type; `datetime` also takes a bare date (read as local midnight).
 _QUERY = {"string": {"type": "string"}, "integer": {"type": "integer", "format": "int64"},
           "number": {"type": "number"}, "boolean": {"type": "boolean"},
@@ -112,6 +118,8 @@ def filter_parameters() -> list[dict]:
         for suffix in OPS:
             key = f"{name}__{suffix}" if suffix else name
             text = f"Rows whose `{name}` {OP_WORDS[suffix]} the value{'s' if suffix == 'in' else ''}." + where
+            if "datetime" in info["types"] and suffix in DAY_WORDS:
+                text += DAY_WORDS[suffix]
             extra = {"x-pulse-column": name, "x-pulse-operator": suffix or "eq"}
             if suffix == "in":
                 params.append({**_csv_list(key, value, text, hi=MAX_IN_VALUES), **extra})
@@ -351,6 +359,8 @@ def paths() -> dict:
         "/api/v1/datasets/{dataset}/rows": _get(
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "
+            "A value from a declared list (a borough) matches in any case; other text matches exactly. On a "
+            "datetime column a bare date is a local day: `created__lte=2026-11-20` includes that whole day. "
             "Follow `next` for the following page (it pins the version).",
             {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 429, 503)},
             [_dataset_param(), *_option_parameters(paged=True), *filter_parameters()],
