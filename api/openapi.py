@@ -267,6 +267,7 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "A parameter is not valid; the body names it.", 404: "No such resource; the body lists the known ones.",
              410: "That version was published once but removed by the retention policy; the body names the oldest kept.",
+             413: "More rows than one answer holds; ask for a shorter period.",
              429: "Too many requests from this client (the body names the limit; answers from a cache and 304s "
                   "are not counted); Retry-After says in how many seconds to come back.",
              503: "The query ran past its time limit (narrow the filters), or every read slot stayed busy "
@@ -340,6 +341,15 @@ def paths() -> dict:
             {"200": _json(_ref("KpiWithHistory"), "The KPI."), **_errors(400, 404, 429, 503)},
             [_param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id."),
              *_kpi_params(True)], example=f"/api/v1/kpis/{kpi}?period=month&history=3", tag="kpis"),
+        "/api/v1/kpis/{kpi_id}/rows.csv": _get(
+            "Rows behind a KPI", "The rows one KPI's value is computed from for the period holding as_of (up to "
+            "as_of), as CSV, with the columns that decide each row's part (days to close, on time, within the "
+            "window): counting, summing or taking the median of them reproduces the value. 413 when a period "
+            "holds more rows than one answer: ask for a shorter period.",
+            {"200": {"description": "The input rows, with an attachment filename naming the period and versions.",
+                     "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 413, 429, 503)},
+            [_param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id."),
+             *_kpi_params(False)], example=f"/api/v1/kpis/{kpi}/rows.csv?period=day", tag="kpis"),
         "/api/v1/datasets": _get(
             "Catalog", "Every declared dataset with its current version and links. Takes no parameters.",
             {"200": _json(_ref("Catalog"), "The catalog."), **_errors(400)}, example="/api/v1/datasets",

@@ -112,7 +112,9 @@ def tile(k: dict) -> html.Article:
             html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
                     ", ".join(trace["columns"]), "."]),
             html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
-                    html.A("This KPI as JSON", href=f"/api/v1/kpis/{k['id']}")]),
+                    html.A("This KPI as JSON", href=trace["json_url"]),
+                    *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
+                      if trace.get("dashboard") else [])]),
         ]),
     ])
 

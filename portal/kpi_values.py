@@ -197,22 +197,22 @@ def detail(kpi, start: date, end: date) -> dict:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in (rows[0] if rows else {}).items() if k != "value"}
 
 
-def _rows_url(kpi, start: date, end: date) -> str:
-    """The rows API link to the exact input rows: the period column in [start, end) in the city's
-    time (the day boundaries the KPI query uses), or the whole dataset when no one column selects them."""
-    base = f"/api/v1/datasets/{kpi.dataset}/rows"
-    if not kpi.period_column:
-        return base
-    if datasets.get(kpi.dataset).column(kpi.period_column).type == "datetime":
-        zone = ZoneInfo(datasets.city(config.get("city")).timezone)
-        lo = datetime.combine(start, datetime.min.time(), zone).isoformat()
-        hi = datetime.combine(end, datetime.min.time(), zone).isoformat()
-    else:
-        lo, hi = start.isoformat(), end.isoformat()
-    return f"{base}?{urlencode({kpi.period_column + '__gte': lo, kpi.period_column + '__lt': hi})}"
+def period_of(period: str, as_of: date) -> tuple[date, date, date]:
+    """(start, end, cut): the period holding as_of, and the end of what a scorecard as of that day
+    reads, the day after as_of when the period is still running (issue 15)."""
+    start, end = scoring.period_bounds(period, as_of)
+    return start, end, min(end, as_of + timedelta(days=1))
 
 
-def trace(kpi, start: date, end: date) -> dict:
+def links(kpi, period: str, as_of: date) -> dict:
+    """Where a tile's links lead: the KPI's input rows and its JSON for exactly this period and as_of
+    (issue 15: the JSON link dropped both), and the page that explains it."""
+    query = urlencode({"period": period, "as_of": as_of.isoformat()})
+    return {"rows_url": f"/api/v1/kpis/{kpi.id}/rows.csv?{query}", "json_url": f"/api/v1/kpis/{kpi.id}?{query}",
+            "dashboard": kpi.dashboard}
+
+
+def trace(kpi, start: date, end: date, period: str, as_of: date) -> dict:
     """How a value was computed, for a journalist to reproduce it."""
     return {
         "formula": kpi.formula,
@@ -220,7 +220,7 @@ def trace(kpi, start: date, end: date) -> dict:
         "parameters": _params(kpi, start, end),
         "dataset": kpi.dataset,
         "columns": list(kpi.columns),
-        "rows_url": _rows_url(kpi, start, end),
+        **links(kpi, period, as_of),
     }
 
 
@@ -245,10 +245,9 @@ def _before_data(actuals: list, bounds: list[tuple[date, date]], first: date | N
 
 def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     selected = {k: v for k, v in kpi_decls.kpis().items() if (only is None or k == only) and period in v.periods}
-    start, end = scoring.period_bounds(period, as_of)
     # The current period is cut at the end of as_of: a scorecard "as of" a day shows what was known by
     # then, and a period still running is scored on its elapsed share (issue 15).
-    cut = min(end, as_of + timedelta(days=1))
+    start, end, cut = period_of(period, as_of)
     share = (cut - start).days / (end - start).days
     bounds = [*(scoring.previous_periods(period, as_of, history) if history else []), (start, cut)]
     firsts = first_days()
@@ -268,7 +267,7 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
                    start=start.isoformat(), end=end.isoformat(), data_to=cut.isoformat(), share_of_period=share,
                    on_pace_for=None if row["actual"] is None or share >= 1 or row["target"] == row["target_so_far"]
                    else row["actual"] / share,
-                   trace=trace(kpi, start, cut), detail=facts,
+                   trace=trace(kpi, start, cut, period, as_of), detail=facts,
                    note=(f"No data before {first}: the {kpi.dataset} data begins then." if first and as_of < first else
                          "No data yet." if first is None else kpi_notes.note(kpi_id, row["actual"], facts)))
         if history:

@@ -91,16 +91,19 @@ def test_default_as_of_is_the_latest_data_not_an_empty_today(client):
 
 
 def test_a_kpi_links_to_the_exact_rows_behind_its_number(client):
-    """A journalist follows the trace link and recomputes the median from those rows alone."""
+    """A journalist follows the trace link and recomputes the median from those rows alone; the file
+    names the version it was read from."""
+    import csv
+    import io
     import statistics
     from datetime import datetime
 
     row = client.get(f"/api/v1/kpis/sr_median_days_to_close?period=month&history=0&as_of={AS_OF}").json
-    url = row["trace"]["rows_url"] + "&columns=created,closed&limit=10000"
-    page = client.get(url).json
-    assert page["version"] == row["versions"]["service_requests"] and "next" not in page
+    resp = client.get(row["trace"]["rows_url"])
+    assert f"service_requests-v{row['versions']['service_requests']}" in resp.headers["Content-Disposition"]
+    rows = csv.DictReader(io.StringIO(resp.get_data(as_text=True)))
     days = [(datetime.fromisoformat(r["closed"]) - datetime.fromisoformat(r["created"])).total_seconds() / 86400
-            for r in page["rows"]]
+            for r in rows]
     assert statistics.median(days) == pytest.approx(row["actual"], rel=1e-9)
 
 
@@ -151,3 +154,42 @@ def test_as_of_before_the_first_record_is_no_data_not_a_score(client):
 def test_a_future_or_impossible_as_of_is_a_message(client, as_of, words):
     resp = client.get(f"/api/v1/kpis?as_of={as_of}")
     assert resp.status_code == 400 and words in resp.json["error"] and resp.json["parameter"] == "as_of"
+
+
+# ---- issue 15: every link true -------------------------------------------------------------------------
+RECOMPUTE = {  # each KPI's value from its input rows alone, as the formula says
+    "sr_median_days_to_close": lambda df: df.days_to_close.median() if len(df) else None,
+    "sr_pct_closed_within_target": lambda df: 100.0 * df.on_time.sum() / len(df) if len(df) else None,
+    "sr_open_backlog": len,
+    "snow_p1_serviced_within_target": lambda df: 100.0 * df.within_target.sum() / len(df) if len(df) else None,
+    "volunteer_signups": len,
+    "volunteer_hours": lambda df: df.hours.sum(),
+}
+
+
+@pytest.mark.parametrize(("period", "as_of"), [("month", AS_OF), ("week", AS_OF), ("month", "2026-01-31")])
+def test_the_rows_behind_each_kpi_reproduce_its_value(client, period, as_of):
+    """Issue 15: "the rows behind this number" was the whole dataset for the backlog and snow KPIs."""
+    import io
+
+    import pandas as pd
+
+    body = client.get(f"/api/v1/kpis?period={period}&as_of={as_of}").json
+    assert set(RECOMPUTE) == set(body["kpis"])
+    for kpi_id, row in body["kpis"].items():
+        resp = client.get(row["trace"]["rows_url"])
+        assert resp.status_code == 200, (kpi_id, resp.data[:300])
+        df = pd.read_csv(io.BytesIO(resp.data))
+        value = RECOMPUTE[kpi_id](df)
+        if row["actual"] is None:
+            assert value is None, kpi_id
+        else:
+            assert float(value) == pytest.approx(row["actual"], rel=1e-9), kpi_id
+
+
+def test_the_json_link_keeps_period_and_as_of(client):
+    row = client.get(f"/api/v1/kpis?period=week&as_of={AS_OF}").json["kpis"]["sr_open_backlog"]
+    assert "period=week" in row["trace"]["json_url"] and f"as_of={AS_OF}" in row["trace"]["json_url"]
+    linked = client.get(row["trace"]["json_url"]).json
+    assert (linked["actual"], linked["start"], linked["period"]) == (row["actual"], row["start"], "week")
+    assert row["trace"]["dashboard"] == "/service-requests"
