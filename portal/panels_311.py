@@ -1,8 +1,12 @@
 """The 311 page's panels: volume by channel, time to close, on-time share, open backlog, maps."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import pandas as pd
+
 import config
-from portal import choropleth, figures, geo
+from portal import choropleth, figures, filters, geo
 from portal.panels import Panel, fmt, query_frame, register
 
 PAGE = "service_requests"
@@ -21,23 +25,62 @@ def _range(p: dict) -> str:
 
 
 # ---- volume by channel ----------------------------------------------------------------------------
+def _next(day: date, period: str) -> date:
+    """The first day of the day, ISO week or month after the one starting `day`."""
+    if period == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1 if period == "day" else 7)
+
+
+def _periods(start: date, end: date, period: str) -> list[date]:
+    """The first day of every day, ISO week or month that overlaps [start, end]."""
+    day = {"day": start, "week": start - timedelta(days=start.weekday()), "month": start.replace(day=1)}[period]
+    out = []
+    while day <= end:
+        out.append(day)
+        day = _next(day, period)
+    return out
+
+
 def volume_data(p):
-    return query_frame("sr_volume", **p)
+    """Requests per period and channel, every period of the range drawn (a period with none is 0, not
+    skipped: issue 15), and `partial` marking a first or last period the range or the data covers only
+    in part, so a short week does not read as a drop."""
+    df = query_frame("sr_volume", **p)
+    if df.empty:
+        return df
+    period = p.get("period") or "day"
+    start, end = date.fromisoformat(str(p["start"])), date.fromisoformat(str(p["end"]))
+    last = filters.sr_choices()["last_day"]
+    seen_to = min(end, date.fromisoformat(last)) if last else end  # no period drawn past the data's last day
+    grid = pd.MultiIndex.from_product([_periods(start, seen_to, period), df["channel"].drop_duplicates().tolist()],
+                                      names=["period_start", "channel"])
+    full = df.set_index(["period_start", "channel"])["requests"].reindex(grid, fill_value=0).reset_index()
+    full["partial"] = [d < start or _next(d, period) - timedelta(days=1) > seen_to for d in full["period_start"]]
+    return full
 
 
 def volume_figure(df, p):
     return figures.lines(df, "period_start", "requests", "channel", x_title=f"{p.get('period') or 'day'} starting",
-                         y_title="Requests created", legend_title="Channel")
+                         y_title="Requests created", legend_title="Channel (open marker: period only partly covered)",
+                         hollow="partial")
 
 
 def volume_summary(df, p):
     total = int(df["requests"].sum())
     by_channel = df.groupby("channel", dropna=False)["requests"].sum().sort_values(ascending=False)
     top, top_n = by_channel.index[0], int(by_channel.iloc[0])
-    per = df.groupby("period_start")["requests"].sum()
+    whole = df[~df["partial"]] if (~df["partial"]).any() else df
+    per = whole.groupby("period_start")["requests"].sum()
+    unit = p.get("period") or "day"
+    partial = sorted(df.loc[df["partial"], "period_start"].unique())
+    part = "" if not partial else (
+        f" The {unit} starting {partial[0]} is only partly covered by the range or the data (open marker), so it "
+        f"reads low." if len(partial) == 1 else f" The {unit}s starting {' and '.join(map(str, partial))} are only "
+        f"partly covered by the range or the data (open markers), so they read low.")
     return (f"{fmt(total)} requests were created {_range(p)}; most came by {top or 'an unknown channel'} "
-            f"({fmt(100 * top_n / total)}%), and the busiest {p.get('period') or 'day'} was the one starting "
-            f"{per.idxmax()} with {fmt(per.max())}.")
+            f"({fmt(100 * top_n / total)}%), and the busiest whole {unit} was the one starting "
+            f"{per.idxmax()} with {fmt(per.max())}.{part}")
 
 
 # ---- time to close by complaint type -------------------------------------------------------------
@@ -187,7 +230,8 @@ def area_summary(df, p, what):
 
 register(
     Panel("sr-volume", PAGE, "Requests created, by channel", FILTERS + ("period",), volume_data, volume_figure,
-          volume_summary, columns={"period_start": "period starting"}, queries=("sr_volume",)),
+          volume_summary, columns={"period_start": "period starting", "partial": "period partly covered"},
+          queries=("sr_volume", "sr_filter_values")),
     Panel("sr-time-to-close", PAGE, "Time to close, by complaint type", FILTERS, close_data, close_figure,
           close_summary, empty="No requests were created in this range.",
           columns={"still_open": "still open", "oldest_open_days": "oldest open, days", "median_days": "median days",

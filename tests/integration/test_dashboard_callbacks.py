@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from datetime import date
 
 import flask
 import numpy as np
@@ -369,3 +370,20 @@ def test_the_311_summaries_say_how_many_are_still_open_and_past_due(demo_lake, s
     assert "still open" in close.summary and "Kaplan-Meier" in close.summary
     assert f"{target.open_with_due.sum():,} are still open ({target.open_past_due.sum():,} past due)" in on_time.summary
     assert (target.pct_within_target <= target.pct_closed_only.fillna(0)).all()
+
+
+def test_the_volume_chart_draws_empty_periods_as_zero_and_marks_partial_ones(demo_lake, sr_params):
+    """Issue 15, finding 5: by day each channel was a flat line at 1 a day (zero days skipped), and
+    partial first and last weeks looked like real drops."""
+    counts = queries.run("sr_close_survival", start=sr_params["start"], end=sr_params["end"]).dicts()
+    rare = min((r for r in counts if r["requests"] >= 5), key=lambda r: r["requests"])["complaint_type"]
+    narrow = {**sr_params, "complaint_type": rare, "period": "day"}
+    df = panels.frame(panels.get("sr-volume"), narrow)
+    days = (date.fromisoformat(narrow["end"]) - date.fromisoformat(narrow["start"])).days + 1
+    assert len(df) == days * df["channel"].nunique() and (df["requests"] == 0).any() and not df["partial"].any()
+    weeks = panels.render(panels.get("sr-volume"), {**sr_params, "start": "2026-10-01", "end": "2026-10-31",
+                                                     "period": "week"})
+    frame = panels.frame(panels.get("sr-volume"), {**sr_params, "start": "2026-10-01", "end": "2026-10-31", "period": "week"})
+    assert sorted(frame.loc[frame.partial, "period_start"].unique()) == [date(2026, 9, 28), date(2026, 10, 26)]
+    assert "2026-09-28 and 2026-10-26 are only partly covered" in weeks.summary
+    assert any("circle-open" in str(t["marker"]["symbol"]) for t in weeks.figure["data"])
