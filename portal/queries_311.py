@@ -177,8 +177,9 @@ running AS (
 SELECT day, CAST(open_requests AS BIGINT) AS open_requests
 FROM running
 WHERE day >= $start AND day <= $end
-  -- no backlog drawn for days the data has not reached (issue 15): up to its newest day with requests
-  AND day <= (SELECT max(day) FILTER (WHERE opened > 0) FROM {sr_daily_flow})
+  -- no backlog drawn for days the data has not reached (issue 15): up to its newest day with a request
+  -- created or closed
+  AND day <= (SELECT max(day) FILTER (WHERE opened > 0 OR closed > 0) FROM {sr_daily_flow})
 ORDER BY day
 """
 
@@ -295,7 +296,8 @@ QUERIES = (
           still open and how many of those are past due (at the data's newest created or closed time); the
           percentage on time counting the open past due as late, and the percentage over closed ones only.""",
           SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
-    named("sr_open_backlog", """Per local day of the range up to the data's newest day with requests, the requests
+    named("sr_open_backlog", """Per local day of the range up to the data's newest day with a request created or
+          closed, the requests
           open at the end of that day (created before the next local midnight, closed empty or at or after it),
           counted over the whole history.""",
           SR_OPEN_BACKLOG, START, END, SR_BOROUGH, AGENCY),

@@ -197,7 +197,7 @@ def open_at(sr: pd.DataFrame, instant: pd.Timestamp) -> int:
 
 def sr_open_backlog(f, start, end, borough=None, agency=None):
     sr = filtered(f["service_requests"], borough=borough, agency=agency)
-    last = f["service_requests"].created.dt.tz_convert(TZ).dt.date.max()  # no day past the data's newest
+    last = data_as_of(f).tz_convert(TZ).date()  # no day past the data's newest created or closed
     days = pd.date_range(start, min(pd.Timestamp(end), pd.Timestamp(last)), freq="D")
     return [(d.date(), open_at(sr, midnight(d + pd.Timedelta(days=1)))) for d in days]
 
@@ -378,16 +378,26 @@ def vol_by_borough_category(f, start, end):
 
 
 def vol_open_opportunities(f, as_of=None, borough=None, limit=20):
+    """One-time events count every sign-up; ongoing ones the sign-ups for their next session (issue 15)."""
     as_of = as_of or datetime.now(ZoneInfo(TZ)).date()
     su = f["volunteer_signups"]
-    signed = su[su.signed_up_at < midnight(as_of + timedelta(days=1))].groupby("opportunity_id").size().rename("signed_up")
-    o = filtered(f["volunteer_opportunities"], borough=borough).merge(signed, left_on="opportunity_id", right_index=True, how="left")
-    o = o.assign(signed_up=o.signed_up.fillna(0).astype(int))
-    o = o[(o.end_date >= as_of) & (o.volunteers_needed > o.signed_up)]
-    o = o.assign(still_needed=o.volunteers_needed - o.signed_up)
+    made = su[su.signed_up_at < midnight(as_of + timedelta(days=1))]
+    signed = made.groupby("opportunity_id").size()
+    ahead = made[made.event_date >= as_of]
+    next_session = ahead.groupby("opportunity_id").event_date.min()
+    at_next = ahead[ahead.event_date == ahead.opportunity_id.map(next_session)].groupby("opportunity_id").size()
+    o = filtered(f["volunteer_opportunities"], borough=borough)
+    o = o[o.end_date >= as_of].copy()
+    ongoing = o.recurrence == "ongoing"
+    o["next_session"] = o.opportunity_id.map(next_session).where(ongoing, None)
+    o["signed_up"] = (o.opportunity_id.map(at_next).where(ongoing, o.opportunity_id.map(signed))).fillna(0).astype(int)
+    o = o[o.volunteers_needed > o.signed_up]
+    o = o.assign(still_needed=o.volunteers_needed - o.signed_up, open_opportunities=len(o))
+    o = o.assign(needed_in_all=int(o.still_needed.sum()))
     o = o.sort_values(["still_needed", "end_date", "opportunity_id"], ascending=[False, True, True]).head(limit)
     return records(o, ["opportunity_id", "title", "organisation", "category", "borough", "start_date", "end_date",
-                       "volunteers_needed", "signed_up", "still_needed"])
+                       "recurrence", "next_session", "volunteers_needed", "signed_up", "still_needed",
+                       "open_opportunities", "needed_in_all"])
 
 
 def kpi_volunteer_signups(f, start, end):
@@ -568,6 +578,16 @@ def test_a_request_open_past_its_due_time_is_late(f):
     rows = run("sr_within_target", start="2026-10-01", end="2026-11-20").dicts()
     assert sum(r["open_past_due"] for r in rows) > 0
     assert all(r["pct_within_target"] <= (r["pct_closed_only"] or 0) for r in rows if r["closed_with_due"])
+
+
+def test_open_opportunities_say_how_many_the_limit_cut_and_keep_ongoing_ones(f):
+    """Issue 15, finding 8: "20 open opportunities still need 1,244 volunteers" when 25 needed 1,263, and
+    ongoing opportunities vanished once a year's sign-ups passed what one session needs."""
+    top = run("vol_open_opportunities", as_of="2026-11-01", limit=5).dicts()
+    every = run("vol_open_opportunities", as_of="2026-11-01", limit=100).dicts()
+    assert len(top) == 5 and top[0]["open_opportunities"] == len(every) > 5
+    assert top[0]["needed_in_all"] == sum(r["still_needed"] for r in every)
+    assert any(r["recurrence"] == "ongoing" for r in every)
 
 
 def test_an_unknown_storm_gives_no_rows(f):
