@@ -20,7 +20,7 @@ PERIODS = ("day", "week", "month", "quarter")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "name", "description", "unit", "direction", "target", "periods", "agency", "dataset", "query", "formula")
-_OPTIONAL = ("target_note", "parameters", "columns", "dashboard")
+_OPTIONAL = ("target_note", "target_source", "channel", "parameters", "columns", "dashboard")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class Kpi:
     parameters: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     columns: tuple[str, ...] = ()  # "dataset.column", every column the formula reads
     dashboard: str | None = None  # the page that explains the number (a path, e.g. /snow)
+    target_source: str = ""  # where the target comes from ("why this target", with target_note)
+    channel: str = ""  # who takes the requests without owning the outcome (the 311 call centre)
 
     def target_for(self, period: str) -> float:
         """The target for one period; a period the KPI does not allow is an error, not a guess."""
@@ -111,10 +113,12 @@ def _kpi(raw: dict, known: Mapping[str, Dataset]) -> Kpi:
 
     return Kpi(
         id=raw["id"], name=raw["name"], description=" ".join(str(raw["description"]).split()), unit=str(raw["unit"]),
-        direction=raw["direction"], target=target, periods=tuple(periods), agency=raw["agency"], dataset=raw["dataset"],
+        direction=raw["direction"], target=target, periods=tuple(periods), agency=" ".join(str(raw["agency"]).split()),
+        dataset=raw["dataset"],
         query=raw["query"], formula=formula, target_note=" ".join(str(raw.get("target_note", "")).split()),
         parameters=MappingProxyType({k: float(v) for k, v in parameters.items()}), columns=tuple(columns),
-        dashboard=dashboard,
+        dashboard=dashboard, target_source=" ".join(str(raw.get("target_source", "")).split()),
+        channel=" ".join(str(raw.get("channel", "")).split()),
     )
 
 

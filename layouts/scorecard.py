@@ -79,6 +79,19 @@ def _value_text(k: dict) -> str:
     return f"{value} so far"
 
 
+def _previous_text(k: dict) -> str:
+    """The previous period's value and the change since (for a running total, of its pace)."""
+    prev = k.get("previous")
+    if not prev or prev.get("actual") is None:
+        return "Previous period: no data."
+    text = f"Previous period ({prev['start']} to {_last_day(prev['end'])}): {_number(prev['actual'], k['unit'])}"
+    if prev.get("change") is None:
+        return text + "."
+    sign = "+" if prev["change"] > 0 else "\u2212" if prev["change"] < 0 else "\u00b1"
+    change = _number(abs(prev["change"]), k["unit"])
+    return text + f"; change {sign}{change}" + (" (on pace)." if prev.get("change_of") == "pace" else ".")
+
+
 def _sparkline(k: dict) -> html.Img | html.Span:
     values = [h["actual"] for h in k.get("history", [])] + [k["actual"]]  # history is oldest first
     svg = figures.sparkline_svg(values)
@@ -104,11 +117,14 @@ def tile(k: dict) -> html.Article:
         html.P([_target_text(k), html.Br(), f"Score {score}"], className="target"),
         html.P(k.get("note") or "", className="note"),
         _sparkline(k),
-        html.P(f"Owner: {k['agency']}", className="agency"),
+        html.P(_previous_text(k), className="previous"),
+        html.P([f"Owner: {k['agency']}", *([html.Br(), f"Channel: {k['channel']}"] if k.get("channel") else [])],
+               className="agency"),
         html.P(trace["formula"], className="print-only"),
         html.Details(className="how", children=[
             html.Summary("How is this computed?"),
             html.P(trace["formula"]),
+            html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
             html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
                     ", ".join(trace["columns"]), "."]),
             html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",

@@ -224,6 +224,14 @@ def trace(kpi, start: date, end: date, period: str, as_of: date) -> dict:
     }
 
 
+def previous(last: dict, row: dict) -> dict:
+    """The previous period's value and the change since: against the pace of a total whose period is
+    still running (341 so far, on pace for 511, against 576 last month), else against the value."""
+    now = row["on_pace_for"] if row.get("on_pace_for") is not None else row["actual"]
+    change = None if now is None or last["actual"] is None else now - last["actual"]
+    return {**last, "change": change, "change_of": "pace" if row.get("on_pace_for") is not None else "value"}
+
+
 def first_days() -> dict[str, date | None]:
     """Each dataset's first local day of its declared time column: before it a KPI has no data, not a
     score (a backlog of 0 "on target" in 2020, issue 15)."""
@@ -249,7 +257,8 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     # then, and a period still running is scored on its elapsed share (issue 15).
     start, end, cut = period_of(period, as_of)
     share = (cut - start).days / (end - start).days
-    bounds = [*(scoring.previous_periods(period, as_of, history) if history else []), (start, cut)]
+    # at least the previous period, for the tile's "previous period and change" (issue 15)
+    bounds = [*scoring.previous_periods(period, as_of, max(history, 1)), (start, cut)]
     firsts = first_days()
     with ThreadPoolExecutor(max_workers=min(len(selected), 4) or 1) as pool:  # each query on its own cursor
         actuals = dict(zip(selected, pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
@@ -270,12 +279,14 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
                    trace=trace(kpi, start, cut, period, as_of), detail=facts,
                    note=(f"No data before {first}: the {kpi.dataset} data begins then." if first and as_of < first else
                          "No data yet." if first is None else kpi_notes.note(kpi_id, row["actual"], facts)))
+        past = []
+        for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):
+            score = scoring.kpi_score(actual, kpi.target_for(period), kpi.direction)
+            past.append({"start": p_start.isoformat(), "end": p_end.isoformat(), "actual": actual, "score": score})
+        row["previous"] = previous(past[-1], row)
+        row.update(channel=kpi.channel, target_source=kpi.target_source)
         if history:
-            past = []
-            for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):
-                score = scoring.kpi_score(actual, kpi.target_for(period), kpi.direction)
-                past.append({"start": p_start.isoformat(), "end": p_end.isoformat(), "actual": actual, "score": score})
-            row["history"] = past
+            row["history"] = past[-history:]
     card.update(as_of=as_of.isoformat(), start=start.isoformat(), end=end.isoformat(),
                 data_to=cut.isoformat(), share_of_period=share,
                 overall_formula="The mean of the KPI scores that have data; each score is actual / target "

@@ -193,3 +193,18 @@ def test_the_json_link_keeps_period_and_as_of(client):
     linked = client.get(row["trace"]["json_url"]).json
     assert (linked["actual"], linked["start"], linked["period"]) == (row["actual"], row["start"], "week")
     assert row["trace"]["dashboard"] == "/service-requests"
+
+
+def test_each_kpi_shows_the_previous_period_the_change_and_why_its_target(client):
+    """Issue 15, finding 8: what a hostile question asks next."""
+    from datasets.kpis import kpis
+
+    body = client.get("/api/v1/kpis?period=month&as_of=2026-10-31").json  # a whole month: change of the value
+    for kpi_id, row in body["kpis"].items():
+        one = client.get(f"/api/v1/kpis/{kpi_id}?period=month&history=1&as_of=2026-10-31").json
+        assert row["previous"]["start"] == "2026-09-01" and row["previous"]["actual"] == one["history"][-1]["actual"]
+        if row["actual"] is not None and row["previous"]["actual"] is not None:
+            assert row["previous"]["change"] == pytest.approx(row["actual"] - row["previous"]["actual"])
+        assert row["target_source"] == kpis()[kpi_id].target_source != ""
+    assert body["kpis"]["sr_open_backlog"]["channel"].startswith("City 311")
+    assert "Customer Service Center" not in body["kpis"]["sr_open_backlog"]["agency"]  # the channel is not the owner
