@@ -57,7 +57,8 @@ def progress_data(p):
     df = query_frame("snow_progress", storm_id=_storm(p), hours=p.get("hours"))
     if df.empty:
         return df
-    return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles"]]
+    return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles",
+               "elapsed_hours"]]
 
 
 def progress_figure(df, p):
@@ -79,7 +80,20 @@ def progress_summary(df, p):
     parts = [f"priority {int(r.route_priority)} {fmt(r.pct_segments)}% of segments" for r in end.itertuples()]
     p1 = df[(df["route_priority"] == 1) & (df["pct_segments"] >= 90)]
     reach = f"; priority 1 passed 90% at hour {int(p1['hour'].min())}" if not p1.empty else ""
-    return f"{last_hour} hours after storm {_storm(p)} began, plows had reached " + ", ".join(parts) + reach + "."
+    # the elapsed time itself, as the other panels say it, not the chart's last whole hour
+    return (f"{storm_status(p)} {fmt(df['elapsed_hours'].iloc[0], 1)} hours after it began, plows had reached "
+            + ", ".join(parts) + reach + ".")
+
+
+def storm_status(p) -> str:
+    """The storm's name, id and whether it is still active (no end yet) or ended, and when."""
+    storms = query_frame("snow_storms")
+    row = storms[storms["storm_id"] == _storm(p)]
+    if row.empty:
+        return f"Storm {_storm(p)}:"
+    r = row.iloc[0]
+    state = f"active since {_local(r.started)}" if pd.isna(r.ended) else f"ended {_local(r.ended)}"
+    return f"{r['name'] or r.storm_id} ({r.storm_id}), {state}:"
 
 
 # ---- time to first pass --------------------------------------------------------------------------------
@@ -230,8 +244,8 @@ register(
     Panel("snow-progress", PAGE, "Progress since the storm began", FILTERS, progress_data, progress_figure,
           progress_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "segments_serviced": "segments serviced",
-                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles"},
-          queries=("snow_progress",)),
+                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles", "elapsed_hours": "hours elapsed"},
+          queries=("snow_progress", "snow_storms")),
     Panel("snow-first-pass", PAGE, "Time to first pass against target", FILTERS, first_pass_data, first_pass_figure,
           first_pass_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "elapsed_hours": "hours elapsed", "median_hours": "median hours",

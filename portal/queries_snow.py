@@ -90,9 +90,11 @@ SELECT t.route_priority, h.hour,
        count(s.segment_id) AS segments_serviced,
        t.segments,
        100.0 * count(s.segment_id) / t.segments AS pct_segments,
-       100.0 * coalesce(sum(s.lane_miles), 0) / nullif(t.lane_miles, 0) AS pct_lane_miles
+       100.0 * coalesce(sum(s.lane_miles), 0) / nullif(t.lane_miles, 0) AS pct_lane_miles,
+       any_value(e.elapsed_hours) AS elapsed_hours
 FROM totals t
 CROSS JOIN hours h
+CROSS JOIN (SELECT any_value(elapsed_hours) AS elapsed_hours FROM segments) e
 LEFT JOIN segments s
        ON s.route_priority IS NOT DISTINCT FROM t.route_priority
       AND s.first_serviced <= s.started + to_hours(h.hour)
@@ -191,7 +193,8 @@ QUERIES = (
     named("snow_storms", "Every storm the city responded to, newest first.", SNOW_STORMS),
     named("snow_progress", f"""For one storm {AS_OF_WORDS}: per route priority and each whole hour from its
           start up to then, how many segments had their first pass by that hour, as a percentage of the priority's
-          segments and of its length x lanes (length_miles x coalesce(lanes, 1)).""",
+          segments and of its length x lanes (length_miles x coalesce(lanes, 1)), and the hours from its start to
+          the as-of (the last hour is that, rounded up).""",
           SNOW_PROGRESS, STORM_ID, HOURS),
     named("snow_time_to_first_pass", f"""For one storm {AS_OF_WORDS}: per route priority, segments, segments
           reached and not yet reached, hours elapsed, the median and 90th-percentile hours from the start to the
