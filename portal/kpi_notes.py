@@ -41,7 +41,9 @@ def _snow(actual, d: dict) -> str:
 
 
 def _median(actual, d: dict) -> str:
-    return f"Over {_n(d.get('denominator'))} requests closed in the period."
+    return (f"Over the {_n(d.get('denominator'))} requests closed in the period; {_n(d.get('created_still_open'))} "
+            f"requests created in it are still open and not in this median (the 311 page's time to close counts "
+            f"them, Kaplan-Meier).")
 
 
 NOTES = {

@@ -227,10 +227,15 @@ ORDER BY filter, requests DESC, value
 """
 
 # ---- KPIs: one row, `value` plus the counts behind it; periods are half-open [start, end) -------------
-KPI_MEDIAN_DAYS_TO_CLOSE = """
+# Beside the value, the requests created in the period still open at its end (or at DATA_AS_OF): what a
+# median over closed requests leaves out (issue 15), for the tile to say.
+KPI_MEDIAN_DAYS_TO_CLOSE = f"""
 SELECT quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5) AS value,
-       count(*) AS denominator
-FROM {service_requests}
+       count(*) AS denominator,
+       (SELECT count(*) FROM {{service_requests}}
+        WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end AS TIMESTAMP))
+          AND (closed IS NULL OR closed >= least(timezone($tz, CAST($end AS TIMESTAMP)), {DATA_AS_OF}))) AS created_still_open
+FROM {{service_requests}}
 WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
   AND closed < timezone($tz, CAST($end AS TIMESTAMP))
 """
@@ -312,7 +317,8 @@ QUERIES = (
     named("sr_filter_values", """Every agency and complaint type with its request count, busiest first, and
           the first and last local day with requests (filter = first_day / last_day).""", SR_FILTER_VALUES),
     named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
-          in [start, end); `denominator` is how many. NULL value when none closed.""",
+          in [start, end); `denominator` is how many. NULL value when none closed. `created_still_open`: the requests
+          created in the period that were still open at its end (or at the data's newest time), which it leaves out.""",
           KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),
     named("kpi_311_pct_closed_within_target", """KPI: among requests with a due time decided in [start, end) (on
           time when closed at or before due, at the close; late when due passed first, at the due time, open or

@@ -213,7 +213,9 @@ def sr_top_descriptors(f, start, end, complaint_type, borough=None, limit=20):
 def kpi_311_median_days_to_close(f, start, end):
     sr = f["service_requests"]
     df = sr[period(sr.closed, start, end)]
-    return [(plain((df.closed - df.created).dt.total_seconds().div(86400).quantile(0.5)), len(df))]
+    cut = min(midnight(end), data_as_of(f))
+    still_open = int((period(sr.created, start, end) & (sr.closed.isna() | (sr.closed >= cut))).sum())
+    return [(plain((df.closed - df.created).dt.total_seconds().div(86400).quantile(0.5)), len(df), still_open)]
 
 
 def kpi_311_pct_closed_within_target(f, start, end):
@@ -531,7 +533,7 @@ def test_kpi_rows_carry_value_and_their_counts(f):
     assert r.columns[:3] == ("value", "numerator", "denominator") and len(r.rows) == 1
     value, numerator, denominator, *_ = r.rows[0]
     assert denominator > 0 and value == pytest.approx(100 * numerator / denominator)
-    assert run("kpi_311_median_days_to_close", start="2025-01-01", end="2025-02-01").columns == ("value", "denominator")
+    assert run("kpi_311_median_days_to_close", start="2025-01-01", end="2025-02-01").columns[:2] == ("value", "denominator")
     assert run("kpi_volunteer_hours", start="2030-01-01", end="2030-02-01").rows == [(0,)], "no hours is 0, not no data"
 
 
@@ -751,7 +753,7 @@ def test_a_request_closed_at_midnight_is_open_until_that_midnight(tiny):
 def test_a_request_belongs_to_its_local_day(tiny):
     assert run("sr_volume", start="2025-03-01", end="2025-03-02").rows == [(D("2025-03-01"), None, 2), (D("2025-03-02"), None, 1)]
     assert run("sr_volume", start="2025-03-02", end="2025-03-02").rows == [(D("2025-03-02"), None, 1)]
-    assert run("kpi_311_median_days_to_close", start="2025-03-03", end="2025-03-04").rows == [(pytest.approx(14 / 24 + 1), 1)]
+    assert run("kpi_311_median_days_to_close", start="2025-03-03", end="2025-03-04").rows == [(pytest.approx(14 / 24 + 1), 1, 0)]
 
 
 def test_a_pass_from_before_the_storm_is_not_its_first_pass(tiny):
