@@ -8,6 +8,7 @@ Each SQL uses the same predicates and bound values as the KPI's named query (por
 tests/integration/test_api_kpis.py recomputes every value from these rows."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import config
@@ -61,8 +62,9 @@ def rows(kpi, start: date, end: date) -> Results:
     """The KPI's input rows for the period [start, end) (end: the day after as_of in a running period),
     capped like every web read (PULSE_QUERY_MAX_ROWS; `truncated` says when the cap cut them)."""
     sql = INPUT_ROWS[kpi.query]
-    params = {"start": start, "end": end, "tz": queries.city_timezone(),
+    names = set(re.findall(r"\$(\w+)", sql))
+    params = {"start": start, "end": end, **queries.automatic(names),
               **{k: int(v) if float(v).is_integer() else v for k, v in kpi.parameters.items()}}
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    used = {k: v for k, v in params.items() if k in names}
     return reader().query(sql, used, name=f"{kpi.query}:rows", time_limit_ms=config.get_int("query_time_limit_ms"),
                           max_rows=config.get_int("query_max_rows"))

@@ -58,7 +58,7 @@ def progress_data(p):
     if df.empty:
         return df
     return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles",
-               "elapsed_hours"]]
+               "elapsed_hours"]].assign(storm=storm_status(p))
 
 
 def progress_figure(df, p):
@@ -81,7 +81,7 @@ def progress_summary(df, p):
     p1 = df[(df["route_priority"] == 1) & (df["pct_segments"] >= 90)]
     reach = f"; priority 1 passed 90% at hour {int(p1['hour'].min())}" if not p1.empty else ""
     # the elapsed time itself, as the other panels say it, not the chart's last whole hour
-    return (f"{storm_status(p)} {fmt(df['elapsed_hours'].iloc[0], 1)} hours after it began, plows had reached "
+    return (f"{df['storm'].iloc[0]} {fmt(df['elapsed_hours'].iloc[0], 1)} hours after it began, plows had reached "
             + ", ".join(parts) + reach + ".")
 
 
