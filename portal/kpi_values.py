@@ -273,14 +273,18 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     bounds = [*scoring.previous_periods(period, as_of, max(history, 1)), (start, cut)]
     firsts = first_days()
     with ThreadPoolExecutor(max_workers=min(len(selected), 4) or 1) as pool:  # each query on its own cursor
-        actuals = dict(zip(selected, pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
-                                              selected.values()), strict=True))
+        actuals = pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
+                           selected.values())
+        # beside the values, what each leaves open this period (none before the dataset's first day)
+        details = pool.map(lambda kpi: detail(kpi, start, cut) if firsts.get(kpi.dataset) and as_of >= firsts[kpi.dataset]
+                           else {}, selected.values())
+        actuals, details = dict(zip(selected, actuals, strict=True)), dict(zip(selected, details, strict=True))
     values = {k: a[-1] for k, a in actuals.items()}
     card = scoring.score_kpis(values, period, selected, share=share)
     for kpi_id, row in card["kpis"].items():
         kpi = selected[kpi_id]
         row["status"] = {"word": row["status"].word, "icon": row["status"].icon}
-        facts = detail(kpi, start, cut) if row["actual"] is not None or firsts.get(kpi.dataset) else {}
+        facts = details[kpi_id]
         if row["actual"] is None and facts.get("storms_in_progress"):
             row["status"] = {"word": scoring.IN_PROGRESS.word, "icon": scoring.IN_PROGRESS.icon}
         first = firsts.get(kpi.dataset)
