@@ -114,7 +114,7 @@ def tile(k: dict) -> html.Article:
         html.P(className="value", children=_value_text(k)),
         html.P(className="status", children=[html.Span(ICONS[status["icon"]], className="icon", **{"aria-hidden": "true"}),
                                              " ", status["word"].capitalize()]),
-        html.P([_target_text(k), html.Br(), f"Score {score}"], className="target"),
+        html.P([_target_text(k), html.Span(" \u00b7 ", **{"aria-hidden": "true"}), f"Score {score}"], className="target"),
         html.P(k.get("note") or "", className="note"),
         _sparkline(k),
         html.P(_previous_text(k), className="previous"),

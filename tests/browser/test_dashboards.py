@@ -121,7 +121,7 @@ def test_a_filter_change_redraws_the_charts_and_updates_the_url(open_page):
     page.wait_for_function("() => new URLSearchParams(location.search).get('period') === 'month'")
     settle(page)
     assert page.get_by_role("button", name="Month").get_attribute("aria-pressed") == "true"
-    assert "busiest month" in page.locator("#sr-volume-summary").text_content()
+    assert "busiest whole month" in page.locator("#sr-volume-summary").text_content()
 
 
 def test_a_permalink_restores_the_view_exactly(open_page):

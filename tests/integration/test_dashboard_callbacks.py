@@ -387,3 +387,15 @@ def test_the_volume_chart_draws_empty_periods_as_zero_and_marks_partial_ones(dem
     assert sorted(frame.loc[frame.partial, "period_start"].unique()) == [date(2026, 9, 28), date(2026, 10, 26)]
     assert "2026-09-28 and 2026-10-26 are only partly covered" in weeks.summary
     assert any("circle-open" in str(t["marker"]["symbol"]) for t in weeks.figure["data"])
+
+
+def test_the_official_snow_target_is_fixed_and_another_is_a_what_if(demo_lake):
+    """Issue 15, finding 2: target_hours=48 made priority 1 "100% within target" as if it were the city's."""
+    from portal import panels_snow
+
+    storm = filters.storms()[0]["storm_id"]
+    official = panels.render(panels.get("snow-first-pass"), {"storm_id": storm, "hours": None, "target_hours": None})
+    what_if = panels.render(panels.get("snow-first-pass"), {"storm_id": storm, "hours": None, "target_hours": 48})
+    assert f"the {panels_snow.official_target()}-hour target" in official.summary and "what-if" not in official.summary
+    assert "a what-if target of 48 hours (the official target is 6)" in what_if.summary
+    assert any("what-if target 48 h" in str(a) for a in what_if.figure["layout"]["annotations"])
