@@ -37,7 +37,7 @@ def chart_csv(panel_id: str):
         with read_errors():
             defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}
             with admission.read_slot():  # a bounded wait for this worker's reader, counted in the time limit
-                df = panels.frame(panel, {**defaults, **given})
+                df = panels.frame(panel, {**defaults, **filters.named_values(panel.page, given)})
     except ValueError:  # not the query layer's (read_errors answers those): Python's words, for the log
         log.info("chart %s refused %s", panel.id, request.query_string[:200], exc_info=True)
         raise ApiError(400, f"a parameter is not one this chart takes; this chart takes: {', '.join(panel.params)}"

@@ -23,6 +23,12 @@ bp = Blueprint("openapi", __name__)
 
 OP_WORDS = {"": "equals", "in": "is one of (comma-separated)", "gt": "is greater than",
             "gte": "is at least", "lt": "is less than", "lte": "is at most"}
+# A bare date on a datetime column is a whole local day (api/rowquery.py, issue 15).
+DAY_WORDS = {"": " A bare date (YYYY-MM-DD) is local midnight at the day's start.",
+             "gte": " A bare date means from local midnight at the day's start.",
+             "lt": " A bare date means before local midnight at the day's start.",
+             "lte": " A bare date includes that whole local day (before the next local midnight).",
+             "gt": " A bare date means after that whole local day (from the next local midnight)."}
 # Query-value schemas per declared type; `datetime` also takes a bare date (read as local midnight).
 _QUERY = {"string": {"type": "string"}, "integer": {"type": "integer", "format": "int64"},
           "number": {"type": "number"}, "boolean": {"type": "boolean"},
@@ -88,8 +94,9 @@ def _param(name: str, where: str, schema: dict, description: str, required: bool
 def _int_param(p: Param, description: str) -> dict:
     """A named query's whole-number parameter, with the bounds and default `queries.validate` enforces."""
     schema = {"type": "integer", "minimum": p.min, "maximum": p.max, "default": p.default}
+    default = f"default {p.default}" if p.default is not None else "default: none"
     return _param(p.name, "query", {k: v for k, v in schema.items() if v is not None},
-                  f"{description} {p.min} to {p.max} (default {p.default}).")
+                  f"{description} {p.min} to {p.max} ({default}).")
 
 
 def _csv_list(name: str, items: dict, description: str, lo: int = 1, hi: int | None = None) -> dict:
@@ -111,6 +118,8 @@ def filter_parameters() -> list[dict]:
         for suffix in OPS:
             key = f"{name}__{suffix}" if suffix else name
             text = f"Rows whose `{name}` {OP_WORDS[suffix]} the value{'s' if suffix == 'in' else ''}." + where
+            if "datetime" in info["types"] and suffix in DAY_WORDS:
+                text += DAY_WORDS[suffix]
             extra = {"x-pulse-column": name, "x-pulse-operator": suffix or "eq"}
             if suffix == "in":
                 params.append({**_csv_list(key, value, text, hi=MAX_IN_VALUES), **extra})
@@ -157,7 +166,10 @@ def _schemas() -> dict:
         "target_note": STR, "unit": STR, "direction": {"type": "string", "enum": list(kpi_decls.DIRECTIONS)},
         "actual": _null(NUM), "target": NUM, "score": _null(NUM),
         "status": _obj({"word": STR, "icon": STR}),
-        "start": STR, "end": STR,
+        "start": STR, "end": STR, "data_to": STR, "share_of_period": NUM, "target_so_far": _null(NUM),
+        "on_pace_for": _null(NUM), "note": STR, "detail": {"type": "object"}, "channel": STR, "target_source": STR,
+        "previous": _obj({"start": STR, "end": STR, "actual": _null(NUM), "score": _null(NUM), "change": _null(NUM),
+                          "change_of": {"type": "string", "enum": ["value", "pace"]}}),
         "trace": _obj({"formula": STR, "query": STR, "parameters": {"type": "object"}, "dataset": STR,
                        "columns": {"type": "array", "items": STR}, "rows_url": STR}),
         "history": {"type": "array", "items": _obj({"start": STR, "end": STR, "actual": _null(NUM),
@@ -257,6 +269,7 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "A parameter is not valid; the body names it.", 404: "No such resource; the body lists the known ones.",
              410: "That version was published once but removed by the retention policy; the body names the oldest kept.",
+             413: "More rows than one answer holds; ask for a shorter period.",
              429: "Too many requests from this client (the body names the limit; answers from a cache and 304s "
                   "are not counted); Retry-After says in how many seconds to come back.",
              503: "The query ran past its time limit (narrow the filters), or every read slot stayed busy "
@@ -330,6 +343,15 @@ def paths() -> dict:
             {"200": _json(_ref("KpiWithHistory"), "The KPI."), **_errors(400, 404, 429, 503)},
             [_param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id."),
              *_kpi_params(True)], example=f"/api/v1/kpis/{kpi}?period=month&history=3", tag="kpis"),
+        "/api/v1/kpis/{kpi_id}/rows.csv": _get(
+            "Rows behind a KPI", "The rows one KPI's value is computed from for the period holding as_of (up to "
+            "as_of), as CSV, with the columns that decide each row's part (days to close, on time, within the "
+            "window): counting, summing or taking the median of them reproduces the value. 413 when a period "
+            "holds more rows than one answer: ask for a shorter period.",
+            {"200": {"description": "The input rows, with an attachment filename naming the period and versions.",
+                     "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 413, 429, 503)},
+            [_param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id."),
+             *_kpi_params(False)], example=f"/api/v1/kpis/{kpi}/rows.csv?period=day", tag="kpis"),
         "/api/v1/datasets": _get(
             "Catalog", "Every declared dataset with its current version and links. Takes no parameters.",
             {"200": _json(_ref("Catalog"), "The catalog."), **_errors(400)}, example="/api/v1/datasets",
@@ -349,6 +371,8 @@ def paths() -> dict:
         "/api/v1/datasets/{dataset}/rows": _get(
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "
+            "A value from a declared list (a borough) matches in any case; other text matches exactly. On a "
+            "datetime column a bare date is a local day: `created__lte=2026-11-20` includes that whole day. "
             "Follow `next` for the following page (it pins the version).",
             {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 429, 503)},
             [_dataset_param(), *_option_parameters(paged=True), *filter_parameters()],
@@ -395,7 +419,8 @@ def chart_paths() -> dict:
         _param("agency", "query", STR, "One agency (311)."),
         _param("complaint_type", "query", STR, "One complaint type (311)."),
         _param("storm_id", "query", STR, "A storm (snow charts)."),
-        _int_param(HOURS, "Hours since the storm began to chart (snow charts),"),
+        _int_param(HOURS, "Show the storm as it stood this many hours after it began (snow charts; none: as of its "
+                          "newest observation, now for a storm in progress),"),
         _int_param(TARGET_HOURS, "Target hours to a first pass (snow charts),"),
     ]
     return {"/api/v1/charts/{panel_id}.csv": _get(

@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import config
@@ -109,9 +109,25 @@ def _add_filter(q: RowQuery, key: str, col, suffix: str, raw: str) -> None:
             raise ApiError(400, f"{key} takes at most {MAX_IN_VALUES} values", parameter=key)
         q.where.append(f"{ident(col.name)} IN ({', '.join(f'CAST(? AS {col.duckdb_type})' for _ in values)})")
         q.params += values
+    elif col.type == "datetime" and suffix in ("lte", "gt") and is_bare_date(raw):
+        # A bare date is a whole local day, as the page's "To" box reads it: __lte includes that day,
+        # __gt starts after it (issue 15: created__lte=2026-11-20 meant midnight at its start).
+        q.where.append(f"{ident(col.name)} {'<' if suffix == 'lte' else '>='} CAST(? AS {col.duckdb_type})")
+        q.params.append(next_midnight(key, col, raw))
     else:
         q.where.append(f"{ident(col.name)} {OPS[suffix]} CAST(? AS {col.duckdb_type})")
         q.params.append(_value(key, col, raw))
+
+
+def is_bare_date(raw: str) -> bool:
+    return "T" not in raw and " " not in raw
+
+
+def next_midnight(key: str, col, raw: str) -> str:
+    """The local midnight after the day `raw` names; a bad date is the same 400 as anywhere."""
+    day = _value(key, col, raw)  # validates, and is local midnight at the day's start
+    start = datetime.fromisoformat(day)
+    return parse_datetime((start.date() + timedelta(days=1)).isoformat()).isoformat()
 
 
 def _value(key: str, col, raw: str):
@@ -138,9 +154,14 @@ def _value(key: str, col, raw: str):
                     "date": "a date like 2025-03-01",
                     "datetime": "an ISO datetime like 2025-03-01T08:00:00-05:00 (or a date)"}[col.type]
         raise ApiError(400, f"{key} must be {expected}, not {quoted(raw)}", parameter=key, type=col.type) from None
-    if col.allowed is not None and raw not in [str(a) for a in col.allowed]:
-        raise ApiError(400, f"{key} must be one of {', '.join(map(str, col.allowed))}, not {quoted(raw)}",
-                       parameter=key, allowed=list(col.allowed))
+    if col.allowed is not None:
+        # In any case, as the pages and chart CSVs read a name (queries._value): ?borough=Bronx is BRONX
+        # everywhere, not a 400 here and a chart there (issue 15).
+        match = next((a for a in col.allowed if str(a).casefold() == raw.casefold()), None)
+        if match is None:
+            raise ApiError(400, f"{key} must be one of {', '.join(map(str, col.allowed))}, not {quoted(raw)}",
+                           parameter=key, allowed=list(col.allowed))
+        return str(match)
     return raw
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import jsonify, request
+import pandas as pd
+from flask import Response, jsonify, request
 
 from api import httpcache
 from api.errors import ApiError, blueprint, check_params, read_errors
@@ -76,3 +77,31 @@ def kpi(kpi_id: str):
     if row is None:
         raise ApiError(400, f"{kpi_id} is not reported per {period}", parameter="period")
     return jsonify({**row, "period": period, "as_of": card["as_of"], "versions": card["versions"]})
+
+
+@bp.get("/kpis/<kpi_id>/rows.csv")
+@httpcache.cached(clock=httpcache.city_day)
+def kpi_rows(kpi_id: str):
+    """The rows behind one KPI's value for a period and as_of, as CSV: the rows its query reads, with
+    the columns deciding each one's part (portal/kpi_rows.py), so the download reproduces the number."""
+    from datasets import kpis as decls
+    from portal import kpi_rows, kpi_values, panels
+
+    check_params(("as_of", "period"))
+    kpi = decls.kpis().get(kpi_id)
+    if kpi is None:
+        raise ApiError(404, f"no KPI {quoted(kpi_id)}; known: {', '.join(decls.kpis())}")
+    period, as_of = _period_and_as_of()
+    if period not in kpi.periods:
+        raise ApiError(400, f"period must be one of {', '.join(kpi.periods)}, not {quoted(period)}", parameter="period")
+    as_of = as_of or kpi_values.default_as_of()
+    start, _, cut = kpi_values.period_of(period, as_of)
+    with read_errors():
+        result = kpi_rows.rows(kpi, start, cut)
+    if result.truncated:
+        raise ApiError(413, f"more rows than one answer holds ({len(result.rows):,}); ask for a shorter period "
+                       "(period=week or day)", parameter="period")
+    csv = panels.to_csv(pd.DataFrame(result.rows, columns=list(result.columns)))
+    tag = "-".join(f"{n}-v{v}" for n, v in sorted(result.versions.items()))
+    return Response(csv, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{kpi_id}_{period}_{as_of}_{tag}.csv"'})

@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, heavy, ingest, objectstore, queries, realtime, serving, storage, storm
+from benchmarks import dashboards, exports, heavy, ingest, numbers, objectstore, queries, realtime, serving, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -19,6 +19,7 @@ BENCHES = {
     "exports": lambda a: exports.run(rows=a.rows),
     "realtime": lambda a: realtime.run(rows=a.realtime_rows, batches=a.realtime_batches, ratio_rows=a.realtime_ratio_rows),
     "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
+    "numbers": lambda a: numbers.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "serving": lambda a: serving.run(scale=a.serving_scale),
     "storm": lambda a: storm.run(scale=a.serving_scale, users=a.storm_users, seconds=a.storm_seconds, polls=a.storm_polls),
     "objectstore": lambda a: objectstore.run(rows=a.objectstore_rows, query_rows=a.objectstore_query_rows),

@@ -16,11 +16,15 @@ from portal import freshness, kpi_values
     State(page.AS_OF, "data"),
 )
 def update(period, _versions, as_of):
-    """The page's own checks, as the API's (issue 13): an unknown period is the default month, and an
-    as_of the API would refuse (past its range, not a date) is the default day, as the layout reads it."""
+    """The page's own checks, as the API's (issue 13): an unknown period is the default month; an as_of
+    the API refuses (not a date, out of range, in the future) is the API's message in place of the
+    scores, never a silent switch to the current month (issue 15)."""
     period = period if isinstance(period, str) and period in PERIODS else "month"
-    as_of = page.as_of_day(as_of)
-    card = kpi_values.scorecard(period, as_of=as_of, history=page.HISTORY)
+    try:
+        day = page.as_of_day(as_of)
+    except ValueError as e:
+        return freshness.as_of(kpi_values.datasets_read()), page.refused(str(e)), []
+    card = kpi_values.scorecard(period, as_of=day, history=page.HISTORY)
     return freshness.as_of(kpi_values.datasets_read()), page.overall(card), page.tiles(card)
 
 

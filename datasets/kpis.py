@@ -20,7 +20,7 @@ PERIODS = ("day", "week", "month", "quarter")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "name", "description", "unit", "direction", "target", "periods", "agency", "dataset", "query", "formula")
-_OPTIONAL = ("target_note", "parameters", "columns", "period_column")
+_OPTIONAL = ("target_note", "target_source", "channel", "parameters", "columns", "dashboard")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ class Kpi:
     target_note: str = ""
     parameters: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     columns: tuple[str, ...] = ()  # "dataset.column", every column the formula reads
-    period_column: str | None = None  # the dataset column whose value in [start, end) selects the input rows
+    dashboard: str | None = None  # the page that explains the number (a path, e.g. /snow)
+    target_source: str = ""  # where the target comes from ("why this target", with target_note)
+    channel: str = ""  # who takes the requests without owning the outcome (the 311 call centre)
 
     def target_for(self, period: str) -> float:
         """The target for one period; a period the KPI does not allow is an error, not a guess."""
@@ -105,16 +107,18 @@ def _kpi(raw: dict, known: Mapping[str, Dataset]) -> Kpi:
         if not re.search(rf"\b{re.escape(col)}\b", formula):
             raise _fail(kpi_id, "formula", f"must name the column {col!r} listed in columns")
 
-    period_column = raw.get("period_column")
-    if period_column is not None and period_column not in known[raw["dataset"]].column_names:
-        raise _fail(kpi_id, "period_column", f"{period_column!r} is not a column of {raw['dataset']}")
+    dashboard = raw.get("dashboard")
+    if dashboard is not None and not re.match(r"^/[a-z0-9/-]*$", str(dashboard)):
+        raise _fail(kpi_id, "dashboard", f"must be a page path like /snow, got {dashboard!r}")
 
     return Kpi(
         id=raw["id"], name=raw["name"], description=" ".join(str(raw["description"]).split()), unit=str(raw["unit"]),
-        direction=raw["direction"], target=target, periods=tuple(periods), agency=raw["agency"], dataset=raw["dataset"],
+        direction=raw["direction"], target=target, periods=tuple(periods), agency=" ".join(str(raw["agency"]).split()),
+        dataset=raw["dataset"],
         query=raw["query"], formula=formula, target_note=" ".join(str(raw.get("target_note", "")).split()),
         parameters=MappingProxyType({k: float(v) for k, v in parameters.items()}), columns=tuple(columns),
-        period_column=period_column,
+        dashboard=dashboard, target_source=" ".join(str(raw.get("target_source", "")).split()),
+        channel=" ".join(str(raw.get("channel", "")).split()),
     )
 
 

@@ -47,11 +47,10 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
     fresh = catalog_page.freshness(dataset_id)
     health = fresh["health"]
     versions = catalog_page.history(dataset_id)
-    latest = versions[0]["version"] if versions else None
-    # ?version=N (the citation's link) pins the downloads and examples to that version; isascii: '²' is a
-    # digit to isdigit() but not to int() (issue 13: a 500), and a long digit string is no version either
-    digits = isinstance(version, str) and version.isascii() and version.isdigit() and len(version) < 19
-    current = int(version) if digits and latest and 1 <= int(version) <= latest else latest
+    # ?version=N (the citation's link) pins the downloads, examples, row count and citation to that
+    # version, or to the nearest kept one when retention removed it (catalog_page.pinned, issue 15)
+    pin = catalog_page.pinned(dataset_id, version)
+    latest, current = pin["current"], pin["version"]
     base = _base_url()
     examples = catalog_page.examples(dataset_id, current, base)
     n = lambda v: "" if v is None else f"{v:,}"  # noqa: E731
@@ -66,7 +65,8 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
             html.Dt("Updated"), html.Dd(ds.update_cadence),
             html.Dt("Freshness"), html.Dd(fresh["words"], className="overdue" if fresh["overdue"] else "fresh"),
             html.Dt("Current version"), html.Dd(f"v{latest}" if latest else "not loaded"),
-            html.Dt("Rows"), html.Dd(n(health.get("rows"))),
+            html.Dt("Rows"), html.Dd(n(health.get("rows")) if current == latest else
+                                     f"{n(pin['rows'])} in version {current} ({n(health.get('rows'))} in version {latest})"),
             html.Dt("Pipeline"), html.Dd(f"{health['state']}; last poll {health.get('last_poll') or 'none'}; "
                                          f"lag {'unknown' if health.get('lag_seconds') is None else str(round(health['lag_seconds'])) + ' s'}; "
                                          f"errors in the last 24 hours: {health.get('error_count', 0)}"
@@ -74,6 +74,7 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
             html.Dt("Primary key"), html.Dd(", ".join(ds.primary_key)),
         ]),
         html.H2("Download"),
+        *([html.P(pin["note"], className="pin-note", role="note")] if pin["note"] else []),
         html.P(f"These links are pinned to version {current}; the current version is {latest}.")
         if current != latest else html.P(f"These links are pinned to version {current}, so a download never mixes versions."),
         html.Ul(className="downloads", children=[
@@ -81,7 +82,7 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
             catalog_page.downloads(dataset_id, current)
         ] + [html.Li(html.A("Rows API (JSON, filtered and paged)", href=f"/api/v1/datasets/{dataset_id}/rows"))]),
         html.H2("Cite this"),
-        html.P(catalog_page.citation(dataset_id, base), className="cite"),
+        html.P(catalog_page.citation(dataset_id, base, version=current), className="cite"),
         html.H2("Use it from code"),
         *[html.Div(className="example", children=[html.H3(lang), html.Pre(html.Code(code), tabIndex="0", **{"aria-label": f"{lang} example"})])
           for lang, code in examples.items()],
@@ -91,7 +92,8 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
                [[c["name"], c["type"], c["description"], c["unit"], c["allowed"], c["note"]]
                 for c in catalog_page.dictionary(dataset_id)]),
         html.H2("Version history"),
-        html.P("Every load publishes a new version; older versions stay downloadable with ?version=N."),
+        html.P("Every load publishes a new version; older versions stay downloadable with ?version=N while the "
+               "retention policy keeps them. " + catalog_page.retention_words()),
         _table(f"The newest {len(versions)} versions and what each load changed",
                ["Version", "Published", "Rows", "Rows in", "Inserted", "Updated", "Unchanged", "Rejected"],
                [[f"v{v['version']}", v["published_at"], n(v["rows"]), n(v["rows_in"]), n(v["inserted"]),

@@ -20,18 +20,17 @@ PAGE = "scorecard"
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
 CONTROLS = {"period": (PERIOD, "data")}
 HISTORY = 8
-ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?"}
+ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?", "hourglass": "\u231b"}
 
 dash.register_page(__name__, path="/", name="Scorecard", title="City scorecard \u00b7 Pulse",
                    description="Every city performance indicator against its target, with how it is computed.")
 
 
 def as_of_day(value) -> date | None:
-    """The ?as_of= day the page shows; None (the default day) for anything the API would refuse."""
-    try:
-        return kpi_values.as_of_day(value)
-    except ValueError:
-        return None
+    """The ?as_of= day the page shows (None: the default day). Anything the API refuses (not a date, out
+    of range, in the future) raises the API's own ValueError, which the page shows as its message: one
+    validation for both, never a silent switch to the current month (issue 15)."""
+    return kpi_values.as_of_day(value)
 
 
 def layout(period: str = "month", as_of: str | None = None, mode: str | None = None, **_):
@@ -43,7 +42,8 @@ def layout(period: str = "month", as_of: str | None = None, mode: str | None = N
         html.Div(className="filters", role="group", **{"aria-label": "Scorecard period"}, children=[
             shell.toggle_group(PERIOD, "Period", [(p, p.title()) for p in PERIODS], period),
         ]),
-        dcc.Store(id=AS_OF, data=day.isoformat() if (day := as_of_day(as_of)) else None),
+        # kept as typed (a long value as a marker the check refuses) and checked by the callback
+        dcc.Store(id=AS_OF, data=(as_of if len(as_of) <= 40 else "(too long)") if isinstance(as_of, str) else None),
         dcc.Store(id=URL_SYNC),
         html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}),
         html.Div(id=TILES, className="tiles", children=html.P("Loading the scorecard\u2026")),
@@ -61,7 +61,35 @@ def _number(value, unit: str) -> str:
 
 def _target_text(k: dict) -> str:
     comparison = "or less" if k["direction"] == "lower_is_better" else "or more"
-    return f"Target: {_number(k['target'], k['unit'])} {comparison}" if k.get("target") is not None else "No target"
+    if k.get("target") is None:
+        return "No target"
+    text = f"Target: {_number(k['target'], k['unit'])} {comparison}"
+    if k.get("target_so_far") is not None and k["target_so_far"] != k["target"]:
+        text += f" for the whole period; {_number(k['target_so_far'], k['unit'])} by now"
+    return text
+
+
+def _value_text(k: dict) -> str:
+    """The value, with "so far" in a period still running and the pace of a total (issue 15)."""
+    value = _number(k["actual"], k["unit"])
+    if k["actual"] is None or k.get("share_of_period", 1) >= 1:
+        return value
+    if k.get("on_pace_for") is not None:
+        return f"{value} so far; on pace for {_number(k['on_pace_for'], k['unit'])} of {_number(k['target'], k['unit'])}"
+    return f"{value} so far"
+
+
+def _previous_text(k: dict) -> str:
+    """The previous period's value and the change since (for a running total, of its pace)."""
+    prev = k.get("previous")
+    if not prev or prev.get("actual") is None:
+        return "Previous period: no data."
+    text = f"Previous period ({prev['start']} to {_last_day(prev['end'])}): {_number(prev['actual'], k['unit'])}"
+    if prev.get("change") is None:
+        return text + "."
+    sign = "+" if prev["change"] > 0 else "\u2212" if prev["change"] < 0 else "\u00b1"
+    change = _number(abs(prev["change"]), k["unit"])
+    return text + f"; change {sign}{change}" + (" (on pace)." if prev.get("change_of") == "pace" else ".")
 
 
 def _sparkline(k: dict) -> html.Img | html.Span:
@@ -83,26 +111,37 @@ def tile(k: dict) -> html.Article:
     return html.Article(className=f"tile status-{status['icon']}", tabIndex="0",
                         **{"aria-labelledby": f"kpi-{k['id']}"}, children=[
         html.H2(k["name"], id=f"kpi-{k['id']}"),
-        html.P(className="value", children=_number(k["actual"], k["unit"])),
+        html.P(className="value", children=_value_text(k)),
         html.P(className="status", children=[html.Span(ICONS[status["icon"]], className="icon", **{"aria-hidden": "true"}),
                                              " ", status["word"].capitalize()]),
-        html.P([_target_text(k), html.Br(), f"Score {score}"], className="target"),
+        html.P([_target_text(k), html.Span(" \u00b7 ", **{"aria-hidden": "true"}), f"Score {score}"], className="target"),
+        html.P(k.get("note") or "", className="note"),
         _sparkline(k),
-        html.P(f"Owner: {k['agency']}", className="agency"),
+        html.P(_previous_text(k), className="previous"),
+        html.P([f"Owner: {k['agency']}", *([html.Br(), f"Channel: {k['channel']}"] if k.get("channel") else [])],
+               className="agency"),
         html.P(trace["formula"], className="print-only"),
         html.Details(className="how", children=[
             html.Summary("How is this computed?"),
             html.P(trace["formula"]),
+            html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
             html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
                     ", ".join(trace["columns"]), "."]),
             html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
-                    html.A("This KPI as JSON", href=f"/api/v1/kpis/{k['id']}")]),
+                    html.A("This KPI as JSON", href=trace["json_url"]),
+                    *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
+                      if trace.get("dashboard") else [])]),
         ]),
     ])
 
 
 def tiles(card: dict) -> list:
     return [tile(k) for k in card["kpis"].values()]
+
+
+def refused(message: str) -> list:
+    """What the page shows for an as_of it cannot score: the API's own message (api/v1.py answers 400)."""
+    return [html.H2("Overall city score"), html.P(className="refused", role="alert", children=message)]
 
 
 def overall(card: dict) -> list:
@@ -128,5 +167,5 @@ def _so_far(card: dict) -> str:
     days, done = (end - start).days, (as_of - start).days + 1
     if done >= days:
         return ""
-    return (f" (so far: data through {as_of}, {done} of {days} days; totals are scored against the whole "
-            f"{card['period']}'s target)")
+    return (f" (so far: data through {as_of}, {done} of {days} days; totals are scored against the "
+            f"{card['period']}'s target pro-rated to those days, rates and medians are so far)")

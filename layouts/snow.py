@@ -6,7 +6,7 @@ import dash
 from dash import dcc
 
 from layouts import _shell as shell
-from portal import filters, queries, queries_snow
+from portal import filters, panels_snow, queries, queries_snow
 
 PAGE = "snow"
 STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
@@ -22,10 +22,10 @@ def _storm_label(s: dict) -> str:
     return f"{s.get('name') or s['storm_id']} ({started})"
 
 
-def _whole_input(label: str, control_id: str, param, value: int):
+def _whole_input(label: str, control_id: str, param, value: int | None, placeholder: str = ""):
     """A number box bounded by the named query parameter it feeds (portal/queries*.py)."""
     return shell.field(label, control_id, dcc.Input(id=control_id, type="number", min=param.min, max=param.max, step=1,
-                                                    value=value, debounce=True))
+                                                    value=value, debounce=True, placeholder=placeholder))
 
 
 def layout(**query):
@@ -35,6 +35,9 @@ def layout(**query):
                           "Priority-1 routes (main roads, bus and emergency routes) are plowed first.", ASOF, URL_SYNC, "Choose the storm", [
             shell.choice(STORM, "Storm", [(s["storm_id"], _storm_label(s)) for s in storms], p["storm_id"],
                          placeholder="Latest storm"),
-            _whole_input("Hours since the storm began", HOURS, queries_snow.HOURS, p["hours"]),
-            _whole_input("Target hours to first pass", TARGET, queries.TARGET_HOURS, p["target_hours"]),
+            # empty: the storm as of now (or its end), so a storm five hours old opens at hour five (issue 15)
+            _whole_input("Show the storm at this many hours after it began", HOURS, queries_snow.HOURS, p["hours"],
+                         placeholder="now"),
+            _whole_input(f"Target hours to first pass (official: {panels_snow.official_target()}; another value is a what-if)", TARGET,
+                         queries.TARGET_HOURS, p["target_hours"]),
     ])

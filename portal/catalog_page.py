@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import config
 import datasets
 import lake
 from datasets import free_text
 from portal import pipeline_health
 from portal.catalog import formats
+from portal.quoting import clipped
 
 # How old the last successful load may be before the dataset is overdue, per declared cadence.
 CADENCE_MAX_AGE = {
@@ -96,14 +98,45 @@ def examples(name: str, version: int | None, base_url: str) -> dict[str, str]:
     }
 
 
-def citation(name: str, base_url: str, today: date | None = None) -> str:
+def retention_words() -> str:
+    """The retention policy in words, from the settings that apply it (etl/compact.py)."""
+    return (f"The newest {config.get('keep_versions')} versions, every version published in the last "
+            f"{config.get('keep_hours')} hours, and each day's last version for {config.get('keep_daily')} days stay "
+            f"readable by number; any other older version answers 410 Gone.")
+
+
+def pinned(name: str, raw) -> dict:
+    """The version a /data/<name>?version=N page is about: N when it is kept; the nearest kept one (and
+    a note saying so) when retention removed N, so the page never offers links that answer 410 (issue
+    15); the current one when N is no version. `rows` and `published_at` are that version's own."""
+    current = lake.current_version(name)
+    digits = isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 19  # '\u00b2'.isdigit() is True
+    asked = int(raw) if digits else None
+    version, note = current, ""
+    if asked is not None and current is not None and 1 <= asked <= current and asked != current:
+        kept = lake.version_numbers(name)
+        if asked in kept:
+            version = asked
+        else:
+            version = min(kept, key=lambda k: (abs(k - asked), -k))
+            note = (f"Version {asked} is no longer kept, so it cannot be downloaded; the nearest version kept is "
+                    f"{version}, shown here. {retention_words()}")
+    elif raw not in (None, "") and asked != current:
+        note = f"There is no version {clipped(str(raw))} of {name}; showing the current version {current}."
+    m = lake.manifest(name, version) if version else None
+    return {"version": version, "current": current, "asked": asked, "note": note,
+            "rows": m.rows if m else None, "published_at": m.published_at if m else None}
+
+
+def citation(name: str, base_url: str, today: date | None = None, version: int | None = None) -> str:
+    """How to cite `version` (default: the current one), with its own number and publication day."""
     ds = datasets.get(name)
-    m = lake.manifest(name)
+    m = lake.manifest(name, version)
     today = today or datetime.now(UTC).date()
     if m is None:
         return f"{ds.publisher}. {ds.title} ({name}), not yet published."
     published = (_parse(m.published_at) or datetime.now(UTC)).date().isoformat()
-    return (f"{ds.publisher}. {ds.title} ({name}), version {m.version}, published {published}. "
+    return (f"{ds.publisher}. {ds.title} ({name}), version {m.version} ({m.rows:,} rows), published {published}. "
             f"{base_url.rstrip('/')}/data/{name}?version={m.version}. Retrieved {today.isoformat()}. "
             f"Licence: {ds.licence_name}.")
 

@@ -58,14 +58,21 @@ def message(text: str) -> go.Figure:
 
 
 def lines(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="", legend_title="",
-          mode: str = "lines+markers", dash_by: dict | None = None) -> go.Figure:
+          mode: str = "lines+markers", dash_by: dict | None = None, hollow: str | None = None) -> go.Figure:
     """One line per value of `group` (or one line), with markers so a series is not told apart by
-    colour alone; `dash_by` maps a group value to a line dash."""
+    colour alone; `dash_by` maps a group value to a line dash; where the boolean column `hollow` is
+    true the marker is drawn open (a period only partly covered, issue 15)."""
     groups = [(None, df)] if group is None else list(df.groupby(group, sort=True, dropna=False))
     symbols = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon")
+
+    def marker(n: int, part) -> dict:
+        symbol = symbols[n % len(symbols)]
+        if hollow is None or symbol in ("x", "cross"):  # those have no open form
+            return {"symbol": symbol, "size": 6}
+        return {"symbol": [f"{symbol}-open" if h else symbol for h in part[hollow].tolist()], "size": 7}
+
     traces = [go.Scatter(x=part[x], y=part[y], name=y_title if name is None else str(name), mode=mode,
-                         marker={"symbol": symbols[n % len(symbols)], "size": 6},
-                         line={"dash": (dash_by or {}).get(name, "solid"), "width": 2})
+                         marker=marker(n, part), line={"dash": (dash_by or {}).get(name, "solid"), "width": 2})
               for n, (name, part) in enumerate(groups)]
     return apply_template(go.Figure(traces, _layout(x_title=x_title, y_title=y_title, legend_title=legend_title)))
 

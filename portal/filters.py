@@ -33,8 +33,7 @@ def text(value) -> str | None:
 
 
 def _iso(value) -> str | None:
-    """A date as YYYY-MM-DD, or None when blank, malformed or outside queries.DATE_RANGE (the page
-    then opens on its default range, as for a malformed date)."""
+    """A date as YYYY-MM-DD, or None when blank, malformed or outside queries.DATE_RANGE."""
     if not isinstance(value, str) or not value or len(value) > 10:
         return None
     try:
@@ -42,6 +41,22 @@ def _iso(value) -> str | None:
     except ValueError:
         return None
     return day.isoformat() if in_date_range(day) else None
+
+
+def typed_date(value, default: str) -> str:
+    """The day a date box asks for: `default` when blank; a malformed or impossible date (2026-02-30) is
+    kept as typed, so every panel says what is wrong with it, as the API's 400 does, instead of the page
+    silently showing its default range (issue 15)."""
+    if value is None or value == "":
+        return default
+    return _iso(value) or (text(value) or default)
+
+
+def _range(query: dict, default_end: str, days: int) -> tuple[str, str]:
+    end = typed_date(query.get("end"), default_end)
+    valid_end = _iso(end) or default_end
+    start = typed_date(query.get("start"), (date.fromisoformat(valid_end) - timedelta(days=days - 1)).isoformat())
+    return ordered(start, end) if _iso(start) and _iso(end) else (start, end)
 
 
 def canonical(value, choices) -> str | None:
@@ -73,13 +88,11 @@ def sr_choices() -> dict:
 
 
 def sr_params(query: dict) -> dict:
-    """The 311 page's parameters from its URL query; missing or malformed dates fall back to the last
-    90 days of data (an unknown borough or type is kept, so the panel says why it has no chart)."""
+    """The 311 page's parameters from its URL query; missing dates fall back to the last 90 days of data
+    (a malformed date, an unknown borough or type is kept, so the panel says why it has no chart)."""
     choices = sr_choices()
     last = _iso(choices["last_day"]) or date.today().isoformat()
-    end = _iso(query.get("end")) or last
-    start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=SR_DAYS - 1)).isoformat()
-    start, end = ordered(start, end)
+    start, end = _range(query, last, SR_DAYS)
     period = query.get("period") if query.get("period") in PERIODS else "week"
     return {"start": start, "end": end, "period": period,
             **{name: canonical(query.get(name), choices[name]) for name in ("borough", "agency", "complaint_type")}}
@@ -132,9 +145,7 @@ def volunteer_params(query: dict) -> dict:
 
     today = city_today().isoformat()
     last = min(volunteer_last_day() or today, today)  # sign-ups for future events exist; default to today
-    end = _iso(query.get("end")) or last
-    start = _iso(query.get("start")) or (date.fromisoformat(end) - timedelta(days=VOLUNTEER_DAYS - 1)).isoformat()
-    start, end = ordered(start, end)
+    start, end = _range(query, last, VOLUNTEER_DAYS)
     return {"start": start, "end": end, "borough": canonical(query.get("borough"), volunteer_boroughs())}
 
 
@@ -142,3 +153,20 @@ def volunteer_boroughs() -> list[str]:
     """The boroughs a sign-up may name, as declared (datasets/volunteer_signups.yaml): the page's box
     offers exactly the values the queries accept."""
     return list(datasets.get("volunteer_signups").column("borough").allowed or ())
+
+
+def named_values(page: str, given: dict) -> dict:
+    """`given` with its borough, agency and complaint type spelled as the data spells them, the way the
+    page reads its own boxes (canonical): a chart CSV link with ?complaint_type=heat/hot water answers
+    what the page draws, not an empty file (issue 15)."""
+    if page == "service_requests":
+        choices = sr_choices()
+    elif page == "volunteers":
+        choices = {"borough": volunteer_boroughs()}
+    else:
+        return given
+    def spelled(key, value):
+        if key not in choices or not isinstance(value, str):
+            return value
+        return next((c for c in choices[key] if str(c).casefold() == value.strip().casefold()), value)
+    return {k: spelled(k, v) for k, v in given.items()}

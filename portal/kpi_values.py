@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import config
 import datasets
 from datasets import kpis as kpi_decls
-from portal import cache, queries, scoring
+from portal import cache, kpi_notes, queries, queries_311, queries_snow, scoring
 from portal.quoting import quoted
 from portal.reader import QueryError, reader
 
@@ -49,6 +49,9 @@ def as_of_day(raw) -> date | None:
         day = None
     if day is None or not queries.in_date_range(day):
         raise ValueError(f"as_of must be a date like 2026-11-20 from {lo} to {hi}, not {quoted(raw)}")
+    today = city_today()
+    if day > today:  # a period that has not happened has no score (issue 15)
+        raise ValueError(f"as_of {day} is in the future: a scorecard can show days up to today, {today}")
     return day
 
 
@@ -103,12 +106,20 @@ def _in_periods(column: str, bound, n: int) -> str:
     return f"{column} >= {bound('start0')} AND {column} < {bound(f'end{n - 1}')}"
 
 
-def _closed_311(value: str, where: str = ""):
+def _closed_311(value: str):
     """`value` over the 311 requests closed in each period."""
     def sql(n: int) -> str:
         return (f"SELECT {_period_of('closed', _local, n)} AS period, {value} AS value FROM {{service_requests}} "
-                f"WHERE {_in_periods('closed', _local, n)}{where} GROUP BY period")
+                f"WHERE {_in_periods('closed', _local, n)} GROUP BY period")
     return sql
+
+
+def _decided_311(n: int) -> str:
+    """The share on time of the 311 requests with a due time decided in each period (queries_311.DECIDED)."""
+    return (f"SELECT {_period_of('decided', _local, n)} AS period, 100.0 * count(*) FILTER (WHERE on_time) / "
+            f"nullif(count(*), 0) AS value FROM (SELECT {queries_311.DECIDED} FROM {{service_requests}} "
+            f"WHERE due IS NOT NULL) WHERE {_in_periods('decided', _local, n)} AND decided <= {queries_311.DATA_AS_OF} "
+            f"GROUP BY period")
 
 
 def _open_at_period_ends(n: int) -> str:
@@ -127,15 +138,15 @@ def _signups(n: int) -> str:
 
 def _snow_p1_within_target(n: int) -> str:
     return f"""
-WITH storms AS (
-    SELECT storm_id, started, {_period_of('started', _local, n)} AS period FROM {{snow_storms}}
-    WHERE {_in_periods('started', _local, n)}
+WITH storms AS ({queries_snow.STORM_WINDOWS}, {_period_of('started', _local, n)} AS period
+    FROM {{snow_storms}} s
+    WHERE {_in_periods('s.started', _local, n)}
 ),
 p1 AS (SELECT segment_id FROM {{snow_segments}} WHERE route_priority = 1),
 first_pass AS (
     SELECT a.storm_id, a.segment_id, min(a.last_serviced) AS first_serviced
     FROM {{plow_activity}} a JOIN storms s ON a.storm_id = s.storm_id
-    WHERE a.last_serviced >= s.started
+    WHERE a.last_serviced >= s.started AND s.window_closed
     GROUP BY a.storm_id, a.segment_id
 ),
 pairs AS (
@@ -143,6 +154,7 @@ pairs AS (
     FROM storms s
     CROSS JOIN p1
     LEFT JOIN first_pass f ON f.storm_id = s.storm_id AND f.segment_id = p1.segment_id
+    WHERE s.window_closed
 )
 SELECT period, 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS value FROM pairs GROUP BY period
 """
@@ -152,8 +164,7 @@ SELECT period, 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS v
 ALL_PERIODS = {
     "kpi_311_median_days_to_close": (_closed_311("quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5)"),
                                      None),
-    "kpi_311_pct_closed_within_target": (_closed_311("100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0)",
-                                                     " AND due IS NOT NULL"), None),
+    "kpi_311_pct_closed_within_target": (_decided_311, None),
     "kpi_311_open_backlog": (_open_at_period_ends, None),
     "kpi_snow_p1_serviced_within_target": (_snow_p1_within_target, None),
     "kpi_volunteer_signups": (_signups, 0.0),
@@ -169,31 +180,39 @@ def _actuals(kpi, bounds: list[tuple[date, date]]) -> list[float | None]:
         return [_actual(kpi, start, end) for start, end in bounds]
     sql = build(len(bounds))
     cleaned = queries.validate(kpi.query, _params(kpi, *bounds[0]))  # the KPI's own parameters, as the query binds them
-    params = {**cleaned, "tz": queries.city_timezone(), "start0": bounds[0][0],
-              **{f"end{i}": end for i, (_, end) in enumerate(bounds)}}
     used = set(re.findall(r"\$(\w+)", sql))  # DuckDB rejects unused named parameters
+    params = {**cleaned, **queries.automatic(used), "start0": bounds[0][0],
+              **{f"end{i}": end for i, (_, end) in enumerate(bounds)}}
     r = reader().query(sql, {k: v for k, v in params.items() if k in used}, name=f"{kpi.query}[{len(bounds)} periods]",
                        time_limit_ms=config.get_int("query_time_limit_ms"), max_rows=config.get_int("query_max_rows"))
     values = dict(r.rows)
     return [empty if i not in values else None if values[i] is None else float(values[i]) for i in range(len(bounds))]
 
 
-def _rows_url(kpi, start: date, end: date) -> str:
-    """The rows API link to the exact input rows: the period column in [start, end) in the city's
-    time (the day boundaries the KPI query uses), or the whole dataset when no one column selects them."""
-    base = f"/api/v1/datasets/{kpi.dataset}/rows"
-    if not kpi.period_column:
-        return base
-    if datasets.get(kpi.dataset).column(kpi.period_column).type == "datetime":
-        zone = ZoneInfo(datasets.city(config.get("city")).timezone)
-        lo = datetime.combine(start, datetime.min.time(), zone).isoformat()
-        hi = datetime.combine(end, datetime.min.time(), zone).isoformat()
-    else:
-        lo, hi = start.isoformat(), end.isoformat()
-    return f"{base}?{urlencode({kpi.period_column + '__gte': lo, kpi.period_column + '__lt': hi})}"
+def detail(kpi, start: date, end: date) -> dict:
+    """What the KPI's named query returns beside its value for one period (the counts behind it, how many
+    are still open or in progress, the figure it used to show), so a tile can say what the number leaves
+    open (issue 15). Times as ISO text, as the API writes them."""
+    rows = queries.run(kpi.query, **_params(kpi, start, end)).dicts()  # inside the scorecard's own cache entry
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in (rows[0] if rows else {}).items() if k != "value"}
 
 
-def trace(kpi, start: date, end: date) -> dict:
+def period_of(period: str, as_of: date) -> tuple[date, date, date]:
+    """(start, end, cut): the period holding as_of, and the end of what a scorecard as of that day
+    reads, the day after as_of when the period is still running (issue 15)."""
+    start, end = scoring.period_bounds(period, as_of)
+    return start, end, min(end, as_of + timedelta(days=1))
+
+
+def links(kpi, period: str, as_of: date) -> dict:
+    """Where a tile's links lead: the KPI's input rows and its JSON for exactly this period and as_of
+    (issue 15: the JSON link dropped both), and the page that explains it."""
+    query = urlencode({"period": period, "as_of": as_of.isoformat()})
+    return {"rows_url": f"/api/v1/kpis/{kpi.id}/rows.csv?{query}", "json_url": f"/api/v1/kpis/{kpi.id}?{query}",
+            "dashboard": kpi.dashboard}
+
+
+def trace(kpi, start: date, end: date, period: str, as_of: date) -> dict:
     """How a value was computed, for a journalist to reproduce it."""
     return {
         "formula": kpi.formula,
@@ -201,32 +220,95 @@ def trace(kpi, start: date, end: date) -> dict:
         "parameters": _params(kpi, start, end),
         "dataset": kpi.dataset,
         "columns": list(kpi.columns),
-        "rows_url": _rows_url(kpi, start, end),
+        **links(kpi, period, as_of),
     }
+
+
+def previous(last: dict, row: dict) -> dict:
+    """The previous period's value and the change since: against the pace of a total whose period is
+    still running (341 so far, on pace for 511, against 576 last month), else against the value."""
+    now = row["on_pace_for"] if row.get("on_pace_for") is not None else row["actual"]
+    change = None if now is None or last["actual"] is None else now - last["actual"]
+    return {**last, "change": change, "change_of": "pace" if row.get("on_pace_for") is not None else "value"}
+
+
+_FIRST: dict[tuple, dict] = {}  # the data versions -> their first days (one entry kept)
+
+
+def first_days() -> dict[str, date | None]:
+    """Each dataset's first local day of its declared time column: before it a KPI has no data, not a
+    score (a backlog of 0 "on target" in 2020, issue 15). Computed once per set of versions in each
+    process (a scan of each table's time column: ~100 ms at 1M requests)."""
+    versions = queries.version_key()
+    if versions not in _FIRST:
+        _FIRST.clear()
+        _FIRST[versions] = _first_days()
+    return _FIRST[versions]
+
+
+def _first_days() -> dict[str, date | None]:
+    parts = []
+    for name, d in datasets.datasets().items():
+        column = d.time_column
+        if column:
+            local = f"timezone($tz, {column})" if d.column(column).type == "datetime" else column
+            parts.append(f"SELECT '{name}' AS dataset, CAST(min({local}) AS DATE) AS first_day FROM {{{name}}}")
+    r = reader().query(" UNION ALL ".join(parts), {"tz": queries.city_timezone()}, name="first_days",
+                       time_limit_ms=config.get_int("query_time_limit_ms"))
+    return dict(r.rows)
+
+
+def _before_data(actuals: list, bounds: list[tuple[date, date]], first: date | None) -> list:
+    """No value for a period that ends before the dataset's first day (or when the dataset is empty)."""
+    return [None if first is None or end <= first else a for a, (_, end) in zip(actuals, bounds, strict=True)]
 
 
 def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     selected = {k: v for k, v in kpi_decls.kpis().items() if (only is None or k == only) and period in v.periods}
-    start, end = scoring.period_bounds(period, as_of)
-    bounds = [*(scoring.previous_periods(period, as_of, history) if history else []), (start, end)]
+    # The current period is cut at the end of as_of: a scorecard "as of" a day shows what was known by
+    # then, and a period still running is scored on its elapsed share (issue 15).
+    start, end, cut = period_of(period, as_of)
+    share = (cut - start).days / (end - start).days
+    # at least the previous period, for the tile's "previous period and change" (issue 15)
+    bounds = [*scoring.previous_periods(period, as_of, max(history, 1)), (start, cut)]
+    firsts = first_days()
     with ThreadPoolExecutor(max_workers=min(len(selected), 4) or 1) as pool:  # each query on its own cursor
-        actuals = dict(zip(selected, pool.map(lambda kpi: _actuals(kpi, bounds), selected.values()), strict=True))
+        actuals = pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
+                           selected.values())
+        # beside the values, what each leaves open this period (none before the dataset's first day)
+        details = pool.map(lambda kpi: detail(kpi, start, cut) if firsts.get(kpi.dataset) and as_of >= firsts[kpi.dataset]
+                           else {}, selected.values())
+        actuals, details = dict(zip(selected, actuals, strict=True)), dict(zip(selected, details, strict=True))
     values = {k: a[-1] for k, a in actuals.items()}
-    card = scoring.score_kpis(values, period, selected)
+    card = scoring.score_kpis(values, period, selected, share=share)
     for kpi_id, row in card["kpis"].items():
         kpi = selected[kpi_id]
         row["status"] = {"word": row["status"].word, "icon": row["status"].icon}
+        facts = details[kpi_id]
+        if row["actual"] is None and facts.get("storms_in_progress"):
+            row["status"] = {"word": scoring.IN_PROGRESS.word, "icon": scoring.IN_PROGRESS.icon}
+        first = firsts.get(kpi.dataset)
         row.update(id=kpi_id, description=kpi.description, agency=kpi.agency, target_note=kpi.target_note,
-                   start=start.isoformat(), end=end.isoformat(), trace=trace(kpi, start, end))
+                   start=start.isoformat(), end=end.isoformat(), data_to=cut.isoformat(), share_of_period=share,
+                   on_pace_for=None if row["actual"] is None or share >= 1 or row["target"] == row["target_so_far"]
+                   else row["actual"] / share,
+                   trace=trace(kpi, start, cut, period, as_of), detail=facts,
+                   note=(f"No data before {first}: the {kpi.dataset} data begins then." if first and as_of < first else
+                         "No data yet." if first is None else kpi_notes.note(kpi_id, row["actual"], facts)))
+        past = []
+        for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):
+            score = scoring.kpi_score(actual, kpi.target_for(period), kpi.direction)
+            past.append({"start": p_start.isoformat(), "end": p_end.isoformat(), "actual": actual, "score": score})
+        row["previous"] = previous(past[-1], row)
+        row.update(channel=kpi.channel, target_source=kpi.target_source)
         if history:
-            past = []
-            for (p_start, p_end), actual in zip(bounds[:-1], actuals[kpi_id][:-1], strict=True):
-                score = scoring.kpi_score(actual, kpi.target_for(period), kpi.direction)
-                past.append({"start": p_start.isoformat(), "end": p_end.isoformat(), "actual": actual, "score": score})
-            row["history"] = past
+            row["history"] = past[-history:]
     card.update(as_of=as_of.isoformat(), start=start.isoformat(), end=end.isoformat(),
+                data_to=cut.isoformat(), share_of_period=share,
                 overall_formula="The mean of the KPI scores that have data; each score is actual / target "
-                                "(target / actual when lower is better), clamped to [0, 2].")
+                                "(target / actual when lower is better), clamped to [0, 2]. In a period still "
+                                "running, totals are scored against their target pro-rated to the days elapsed, "
+                                "and a storm inside its target window is left out.")
     return card
 
 

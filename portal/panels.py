@@ -120,6 +120,8 @@ def to_csv(df: pd.DataFrame) -> str:
 def _cell(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
+    if isinstance(value, bool):  # before int: True is an int, and "1" says nothing in a "more than" column
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int):
@@ -209,3 +211,4 @@ def fmt(n: float | None, digits: int = 0) -> str:
     if n is None or pd.isna(n):
         return "no value"
     return f"{n:,.{digits}f}"
+

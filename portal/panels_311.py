@@ -1,8 +1,12 @@
 """The 311 page's panels: volume by channel, time to close, on-time share, open backlog, maps."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import pandas as pd
+
 import config
-from portal import choropleth, figures, geo
+from portal import choropleth, figures, filters, geo
 from portal.panels import Panel, fmt, query_frame, register
 
 PAGE = "service_requests"
@@ -21,60 +25,121 @@ def _range(p: dict) -> str:
 
 
 # ---- volume by channel ----------------------------------------------------------------------------
+def _next(day: date, period: str) -> date:
+    """The first day of the day, ISO week or month after the one starting `day`."""
+    if period == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1 if period == "day" else 7)
+
+
+def _periods(start: date, end: date, period: str) -> list[date]:
+    """The first day of every day, ISO week or month that overlaps [start, end]."""
+    day = {"day": start, "week": start - timedelta(days=start.weekday()), "month": start.replace(day=1)}[period]
+    out = []
+    while day <= end:
+        out.append(day)
+        day = _next(day, period)
+    return out
+
+
 def volume_data(p):
-    return query_frame("sr_volume", **p)
+    """Requests per period and channel, every period of the range drawn (a period with none is 0, not
+    skipped: issue 15), and `partial` marking a first or last period the range or the data covers only
+    in part, so a short week does not read as a drop."""
+    df = query_frame("sr_volume", **p)
+    if df.empty:
+        return df
+    period = p.get("period") or "day"
+    start, end = date.fromisoformat(str(p["start"])), date.fromisoformat(str(p["end"]))
+    last = filters.sr_choices()["last_day"]
+    seen_to = min(end, date.fromisoformat(last)) if last else end  # no period drawn past the data's last day
+    grid = pd.MultiIndex.from_product([_periods(start, seen_to, period), df["channel"].drop_duplicates().tolist()],
+                                      names=["period_start", "channel"])
+    full = df.set_index(["period_start", "channel"])["requests"].reindex(grid, fill_value=0).reset_index()
+    full["partial"] = [d < start or _next(d, period) - timedelta(days=1) > seen_to for d in full["period_start"]]
+    return full
 
 
 def volume_figure(df, p):
     return figures.lines(df, "period_start", "requests", "channel", x_title=f"{p.get('period') or 'day'} starting",
-                         y_title="Requests created", legend_title="Channel")
+                         y_title="Requests created", legend_title="Channel (open marker: period only partly covered)",
+                         hollow="partial")
 
 
 def volume_summary(df, p):
     total = int(df["requests"].sum())
     by_channel = df.groupby("channel", dropna=False)["requests"].sum().sort_values(ascending=False)
     top, top_n = by_channel.index[0], int(by_channel.iloc[0])
-    per = df.groupby("period_start")["requests"].sum()
+    whole = df[~df["partial"]] if (~df["partial"]).any() else df
+    per = whole.groupby("period_start")["requests"].sum()
+    unit = p.get("period") or "day"
+    partial = sorted(df.loc[df["partial"], "period_start"].unique())
+    part = "" if not partial else (
+        f" The {unit} starting {partial[0]} is only partly covered by the range or the data (open marker), so it "
+        f"reads low." if len(partial) == 1 else f" The {unit}s starting {' and '.join(map(str, partial))} are only "
+        f"partly covered by the range or the data (open markers), so they read low.")
     return (f"{fmt(total)} requests were created {_range(p)}; most came by {top or 'an unknown channel'} "
-            f"({fmt(100 * top_n / total)}%), and the busiest {p.get('period') or 'day'} was the one starting "
-            f"{per.idxmax()} with {fmt(per.max())}.")
+            f"({fmt(100 * top_n / total)}%), and the busiest whole {unit} was the one starting "
+            f"{per.idxmax()} with {fmt(per.max())}.{part}")
 
 
 # ---- time to close by complaint type -------------------------------------------------------------
 def close_data(p):
-    df = _filtered("sr_time_to_close", p)
+    df = _filtered("sr_close_survival", p)
     if df.empty:
         return df
     df = df.head(TOP_TYPES).copy()
-    df["median_days"] = df["median_hours"] / 24
-    df["p90_days"] = df["p90_hours"] / 24
-    return df[["complaint_type", "closed_requests", "median_days", "p90_days"]]
+    for q in ("median", "p90"):
+        df[f"{q}_days"] = df[f"{q}_hours"] / 24
+    df["oldest_open_days"] = df["oldest_open_hours"] / 24
+    return df[["complaint_type", "requests", "still_open", "oldest_open_days", "median_days", "median_more_than",
+               "p90_days", "p90_more_than"]]
 
 
 def close_figure(df, p):
     long = df.melt(id_vars="complaint_type", value_vars=["median_days", "p90_days"], var_name="measure", value_name="days")
+    more = df.melt(id_vars="complaint_type", value_vars=["median_more_than", "p90_more_than"], value_name="more")["more"]
     long["measure"] = long["measure"].map({"median_days": "Median", "p90_days": "90th percentile"})
-    return figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed",
-                        legend_title="Time to close", horizontal=True)
+    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed (open requests "
+                       "counted as at least their age)", legend_title="Time to close", horizontal=True)
+    labels = ["more than" if m else "" for m in more.tolist()]
+    for n, trace in enumerate(fig.data):  # a bar that is only a lower bound says so on the bar
+        trace.text = labels[n * len(df):(n + 1) * len(df)]
+        trace.textposition = "outside"
+    return fig
 
 
-def _duration(days: float) -> str:
+def _duration(days: float, more_than: bool = False) -> str:
     """A time to close in words a resident reads at a glance: hours under a day ("0.0 days" said nothing)."""
-    return f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
+    words = f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
+    return f"more than {words}" if more_than else words
+
+
+def _open_words(r) -> str:
+    if not r.still_open:
+        return "none is still open"
+    return f"{fmt(r.still_open)} still open (the oldest for {_duration(r.oldest_open_days)})"
+
+
+METHOD = ("Open requests count as taking at least as long as they have been open (Kaplan-Meier), so the times do not "
+          "describe only the requests already closed.")
 
 
 def close_summary(df, p):
     if len(df) == 1:
         r = df.iloc[0]
-        return (f"{fmt(r.closed_requests)} {r.complaint_type} requests created {_range(p)} have been closed: half "
-                f"within {_duration(r.median_days)}, nine in ten within {_duration(r.p90_days)}. Requests still open "
-                f"are not counted here.")
+        half = (f"fewer than half have been closed, so the median is more than {_duration(r.median_days)}"
+                if r.median_more_than else f"half are closed within {_duration(r.median_days)}")
+        nine = (f"the 90th percentile is more than {_duration(r.p90_days)}" if r.p90_more_than
+                else f"nine in ten within {_duration(r.p90_days)}")
+        return (f"{fmt(r.requests)} {r.complaint_type} requests were created {_range(p)}; {_open_words(r)}. "
+                f"Counting them, {half}; {nine}. {METHOD}")
     slow = df.sort_values("median_days", ascending=False).iloc[0]
     fast = df.sort_values("median_days").iloc[0]
-    return (f"Of the {len(df)} most common complaint types created {_range(p)} and since closed, "
-            f"{slow.complaint_type} took longest (median {_duration(slow.median_days)}, 90th percentile "
-            f"{_duration(slow.p90_days)}) and {fast.complaint_type} was quickest (median {_duration(fast.median_days)}). "
-            f"Requests still open are not counted here.")
+    return (f"Of the {fmt(df.requests.sum())} requests of the {len(df)} most common complaint types created {_range(p)}, "
+            f"{fmt(df.still_open.sum())} are still open. {slow.complaint_type} takes longest (median "
+            f"{_duration(slow.median_days, slow.median_more_than)}, {_open_words(slow)}) and {fast.complaint_type} is "
+            f"quickest (median {_duration(fast.median_days, fast.median_more_than)}). {METHOD}")
 
 
 # ---- share closed within target by agency ----------------------------------------------------------
@@ -82,26 +147,32 @@ def target_data(p):
     df = _filtered("sr_within_target", p)
     if df.empty:
         return df
-    by = df.groupby("agency", as_index=False)[["closed_with_due", "closed_within_target"]].sum()
-    by["pct_within_target"] = 100 * by["closed_within_target"] / by["closed_with_due"]
+    counts = ["closed_with_due", "closed_within_target", "open_with_due", "open_past_due"]
+    by = df.groupby("agency", as_index=False)[counts].sum()
+    by["pct_within_target"] = 100 * by["closed_within_target"] / (by["closed_with_due"] + by["open_past_due"])
+    by["pct_closed_only"] = 100 * by["closed_within_target"] / by["closed_with_due"].where(by["closed_with_due"] > 0)
     return by.sort_values("pct_within_target").reset_index(drop=True)
 
 
 def target_figure(df, p):
-    fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency", y_title="% closed within target",
-                       horizontal=True)
+    fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency",
+                       y_title="% on time (open past due counted late)", horizontal=True)
     figures.reference_line(fig, x=85, label="city standard 85%")
     fig.update_xaxes(range=[0, 100])
     return fig
 
 
 def target_summary(df, p):
-    total = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum()
+    decided = df["closed_with_due"].sum() + df["open_past_due"].sum()
+    total = 100 * df["closed_within_target"].sum() / decided
+    closed_only = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum() if df["closed_with_due"].sum() else None
+    requests = df["closed_with_due"].sum() + df["open_with_due"].sum()
     worst = df.iloc[0]
-    return (f"{fmt(total, 1)}% of the requests created {_range(p)} that have a due date and are closed were "
-            f"closed on time; {worst.agency} had the lowest share ({fmt(worst.pct_within_target, 1)}%). Requests "
-            f"still open are not counted here; the scorecard's on-time KPI counts requests in the period they "
-            f"were closed, so its figure for a month differs.")
+    return (f"Of the {fmt(requests)} requests created {_range(p)} that have a due date, {fmt(df.open_with_due.sum())} are "
+            f"still open ({fmt(df.open_past_due.sum())} past due). Counting those past due as late, {fmt(total, 1)}% "
+            f"were on time ({fmt(closed_only, 1)}% of the closed ones alone); {worst.agency} had the lowest share "
+            f"({fmt(worst.pct_within_target, 1)}%). The scorecard's on-time KPI counts each request in the period it was "
+            f"decided (closed on time, or its due time passed), so its figure for a month differs.")
 
 
 # ---- open backlog ------------------------------------------------------------------------------------
@@ -159,14 +230,20 @@ def area_summary(df, p, what):
 
 register(
     Panel("sr-volume", PAGE, "Requests created, by channel", FILTERS + ("period",), volume_data, volume_figure,
-          volume_summary, columns={"period_start": "period starting"}, queries=("sr_volume",)),
+          volume_summary, columns={"period_start": "period starting", "partial": "period partly covered"},
+          queries=("sr_volume", "sr_filter_values")),
     Panel("sr-time-to-close", PAGE, "Time to close, by complaint type", FILTERS, close_data, close_figure,
-          close_summary, empty="No requests created in this range have been closed yet.",
-          columns={"closed_requests": "closed requests", "median_days": "median days", "p90_days": "90th percentile days"},
-          queries=("sr_time_to_close",)),
+          close_summary, empty="No requests were created in this range.",
+          columns={"still_open": "still open", "oldest_open_days": "oldest open, days", "median_days": "median days",
+                   "median_more_than": "median more than", "p90_days": "90th percentile days",
+                   "p90_more_than": "90th percentile more than"},
+          queries=("sr_close_survival",)),
     Panel("sr-within-target", PAGE, "Closed within target, by agency", FILTERS, target_data, target_figure,
-          target_summary, empty="No closed requests with a due date in this range.",
-          columns={"pct_within_target": "% within target"}, queries=("sr_within_target",)),
+          target_summary, empty="No requests with a due date that is past or met in this range.",
+          columns={"closed_with_due": "closed with due date", "closed_within_target": "closed on time",
+                   "open_with_due": "still open", "open_past_due": "open past due",
+                   "pct_within_target": "% on time", "pct_closed_only": "% on time of closed"},
+          queries=("sr_within_target",)),
     Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
           columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),

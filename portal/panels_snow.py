@@ -10,10 +10,10 @@ import plotly.graph_objects as go
 
 import config
 import datasets
+from datasets import kpis as kpi_decls
 from portal import figures
 from portal.panels import Panel, fmt, query_frame, register
 from portal.queries import TARGET_HOURS
-from portal.queries_snow import HOURS
 
 PAGE = "snow"
 FILTERS = ("storm_id", "hours", "target_hours")
@@ -31,28 +31,34 @@ def _storm(p) -> str:
 
 
 def _target(p) -> int:
-    """The target hours the page asked for, or the query's declared default."""
-    return int(p.get("target_hours") or TARGET_HOURS.default)
+    """The target hours the page asked for, or the official one (the priority-1 KPI's declaration)."""
+    return int(p.get("target_hours") or official_target())
+
+
+def official_target() -> int:
+    """The target the city publishes (datasets/kpis.yaml), so the page cannot move it; another value in
+    the URL is a "what if" and is labelled as one (issue 15)."""
+    return int(kpi_decls.kpis()["snow_p1_serviced_within_target"].parameters.get("target_hours", TARGET_HOURS.default))
+
+
+def target_words(p) -> str:
+    target = _target(p)
+    if target == official_target():
+        return f"the {target}-hour target"
+    return f"a what-if target of {target} hours (the official target is {official_target()})"
+
+
+def _local(ts) -> str:
+    return f"{pd.Timestamp(ts).tz_convert(datasets.city(config.get('city')).timezone):%Y-%m-%d %H:%M}"
 
 
 # ---- progress since the storm began ------------------------------------------------------------------
-def _elapsed_hours(p) -> float | None:
-    """Hours from the storm's start to its newest observation (the same as-of the map uses)."""
-    status = query_frame("snow_segment_status", storm_id=_storm(p), hours=HOURS.max)
-    if status.empty:
-        return None
-    started = query_frame("snow_storms").set_index("storm_id").loc[_storm(p), "started"]
-    return (status["as_of"].iloc[0] - started).total_seconds() / 3600
-
-
 def progress_data(p):
     df = query_frame("snow_progress", storm_id=_storm(p), hours=p.get("hours"))
     if df.empty:
         return df
-    elapsed = _elapsed_hours(p)
-    if elapsed is not None:  # an active storm: no line into hours that have not happened yet
-        df = df[df["hour"] <= math.ceil(elapsed)]
-    return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles"]]
+    return df[["route_priority", "hour", "segments_serviced", "segments", "pct_segments", "pct_lane_miles",
+               "elapsed_hours"]].assign(storm=storm_status(p))
 
 
 def progress_figure(df, p):
@@ -61,8 +67,9 @@ def progress_figure(df, p):
     long["series"] = ("Priority " + long["route_priority"].astype(str) + ", "
                       + long["measure"].map({"pct_segments": "segments", "pct_lane_miles": "lane-miles"}))
     dashes = {s: ("dot" if s.endswith("lane-miles") else "solid") for s in long["series"].unique()}
+    # lines+markers: in the first hour of a storm each series is one point, which a line alone never draws
     fig = figures.lines(long, "hour", "pct", "series", x_title="Hours since the storm began",
-                        y_title="% first serviced", legend_title="", mode="lines", dash_by=dashes)
+                        y_title="% first serviced", legend_title="", mode="lines+markers", dash_by=dashes)
     fig.update_yaxes(range=[0, 100])
     return fig
 
@@ -73,31 +80,66 @@ def progress_summary(df, p):
     parts = [f"priority {int(r.route_priority)} {fmt(r.pct_segments)}% of segments" for r in end.itertuples()]
     p1 = df[(df["route_priority"] == 1) & (df["pct_segments"] >= 90)]
     reach = f"; priority 1 passed 90% at hour {int(p1['hour'].min())}" if not p1.empty else ""
-    return f"{last_hour} hours after storm {_storm(p)} began, plows had reached " + ", ".join(parts) + reach + "."
+    # the elapsed time itself, as the other panels say it, not the chart's last whole hour
+    return (f"{df['storm'].iloc[0]} {fmt(df['elapsed_hours'].iloc[0], 1)} hours after it began, plows had reached "
+            + ", ".join(parts) + reach + ".")
+
+
+def storm_status(p) -> str:
+    """The storm's name, id and whether it is still active (no end yet) or ended, and when."""
+    storms = query_frame("snow_storms")
+    row = storms[storms["storm_id"] == _storm(p)]
+    if row.empty:
+        return f"Storm {_storm(p)}:"
+    r = row.iloc[0]
+    state = f"active since {_local(r.started)}" if pd.isna(r.ended) else f"ended {_local(r.ended)}"
+    return f"{r['name'] or r.storm_id} ({r.storm_id}), {state}:"
 
 
 # ---- time to first pass --------------------------------------------------------------------------------
 def first_pass_data(p):
-    return query_frame("snow_time_to_first_pass", storm_id=_storm(p), target_hours=p.get("target_hours"))
+    return query_frame("snow_time_to_first_pass", storm_id=_storm(p), hours=p.get("hours"),
+                       target_hours=p.get("target_hours"))
 
 
 def first_pass_figure(df, p):
     long = df.melt(id_vars="route_priority", value_vars=["median_hours", "p90_hours"], var_name="measure", value_name="hours")
+    more = df.melt(id_vars="route_priority", value_vars=["median_more_than", "p90_more_than"], value_name="more")["more"]
     long["priority"] = "Priority " + long["route_priority"].astype(str)
     long["measure"] = long["measure"].map({"median_hours": "Median", "p90_hours": "90th percentile"})
     fig = figures.bars(long, "priority", "hours", "measure", x_title="Route priority",
                        y_title="Hours from storm start to first pass", legend_title="")
+    # A bar that is only a lower bound (not enough segments reached yet) says so on the bar itself.
+    labels = ["more than" if m else "" for m in more.tolist()]
+    for n, trace in enumerate(fig.data):
+        trace.text = labels[n * len(df):(n + 1) * len(df)]
+        trace.textposition = "outside"
     target = _target(p)
-    figures.reference_line(fig, y=target, label=f"target {target} h", position="top left")
+    label = f"target {target} h" if target == official_target() else f"what-if target {target} h"
+    figures.reference_line(fig, y=target, label=label, position="top left")
     return fig
 
 
+def _first_pass_part(r) -> str:
+    reached = f"{fmt(r.serviced)} of {fmt(r.segments)} segments reached ({fmt(r.unreached)} not yet)"
+    if r.median_more_than:
+        times = f"median more than {fmt(r.elapsed_hours, 1)} h: fewer than half reached"
+    elif r.p90_more_than:
+        times = (f"median {fmt(r.median_hours, 1)} h, 90th percentile more than {fmt(r.elapsed_hours, 1)} h: "
+                 f"fewer than 90% reached")
+    else:
+        times = f"median {fmt(r.median_hours, 1)} h, 90th percentile {fmt(r.p90_hours, 1)} h"
+    return f"priority {int(r.route_priority)}: {reached}; {times}"
+
+
 def first_pass_summary(df, p):
-    parts = [f"priority {int(r.route_priority)} {fmt(r.pct_within_target)}% "
-             + (f"(median {fmt(r.median_hours, 1)} h)" if not pd.isna(r.median_hours) else "(none reached yet)")
-             for r in df.itertuples()]
-    return (f"Share of segments first plowed within {_target(p)} hours of the start: "
-            + ", ".join(parts) + ".")
+    first = df.iloc[0]
+    window = (f"{fmt(first.within_target)} priority-1 segments reached within {target_words(p)}; in progress, the "
+              f"window ends {_local(first.window_ends)}" if not first.window_closed else
+              "Share within " + target_words(p) + ": "
+              + ", ".join(f"priority {int(r.route_priority)} {fmt(r.pct_within_target)}%" for r in df.itertuples()))
+    return (f"{fmt(first.elapsed_hours, 1)} hours after the start, counting segments not yet reached as taking "
+            f"longer than that: " + "; ".join(_first_pass_part(r) for r in df.itertuples()) + f". {window}.")
 
 
 # ---- map of segments by hours since last service --------------------------------------------------------
@@ -171,36 +213,46 @@ def map_summary(df, p):
 
 # ---- per district -------------------------------------------------------------------------------------
 def district_data(p):
-    return query_frame("snow_by_district", storm_id=_storm(p), target_hours=p.get("target_hours"))
+    return query_frame("snow_by_district", storm_id=_storm(p), hours=p.get("hours"), target_hours=p.get("target_hours"))
 
 
 def district_figure(df, p):
-    df = df.assign(priority="Priority " + df["route_priority"].astype(str))
-    fig = figures.bars(df, "district", "pct_within_target", "priority", x_title="District",
-                       y_title=f"% first plowed within {_target(p)} h", legend_title="")
+    df = df.assign(priority="Priority " + df["route_priority"].astype(str),
+                   shown=df["pct_within_target"].where(df["window_closed"], 100 * df["serviced"] / df["segments"]))
+    title = (f"% first plowed within {_target(p)} h" if df["window_closed"].iloc[0] else
+             f"% reached so far (window of {_target(p)} h still open)")
+    fig = figures.bars(df, "district", "shown", "priority", x_title="District", y_title=title, legend_title="")
     fig.update_yaxes(range=[0, 100])
     return fig
 
 
 def district_summary(df, p):
-    p1 = df[df["route_priority"] == 1].sort_values("pct_within_target")
+    p1 = df[df["route_priority"] == 1]
     if p1.empty:
         return f"{len(df['district'].unique())} districts; no priority-1 segments."
-    worst = p1.iloc[0]
+    if not p1["window_closed"].iloc[0]:
+        slow = p1.assign(share=p1["serviced"] / p1["segments"]).sort_values("share").iloc[0]
+        return (f"In progress: the window of {target_words(p)} ends {_local(slow.window_ends)}. So far "
+                f"{slow.district} has the fewest priority-1 segments reached: {fmt(slow.serviced)} of "
+                f"{fmt(slow.segments)}.")
+    worst = p1.sort_values("pct_within_target").iloc[0]
     return (f"Across {df['district'].nunique()} districts, {worst.district} had the lowest priority-1 share "
-            f"first plowed within target: {fmt(worst.pct_within_target)}% of {int(worst.segments)} segments.")
+            f"first plowed within {target_words(p)}: {fmt(worst.pct_within_target)}% of {int(worst.segments)} segments.")
 
 
 register(
     Panel("snow-progress", PAGE, "Progress since the storm began", FILTERS, progress_data, progress_figure,
           progress_summary, empty="No storm selected, or no segments in the lake.",
           columns={"route_priority": "route priority", "segments_serviced": "segments serviced",
-                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles"},
-          queries=("snow_progress", "snow_segment_status", "snow_storms")),
+                   "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles", "elapsed_hours": "hours elapsed"},
+          queries=("snow_progress", "snow_storms")),
     Panel("snow-first-pass", PAGE, "Time to first pass against target", FILTERS, first_pass_data, first_pass_figure,
           first_pass_summary, empty="No storm selected, or no segments in the lake.",
-          columns={"route_priority": "route priority", "median_hours": "median hours", "p90_hours": "90th percentile hours",
-                   "within_target": "within target", "pct_within_target": "% within target"},
+          columns={"route_priority": "route priority", "elapsed_hours": "hours elapsed", "median_hours": "median hours",
+                   "median_more_than": "median more than", "p90_hours": "90th percentile hours",
+                   "p90_more_than": "90th percentile more than", "window_ends": "window ends",
+                   "window_closed": "window passed", "within_target": "within target",
+                   "pct_within_target": "% within target"},
           queries=("snow_time_to_first_pass",)),
     Panel("snow-map", PAGE, "Street segments by hours since last plowed (map)", FILTERS, map_data, map_figure,
           map_summary, empty="No storm selected, or no segments in the lake.",
@@ -209,7 +261,8 @@ register(
           queries=("snow_segment_status",)),
     Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
           district_summary, empty="No storm selected, or no segments in the lake.",
-          columns={"route_priority": "route priority", "serviced_within_target": "within target",
+          columns={"route_priority": "route priority", "serviced": "reached", "window_ends": "window ends",
+                   "window_closed": "window passed", "serviced_within_target": "within target",
                    "pct_within_target": "% within target"},
           queries=("snow_by_district",)),
 )

@@ -55,8 +55,8 @@ def open_data(p):
     df = query_frame("vol_open_opportunities", as_of=p.get("end"), borough=p.get("borough"), limit=20)
     if df.empty:
         return df
-    return df[["opportunity_id", "title", "organisation", "borough", "start_date", "end_date", "volunteers_needed",
-               "signed_up", "still_needed"]]
+    return df[["opportunity_id", "title", "organisation", "borough", "start_date", "end_date", "recurrence",
+               "next_session", "volunteers_needed", "signed_up", "still_needed", "open_opportunities", "needed_in_all"]]
 
 
 def open_figure(df, p):
@@ -71,8 +71,11 @@ def open_figure(df, p):
 
 def open_summary(df, p):
     top = df.iloc[0]
-    return (f"{len(df)} open opportunities still need {fmt(df['still_needed'].sum())} volunteers as of {p['end']}; "
-            f"the most is {fmt(top.still_needed)} for \u201c{top.title}\u201d.")
+    total, needed = int(top.open_opportunities), int(top.needed_in_all)
+    shown = (f"The {len(df)} most in need of {fmt(total)} open opportunities, which need {fmt(needed)} volunteers in all"
+             if total > len(df) else f"{fmt(total)} open opportunities still need {fmt(needed)} volunteers")
+    return (f"{shown} as of {p['end']}; the most is {fmt(top.still_needed)} for \u201c{top.title}\u201d. An ongoing "
+            f"opportunity counts the volunteers its next session still needs, a one-time event those it needs once.")
 
 
 register(
@@ -82,7 +85,8 @@ register(
           borough_summary, columns={"signups": "sign-ups"}, queries=("vol_by_borough_category",)),
     Panel("vol-open", PAGE, "Open opportunities still needing volunteers", FILTERS, open_data, open_figure,
           open_summary, empty="No open opportunities need volunteers on this day.",
-          columns={"opportunity_id": "id", "volunteers_needed": "needed", "signed_up": "signed up",
-                   "still_needed": "still needed", "start_date": "starts", "end_date": "ends"},
+          columns={"opportunity_id": "id", "next_session": "next session", "volunteers_needed": "needed (per session if ongoing)",
+                   "signed_up": "signed up", "still_needed": "still needed", "start_date": "starts", "end_date": "ends",
+                   "open_opportunities": "open in all", "needed_in_all": "needed in all"},
           queries=("vol_open_opportunities",)),
 )

@@ -155,7 +155,7 @@ def _check(q: NamedQuery) -> None:
             raise ValueError(f"query {q.name!r}: choice parameter {p.name!r} needs choices")
         if p.column:
             datasets.get(p.column[0]).column(p.column[1])
-    unbound = set(_BOUND.findall(q.sql)) - declared - {"tz"}
+    unbound = set(_BOUND.findall(q.sql)) - declared - set(AUTOMATIC)
     if unbound:
         raise ValueError(f"query {q.name!r} uses undeclared parameters {sorted(unbound)}")
     unknown = set(q.datasets) - set(datasets.datasets())
@@ -268,14 +268,44 @@ def validate(name: str, params: dict) -> dict:
     return cleaned
 
 
+_AS_OF: dict[tuple, object] = {}  # a service_requests version -> its newest instant (one entry kept)
+
+
+def version_key(*names: str) -> tuple:
+    """The versions of `names` (all datasets when none) with their publication times: two lakes both at
+    version 1 (tests, a moved data folder) are not the same data."""
+    r = reader()
+    versions, published = r.versions(), r.published_at()
+    return tuple((n, versions.get(n), published.get(n)) for n in (names or sorted(versions)))
+
+
+def data_as_of():
+    """The newest created or closed instant of the current service_requests version: the "now" the
+    311 data describes (queries_311.DATA_AS_OF). Computed once per version in each process."""
+    version = version_key("service_requests")
+    if version not in _AS_OF:
+        r = reader().query("SELECT greatest(max(created), max(closed)) FROM {service_requests}", name="data_as_of",
+                           time_limit_ms=config.get_int("query_time_limit_ms"))
+        _AS_OF.clear()
+        _AS_OF[version] = r.rows[0][0] if r.rows else None
+    return _AS_OF[version]
+
+
+# Parameters run() binds itself when the SQL uses them: the city's zone, the 311 data's "now".
+AUTOMATIC = {"tz": city_timezone, "data_as_of": data_as_of}
+
+
+def automatic(used: set[str]) -> dict:
+    return {name: value() for name, value in AUTOMATIC.items() if name in used}
+
+
 def run(name: str, /, **params) -> Results:
     """Validate, bind and run a named query under the configured time limit and row cap."""
     q = get(name)
     cleaned = validate(name, params)
     used = set(_BOUND.findall(q.sql))
     bound = {k: v for k, v in cleaned.items() if k in used}  # DuckDB rejects unused named parameters
-    if "tz" in used:
-        bound["tz"] = city_timezone()
+    bound.update(automatic(used))
     return reader().query(q.sql, bound, name=name, time_limit_ms=config.get_int("query_time_limit_ms"),
                           max_rows=config.get_int("query_max_rows"))
 

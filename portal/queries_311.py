@@ -57,19 +57,106 @@ FROM (
 ORDER BY closed_requests DESC, complaint_type
 """
 
-SR_WITHIN_TARGET = """
-SELECT agency,
-       CAST(date_trunc('month', day) AS DATE) AS month,
-       CAST(sum(closed_with_due) AS BIGINT) AS closed_with_due,
-       CAST(sum(closed_within_due) AS BIGINT) AS closed_within_target,
-       100.0 * CAST(sum(closed_within_due) AS BIGINT) / CAST(sum(closed_with_due) AS BIGINT) AS pct_within_target
-FROM {sr_created_daily}
-WHERE day >= $start AND day <= $end
-  AND ($borough IS NULL OR borough = $borough)
-  AND ($agency IS NULL OR agency = $agency)
-  AND ($complaint_type IS NULL OR complaint_type = $complaint_type)
-GROUP BY agency, month
-HAVING sum(closed_with_due) > 0
+# The instant the data describes: its newest created or closed time, bound by queries.run as
+# $data_as_of (computed once per version: as a subquery it cost 20 to 50 ms of every query using it at
+# 1M rows). A request still open has been open at least from its creation to then (an open request is
+# "at least this long", not left out: issue 15).
+DATA_AS_OF = "CAST($data_as_of AS TIMESTAMPTZ)"
+_FILTERS = """
+      AND ($borough IS NULL OR borough = $borough)
+      AND ($agency IS NULL OR agency = $agency)
+      AND ($complaint_type IS NULL OR complaint_type = $complaint_type)"""
+
+
+def _km_quantile(q: float, name: str) -> str:
+    """The Kaplan-Meier q-quantile of time to close: the first time the estimated share still open falls
+    to 1 - q or below (1e-9 absorbs the rounding of a product that is exactly 1 - q, e.g. 18 of 36). When
+    it never does, it is only "more than" the longest time observed."""
+    known = f"min(hours) FILTER (WHERE still_open_share <= {1 - q} + 1e-9)"
+    return f"coalesce({known}, max(hours)) AS {name}_hours, {known} IS NULL AS {name}_more_than"
+
+
+# Kaplan-Meier over the requests created in the range: a closed request is an event at its time to close,
+# an open one is censored at its age at DATA_AS_OF. At each distinct time t, of the n requests still in
+# the risk set (time >= t) d closed: the share still open is the running product of (1 - d / n). Closed
+# requests come from the close-times projection, open ones (a few thousand) from the table.
+SR_CLOSE_SURVIVAL = f"""
+WITH obs AS (
+    SELECT complaint_type, close_us / 3.6e9 AS hours, 1 AS closed
+    FROM {{sr_close_times}}
+    WHERE day >= $start AND day <= $end{_FILTERS}
+    UNION ALL
+    SELECT complaint_type, (epoch_us({DATA_AS_OF}) - epoch_us(created)) / 3.6e9, 0
+    FROM {{service_requests}}
+    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+      AND closed IS NULL{_FILTERS}
+),
+-- Counts as DOUBLE: summed integers become 128-bit, and the windows over them were most of the time.
+steps AS (
+    SELECT complaint_type, hours, CAST(sum(closed) AS DOUBLE) AS d, CAST(count(*) AS DOUBLE) AS leaving
+    FROM obs GROUP BY complaint_type, hours
+),
+risk AS (
+    SELECT complaint_type, hours, d, leaving,
+           sum(leaving) OVER (PARTITION BY complaint_type ORDER BY hours DESC) AS at_risk
+    FROM steps
+),
+-- The running product as exp(running sum of logs), over the default frame (hours are distinct within a
+-- type after the GROUP BY, so RANGE is ROWS). A step that closes every request still at risk takes the
+-- share to 0: its log is floored at ln(1e-300), a share of about 1e-300.
+km AS (
+    SELECT complaint_type, hours, d, leaving,
+           exp(sum(ln(greatest(1 - d / at_risk, 1e-300))) OVER (PARTITION BY complaint_type ORDER BY hours))
+               AS still_open_share
+    FROM risk
+)
+SELECT complaint_type,
+       CAST(sum(leaving) AS BIGINT) AS requests,
+       CAST(sum(leaving) - sum(d) AS BIGINT) AS still_open,
+       max(hours) FILTER (WHERE leaving > d) AS oldest_open_hours,
+       {_km_quantile(0.5, "median")},
+       {_km_quantile(0.9, "p90")}
+FROM km
+GROUP BY complaint_type
+ORDER BY requests DESC, complaint_type
+"""
+
+# Late means late (issue 15, finding 4): a request with a due time still open past it is a miss from
+# that moment, not left out until it closes. Closed counts come from the created-per-day rollup; the
+# open requests with a due time (a few thousand) from the table, past due when due < DATA_AS_OF.
+SR_WITHIN_TARGET = f"""
+WITH closed AS (
+    SELECT agency, CAST(date_trunc('month', day) AS DATE) AS month,
+           CAST(sum(closed_with_due) AS BIGINT) AS closed_with_due,
+           CAST(sum(closed_within_due) AS BIGINT) AS closed_within_target
+    FROM {{sr_created_daily}}
+    WHERE day >= $start AND day <= $end{_FILTERS}
+    GROUP BY agency, month
+),
+still_open AS (
+    SELECT agency, CAST(date_trunc('month', timezone($tz, created)) AS DATE) AS month,
+           count(*) AS open_with_due,
+           count(*) FILTER (WHERE due < {DATA_AS_OF}) AS open_past_due
+    FROM {{service_requests}}
+    WHERE created >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
+      AND closed IS NULL AND due IS NOT NULL{_FILTERS}
+    GROUP BY agency, month
+),
+joined AS (
+    SELECT coalesce(c.agency, o.agency) AS agency, coalesce(c.month, o.month) AS month,
+           coalesce(c.closed_with_due, 0) AS closed_with_due,
+           coalesce(c.closed_within_target, 0) AS closed_within_target,
+           coalesce(o.open_with_due, 0) AS open_with_due,
+           coalesce(o.open_past_due, 0) AS open_past_due
+    FROM closed c FULL JOIN still_open o ON c.agency IS NOT DISTINCT FROM o.agency AND c.month = o.month
+)
+SELECT agency, month, closed_with_due, closed_within_target, open_with_due, open_past_due,
+       100.0 * closed_within_target / (closed_with_due + open_past_due) AS pct_within_target,
+       100.0 * closed_within_target / nullif(closed_with_due, 0) AS pct_closed_only
+FROM joined
+WHERE closed_with_due + open_past_due > 0
 ORDER BY agency, month
 """
 
@@ -95,6 +182,9 @@ running AS (
 SELECT day, CAST(open_requests AS BIGINT) AS open_requests
 FROM running
 WHERE day >= $start AND day <= $end
+  -- no backlog drawn for days the data has not reached (issue 15): up to its newest day with a request
+  -- created or closed
+  AND day <= (SELECT max(day) FILTER (WHERE opened > 0 OR closed > 0) FROM {sr_daily_flow})
 ORDER BY day
 """
 
@@ -142,22 +232,50 @@ ORDER BY filter, requests DESC, value
 """
 
 # ---- KPIs: one row, `value` plus the counts behind it; periods are half-open [start, end) -------------
-KPI_MEDIAN_DAYS_TO_CLOSE = """
+# Beside the value, the requests created in the period still open at its end (or at DATA_AS_OF): what a
+# median over closed requests leaves out (issue 15), for the tile to say.
+KPI_MEDIAN_DAYS_TO_CLOSE = f"""
 SELECT quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5) AS value,
-       count(*) AS denominator
-FROM {service_requests}
+       count(*) AS denominator,
+       (SELECT count(*) FROM {{service_requests}}
+        WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end AS TIMESTAMP))
+          AND (closed IS NULL OR closed >= least(timezone($tz, CAST($end AS TIMESTAMP)), {DATA_AS_OF}))) AS created_still_open
+FROM {{service_requests}}
 WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
   AND closed < timezone($tz, CAST($end AS TIMESTAMP))
 """
 
-KPI_PCT_CLOSED_WITHIN_TARGET = """
-SELECT 100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0) AS value,
-       count(*) FILTER (WHERE closed <= due) AS numerator,
-       count(*) AS denominator
-FROM {service_requests}
-WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
-  AND closed < timezone($tz, CAST($end AS TIMESTAMP))
-  AND due IS NOT NULL
+# A request with a due time is decided on time when it closes by its due time (at that close), late when
+# its due time passes before it closes (at the due time, whether it closed later or is still open). The
+# KPI counts the requests decided in the period, up to DATA_AS_OF; beside it, the figure over closed
+# requests only (what it used to be), and how many of the misses are still open.
+DECIDED = """CASE WHEN closed <= due THEN closed ELSE due END AS decided, coalesce(closed <= due, false) AS on_time"""
+KPI_PCT_CLOSED_WITHIN_TARGET = f"""
+WITH decided AS (
+    SELECT closed, {DECIDED}
+    FROM {{service_requests}}
+    WHERE due IS NOT NULL
+),
+in_period AS (
+    SELECT * FROM decided
+    WHERE decided >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND decided < timezone($tz, CAST($end AS TIMESTAMP))
+      AND decided <= {DATA_AS_OF}
+),
+closed_only AS (
+    SELECT 100.0 * count(*) FILTER (WHERE closed <= due) / nullif(count(*), 0) AS value, count(*) AS requests
+    FROM {{service_requests}}
+    WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
+      AND closed < timezone($tz, CAST($end AS TIMESTAMP))
+      AND due IS NOT NULL
+)
+SELECT 100.0 * count(*) FILTER (WHERE on_time) / nullif(count(*), 0) AS value,
+       count(*) FILTER (WHERE on_time) AS numerator,
+       count(*) AS denominator,
+       count(*) FILTER (WHERE closed IS NULL) AS open_past_due,
+       (SELECT value FROM closed_only) AS closed_only_value,
+       (SELECT requests FROM closed_only) AS closed_only_requests
+FROM in_period
 """
 
 KPI_OPEN_BACKLOG = """
@@ -177,11 +295,21 @@ QUERIES = (
     named("sr_time_to_close", """Per complaint type, the requests created in the range and since closed:
           how many, and the median and 90th-percentile hours from created to closed. Largest first.""",
           SR_TIME_TO_CLOSE, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
+    named("sr_close_survival", """Per complaint type, every request created in the range, closed or not: how many,
+          how many are still open and the oldest open one's age in hours, and the Kaplan-Meier median and 90th
+          percentile of hours from created to closed, counting each open request as open at least until the
+          data's newest created or closed time (*_more_than true: the estimate never reached that share, so
+          the quantile is only more than the longest time observed). Largest first.""",
+          SR_CLOSE_SURVIVAL, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_within_target", """Per agency and local month of creation, the requests created in the range
-          that have a due time and are closed: how many, how many closed at or before due, and the percentage.""",
+          that have a due time: how many are closed and how many of those closed at or before due, how many are
+          still open and how many of those are past due (at the data's newest created or closed time); the
+          percentage on time counting the open past due as late, and the percentage over closed ones only.""",
           SR_WITHIN_TARGET, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
-    named("sr_open_backlog", """Per local day of the range, the requests open at the end of that day (created
-          before the next local midnight, closed empty or at or after it), counted over the whole history.""",
+    named("sr_open_backlog", """Per local day of the range up to the data's newest day with a request created or
+          closed, the requests
+          open at the end of that day (created before the next local midnight, closed empty or at or after it),
+          counted over the whole history.""",
           SR_OPEN_BACKLOG, START, END, SR_BOROUGH, AGENCY),
     named("sr_top_descriptors", "The most frequent descriptors of one complaint type among requests created in the range.",
           SR_TOP_DESCRIPTORS, START, END,
@@ -194,10 +322,13 @@ QUERIES = (
     named("sr_filter_values", """Every agency and complaint type with its request count, busiest first, and
           the first and last local day with requests (filter = first_day / last_day).""", SR_FILTER_VALUES),
     named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
-          in [start, end); `denominator` is how many. NULL value when none closed.""",
+          in [start, end); `denominator` is how many. NULL value when none closed. `created_still_open`: the requests
+          created in the period that were still open at its end (or at the data's newest time), which it leaves out.""",
           KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),
-    named("kpi_311_pct_closed_within_target", """KPI: among requests closed in [start, end) that have a due
-          time, 100 x closed <= due / all of them. NULL value when there are none.""",
+    named("kpi_311_pct_closed_within_target", """KPI: among requests with a due time decided in [start, end) (on
+          time when closed at or before due, at the close; late when due passed first, at the due time, open or
+          not), up to the data's newest created or closed time: 100 x on time / decided. NULL value when there are
+          none. Also how many of the late are still open, and the share over requests closed in the period only.""",
           KPI_PCT_CLOSED_WITHIN_TARGET, PERIOD_START, PERIOD_END),
     named("kpi_311_open_backlog", """KPI: requests open at local midnight starting `end` (the end of the
           period [start, end)): created before it, closed empty or at or after it.""",

@@ -35,6 +35,7 @@ ON_TARGET = Status("on target", "check")
 NEAR_TARGET = Status("near target", "dash")
 OFF_TARGET = Status("off target", "cross")
 NO_DATA = Status("no data", "question")
+IN_PROGRESS = Status("in progress", "hourglass")  # a value not yet decided (a storm inside its window), not a miss
 
 
 def _value(x: float | None, name: str) -> float | None:
@@ -136,11 +137,24 @@ def previous_periods(period: str, as_of: date | datetime, n: int) -> list[tuple]
     return bounds[::-1]
 
 
-def score_kpis(values: Mapping[str, float | None], period: str, kpis: Mapping[str, Kpi] | None = None) -> dict:
-    """Score each KPI in `values` (id -> actual) for one period against its declaration.
+def target_so_far(kpi: Kpi, period: str, share: float) -> float:
+    """The target a period's first `share` (0 < share <= 1) should have reached: a total whose target
+    grows with the period's length (one per period in the declaration) is pro-rated, so 531 sign-ups
+    20 days into a 30-day month are on pace for 796 of 1,200, not "off target" (issue 15); a rate,
+    median or level keeps its target."""
+    target = kpi.target_for(period)
+    return target * share if isinstance(kpi.target, Mapping) else target
 
-    Returns {"period", "overall", "kpis": {id: {name, actual, target, score, status, direction, unit}}}.
-    `kpis` defaults to the declared ones (datasets/kpis.yaml, read once and cached); an unknown id is an error.
+
+def score_kpis(values: Mapping[str, float | None], period: str, kpis: Mapping[str, Kpi] | None = None,
+               share: float = 1.0) -> dict:
+    """Score each KPI in `values` (id -> actual) for one period against its declaration; `share` is how
+    much of the period the values cover (the period so far), and totals are scored against their
+    target pro-rated to it (target_so_far).
+
+    Returns {"period", "overall", "kpis": {id: {name, actual, target, target_so_far, score, status,
+    direction, unit}}}. `kpis` defaults to the declared ones (datasets/kpis.yaml, read once and cached);
+    an unknown id is an error.
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
@@ -151,8 +165,8 @@ def score_kpis(values: Mapping[str, float | None], period: str, kpis: Mapping[st
     rows = {}
     for kpi_id, actual in values.items():
         kpi = kpis[kpi_id]
-        target = kpi.target_for(period)
-        score = kpi_score(actual, target, kpi.direction)
-        rows[kpi_id] = {"name": kpi.name, "actual": actual, "target": target, "score": score,
-                        "status": status(score), "direction": kpi.direction, "unit": kpi.unit}
+        pace = target_so_far(kpi, period, share)
+        score = kpi_score(actual, pace, kpi.direction)
+        rows[kpi_id] = {"name": kpi.name, "actual": actual, "target": kpi.target_for(period), "target_so_far": pace,
+                        "score": score, "status": status(score), "direction": kpi.direction, "unit": kpi.unit}
     return {"period": period, "overall": overall_score(r["score"] for r in rows.values()), "kpis": rows}

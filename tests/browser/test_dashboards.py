@@ -121,7 +121,7 @@ def test_a_filter_change_redraws_the_charts_and_updates_the_url(open_page):
     page.wait_for_function("() => new URLSearchParams(location.search).get('period') === 'month'")
     settle(page)
     assert page.get_by_role("button", name="Month").get_attribute("aria-pressed") == "true"
-    assert "busiest month" in page.locator("#sr-volume-summary").text_content()
+    assert "busiest whole month" in page.locator("#sr-volume-summary").text_content()
 
 
 def test_a_permalink_restores_the_view_exactly(open_page):
@@ -155,7 +155,7 @@ def test_scorecard_period_switch_and_how_it_is_computed(open_page):
     tile = page.locator("article.tile").first
     tile.locator("details.how summary").click()
     rows_link = tile.get_by_role("link", name="The rows behind this number")
-    assert rows_link.get_attribute("href").startswith("/api/v1/datasets/")
+    assert rows_link.get_attribute("href").startswith("/api/v1/kpis/")  # issue 15: the KPI's own input rows
     # status in words, not colour alone
     assert re.search(r"On target|Near target|Off target|No data", tile.locator(".status").text_content())
 

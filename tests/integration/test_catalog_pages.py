@@ -3,6 +3,7 @@ the data dictionary, the version history with what each load changed, downloads 
 version, examples and a citation naming the version and the retrieval date."""
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -74,3 +75,35 @@ def test_the_pages_render_for_every_dataset_and_say_so_for_an_unknown_one(demo_l
     assert "No such dataset" in str(data_dataset.layout(dataset_id="nope"))
     pinned = str(data_dataset.layout(dataset_id="service_requests", version="1"))
     assert "pinned to version 1; the current version is" in pinned
+
+
+# ---- issue 15: a pinned page cites its own version --------------------------------------------------------
+def test_a_pinned_page_cites_that_version_and_its_row_count(demo_lake, tmp_path):
+    """/data/service_requests?version=18 pinned its downloads to v18 but cited the current version and
+    gave the current row count."""
+    from layouts import data_dataset
+
+    load_file("service_requests", write_csv(tmp_path / "later.csv", [sr_row(900 + i, created="2026-11-12T09:00:00-05:00")
+                                                                     for i in range(4)]))
+    reset_reader()
+    first, newest = catalog_page.pinned("service_requests", "1"), catalog_page.pinned("service_requests", None)
+    assert first["version"] == 1 and first["rows"] < newest["rows"] and first["note"] == ""
+    page = str(data_dataset.layout(dataset_id="service_requests", version="1"))
+    assert f"version 1 ({first['rows']:,} rows)" in page and f"{first['rows']:,} in version 1" in page
+    assert f"service_requests?version={newest['version']}" not in page
+
+
+def test_a_version_retention_removed_is_not_offered(lake_dir, tmp_path, configure):
+    from etl import compact
+    from layouts import data_dataset
+
+    for n in range(5):
+        load_file("service_requests", write_csv(tmp_path / f"b{n}.csv", [sr_row(n, created="2026-11-12T09:00:00-05:00")]))
+        time.sleep(0.2)  # a file is deleted only if written well before the oldest kept version (etl/compact.py)
+    configure(keep_versions=2, keep_hours=0, keep_daily=0)
+    compact.compact("service_requests", merge=False)
+    reset_reader()
+    pin = catalog_page.pinned("service_requests", "2")
+    assert pin["version"] == 4 and "Version 2 is no longer kept" in pin["note"] and "410 Gone" in pin["note"]
+    page = str(data_dataset.layout(dataset_id="service_requests", version="2"))
+    assert "export.csv?version=2" not in page and "export.csv?version=4" in page and "retention" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from datetime import date
 
 import flask
 import numpy as np
@@ -141,7 +142,8 @@ def test_target_lines_are_drawn_not_only_labelled(demo_lake, sr_params):
 
     figs = [panels.get("sr-within-target").figure(panels.get("sr-within-target").data(sr_params), sr_params),
             panels_snow.first_pass_figure(__import__("pandas").DataFrame({"route_priority": [1], "segments": [3],
-                                          "reached": [2], "median_hours": [4.0], "p90_hours": [7.0]}), {"target_hours": 6})]
+                                          "reached": [2], "median_hours": [4.0], "median_more_than": [False], "p90_hours": [7.0], "p90_more_than": [True]}),
+                                          {"target_hours": 6})]
     for fig in figs:
         layout = go.Figure(fig).layout  # the template's shape defaults apply unless the shape overrides them
         (shape,) = layout.shapes
@@ -183,7 +185,8 @@ def test_a_range_typed_backwards_is_read_forwards_and_short_times_are_in_hours(d
 
     assert panels_311._duration(0.01) == "0.2 hours" and panels_311._duration(2.25) == "2.2 days"
     one = panels.render(panels.get("sr-time-to-close"), {**p, "complaint_type": filters.sr_choices()["complaint_type"][0]})
-    assert "half within" in one.summary and "still open are not counted" in one.summary
+    assert "still open" in one.summary and "Kaplan-Meier" in one.summary  # issue 15: the open are counted
+    assert panels_311._duration(2.25, more_than=True) == "more than 2.2 days"
 
 
 def test_volunteer_summaries_and_bars_say_what_they_count(demo_lake):
@@ -301,12 +304,13 @@ def test_a_chart_download_without_filters_is_what_the_page_opens_with(client, de
 
 
 # ---- the URL query is the view ----------------------------------------------------------------------------
-def test_url_parameters_restore_the_311_view_and_bad_dates_fall_back(demo_lake):
+def test_url_parameters_restore_the_311_view_and_bad_dates_are_kept_to_be_refused(demo_lake):
     p = filters.sr_params({"start": "2026-10-01", "end": "2026-10-31", "borough": "BROOKLYN", "period": "day"})
     assert p == {"start": "2026-10-01", "end": "2026-10-31", "period": "day", "borough": "BROOKLYN",
                  "agency": None, "complaint_type": None}
     fallback = filters.sr_params({"start": "not-a-date", "period": "fortnight"})
-    assert fallback["period"] == "week" and fallback["start"] < fallback["end"]
+    assert fallback["period"] == "week" and fallback["start"] == "not-a-date"  # issue 15: said, not replaced
+    assert "not-a-date" in panels.render(panels.get("sr-volume"), fallback).summary
 
 
 def test_the_pages_read_their_url_query(demo_lake):
@@ -356,3 +360,42 @@ def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
     early = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 1})
     late = panels.frame(panels.get("snow-map"), {"storm_id": storm, "hours": 48})
     assert early["last_serviced"].isna().sum() > late["last_serviced"].isna().sum()
+
+
+def test_the_311_summaries_say_how_many_are_still_open_and_past_due(demo_lake, sr_params):
+    """Issue 15, findings 1 and 4: neither summary said how many requests were still open."""
+    close = panels.render(panels.get("sr-time-to-close"), sr_params)
+    on_time = panels.render(panels.get("sr-within-target"), sr_params)
+    target = panels.frame(panels.get("sr-within-target"), sr_params)
+    assert "still open" in close.summary and "Kaplan-Meier" in close.summary
+    assert f"{target.open_with_due.sum():,} are still open ({target.open_past_due.sum():,} past due)" in on_time.summary
+    assert (target.pct_within_target <= target.pct_closed_only.fillna(0)).all()
+
+
+def test_the_volume_chart_draws_empty_periods_as_zero_and_marks_partial_ones(demo_lake, sr_params):
+    """Issue 15, finding 5: by day each channel was a flat line at 1 a day (zero days skipped), and
+    partial first and last weeks looked like real drops."""
+    counts = queries.run("sr_close_survival", start=sr_params["start"], end=sr_params["end"]).dicts()
+    rare = min((r for r in counts if r["requests"] >= 5), key=lambda r: r["requests"])["complaint_type"]
+    narrow = {**sr_params, "complaint_type": rare, "period": "day"}
+    df = panels.frame(panels.get("sr-volume"), narrow)
+    days = (date.fromisoformat(narrow["end"]) - date.fromisoformat(narrow["start"])).days + 1
+    assert len(df) == days * df["channel"].nunique() and (df["requests"] == 0).any() and not df["partial"].any()
+    weeks = panels.render(panels.get("sr-volume"), {**sr_params, "start": "2026-10-01", "end": "2026-10-31",
+                                                     "period": "week"})
+    frame = panels.frame(panels.get("sr-volume"), {**sr_params, "start": "2026-10-01", "end": "2026-10-31", "period": "week"})
+    assert sorted(frame.loc[frame.partial, "period_start"].unique()) == [date(2026, 9, 28), date(2026, 10, 26)]
+    assert "2026-09-28 and 2026-10-26 are only partly covered" in weeks.summary
+    assert any("circle-open" in str(t["marker"]["symbol"]) for t in weeks.figure["data"])
+
+
+def test_the_official_snow_target_is_fixed_and_another_is_a_what_if(demo_lake):
+    """Issue 15, finding 2: target_hours=48 made priority 1 "100% within target" as if it were the city's."""
+    from portal import panels_snow
+
+    storm = filters.storms()[0]["storm_id"]
+    official = panels.render(panels.get("snow-first-pass"), {"storm_id": storm, "hours": None, "target_hours": None})
+    what_if = panels.render(panels.get("snow-first-pass"), {"storm_id": storm, "hours": None, "target_hours": 48})
+    assert f"the {panels_snow.official_target()}-hour target" in official.summary and "what-if" not in official.summary
+    assert "a what-if target of 48 hours (the official target is 6)" in what_if.summary
+    assert any("what-if target 48 h" in str(a) for a in what_if.figure["layout"]["annotations"])

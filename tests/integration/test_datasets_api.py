@@ -435,3 +435,28 @@ def test_no_private_column_leaves_through_any_endpoint_or_format(lake_dir):
     ids = [v for (v,) in con.execute(f"SELECT volunteer_id FROM read_parquet({lake.file_paths('volunteer_signups', m)!r}) "
                                      "WHERE volunteer_id IS NOT NULL LIMIT 5").fetchall()]
     assert ids and not any(v.encode() in body for body in bodies for v in ids)
+
+
+# ---- issue 15: one reading of filters ------------------------------------------------------------------
+def test_a_bare_date_lte_includes_that_whole_local_day(client):
+    """The page's "To 2026-11-20" includes that day; created__lte=2026-11-20 meant midnight at its start
+    (4,316 rows against the chart's 4,328). Now both are the whole day, and __gt starts after it."""
+    day, after = "2025-03-10", "2025-03-11T00:00:00-04:00"
+    whole = client.get(f"/api/v1/datasets/service_requests/rows?created__lt={after}&limit=1000&columns=request_id").json
+    bare = client.get(f"/api/v1/datasets/service_requests/rows?created__lte={day}&limit=1000&columns=request_id").json
+    assert bare["rows"] == whole["rows"]
+    start_of_day = client.get(f"/api/v1/datasets/service_requests/rows?created__lt={day}&limit=1000&columns=request_id").json
+    assert len(bare["rows"]) > len(start_of_day["rows"])  # the day's own requests are in
+    gt = client.get(f"/api/v1/datasets/service_requests/rows?created__gt={day}&limit=5&columns=created&sort=created").json
+    assert gt["rows"][0]["created"] >= after.replace("-04:00", "")[:10]
+
+
+def test_a_declared_name_matches_in_any_case_as_on_the_page(client):
+    upper = client.get("/api/v1/datasets/service_requests/rows?borough=BRONX&limit=3&columns=request_id").json
+    mixed = client.get("/api/v1/datasets/service_requests/rows?borough=Bronx&limit=3&columns=request_id")
+    assert mixed.status_code == 200 and mixed.json["rows"] == upper["rows"]
+
+
+def test_an_impossible_date_is_a_400_naming_it(client):
+    resp = client.get("/api/v1/datasets/service_requests/rows?created__gte=2026-02-30")
+    assert resp.status_code == 400 and resp.json["parameter"] == "created__gte"

@@ -121,20 +121,22 @@ def test_a_chart_csv_past_the_date_range_is_a_400_naming_the_parameter(portal):
     assert "parameter 'end'" in resp.json["error"] and "from 1900-01-01 to 9000-12-31" in resp.json["error"]
 
 
-def test_the_service_requests_page_past_the_date_range_draws_all_six_charts(portal):
-    # issue 13: the same end date broke all six charts of /service-requests: it now opens on its default range
+def test_the_service_requests_page_past_the_date_range_says_so_in_every_chart(portal):
+    # issue 13: the same end date broke all six charts of /service-requests (a 500);
+    # issue 15: opening on the default range instead hid the mistake: each chart now says what the API says
     app, client = portal
     resp = client.post(UPDATE, json=sr_update(app, "2026-01-01", "9999-12-31"))
     assert resp.status_code == 200
     said = summaries(resp)
-    assert len(said) == 6 and not any(s.startswith("This chart") for s in said), said
+    assert len(said) == 6 and all("from 1900-01-01 to 9000-12-31, got '9999-12-31'" in s for s in said), said
 
 
 @pytest.mark.parametrize("query", [{"end": "0001-01-01"}, {"start": "0001-01-01"}, {"end": "9999-12-31"}])
-def test_a_date_outside_the_range_opens_the_page_on_its_default(demo_lake, query):
-    # end=0001-01-01 overflowed `end - 89 days`: the callback was a 500
-    assert filters.sr_params(query) == filters.sr_params({})
-    assert filters.volunteer_params(query) == filters.volunteer_params({})
+def test_a_date_outside_the_range_is_kept_for_the_charts_to_refuse(demo_lake, query):
+    # end=0001-01-01 overflowed `end - 89 days`: the callback was a 500; now the default start is
+    # computed from the default end, and the date is kept as typed
+    for params in (filters.sr_params(query), filters.volunteer_params(query)):
+        assert {k: params[k] for k in query} == query
 
 
 def test_a_query_past_the_reader_s_memory_is_a_named_answer(demo_lake, configure):
@@ -157,12 +159,17 @@ def test_a_query_past_the_reader_s_memory_is_a_named_answer(demo_lake, configure
 @pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", 20261120, ["2026-11-20"], "2026-13-45"])
 @pytest.mark.parametrize("period", ["month", "decade", 5])
 def test_the_scorecard_page_bounds_as_of_and_period_as_the_api_does(portal, as_of, period):
-    # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not
+    # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not.
+    # issue 15: and the page then silently showed the current month; now it says what the API says.
     app, client = portal
     resp = client.post(UPDATE, json=callback_body(app, "..sc-asof", [period, {}], [as_of]))
     assert resp.status_code == 200
-    default = client.post(UPDATE, json=callback_body(app, "..sc-asof", ["month", {}], [None])).get_json()["response"]
-    assert resp.get_json()["response"]["sc-tiles"] == default["sc-tiles"]  # the default month of the default day
+    body = resp.get_json()["response"]
+    assert body["sc-tiles"]["children"] == []
+    assert "as_of must be a date" in json.dumps(body["sc-overall"])
+    if isinstance(as_of, str):
+        api = client.get(f"/api/v1/kpis?as_of={as_of}")
+        assert api.status_code == 400 and json.dumps(api.json["error"])[1:-1] in json.dumps(body["sc-overall"])
 
 
 def test_a_superscript_version_on_the_dataset_page_is_no_version(portal):
@@ -299,3 +306,16 @@ def test_a_tampered_cursor_is_answered_in_fixed_words_not_duckdb_s(portal, caplo
     assert resp.status_code == 400
     assert resp.json["error"] == "a value does not fit its column's type or range (query 'rows')"
     assert "Conversion" in caplog.text  # DuckDB's own words, for whoever reads the log
+
+
+def test_a_chart_csv_reads_names_and_dates_as_its_page_does(portal):
+    """Issue 15: complaint_type=heat/hot water gave an empty CSV while the page drew the type; an impossible
+    date silently became the page's default range while the CSV answered 400. Now the CSV spells names as
+    the page does, and the page says what is wrong with the date."""
+    app, client = portal
+    base = "/api/v1/charts/sr-time-to-close.csv?start=2026-10-01&end=2026-11-20&complaint_type="
+    lower, exact = client.get(base + "heat/hot%20water"), client.get(base + "HEAT/HOT%20WATER")
+    assert lower.status_code == exact.status_code == 200 and lower.data == exact.data and b"HEAT/HOT WATER" in lower.data
+    assert client.get("/api/v1/charts/sr-volume.csv?start=2026-02-30&end=2026-03-10").status_code == 400
+    view = panels.render(panels.get("sr-volume"), filters.sr_params({"start": "2026-02-30", "end": "2026-03-10"}))
+    assert not view.ok and "2026-02-30" in view.summary

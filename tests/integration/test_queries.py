@@ -8,11 +8,14 @@ the SQL (UTC days instead of local days, an off-by-one end date) shows up as a d
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import config
 import datasets
@@ -66,7 +69,7 @@ def bucket(times: pd.Series, freq: str, tz: str = TZ) -> pd.Series:
     return times.dt.tz_convert(tz).dt.tz_localize(None).dt.to_period(code).dt.start_time.dt.date
 
 
-def hours(later: pd.Series, earlier) -> pd.Series:
+def hours_(later: pd.Series, earlier) -> pd.Series:
     return (later - earlier).dt.total_seconds() / 3600
 
 
@@ -135,21 +138,56 @@ def sr_time_to_close(f, start, end, borough=None, agency=None, complaint_type=No
     sr = f["service_requests"]
     df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna()], borough=borough, agency=agency,
                   complaint_type=complaint_type)
-    df = df.assign(h=hours(df.closed, df.created))
+    df = df.assign(h=hours_(df.closed, df.created))
     g = df.groupby("complaint_type").h.agg(closed_requests="count", median_hours=lambda h: h.quantile(0.5),
                                            p90_hours=lambda h: h.quantile(0.9)).reset_index()
     g = g.sort_values(["closed_requests", "complaint_type"], ascending=[False, True])
     return records(g, ["complaint_type", "closed_requests", "median_hours", "p90_hours"])
 
 
-def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
+def km_quantile(res, longest: float, q: float) -> tuple[float, bool]:
+    """The first time scipy's Kaplan-Meier survival falls to 1 - q (within rounding), or (longest, True)."""
+    if res is None:
+        return longest, True
+    hit = np.flatnonzero(res.sf.probabilities <= 1 - q + 1e-9)
+    return (float(res.sf.quantiles[hit[0]]), False) if len(hit) else (longest, True)
+
+
+def sr_close_survival(f, start, end, borough=None, agency=None, complaint_type=None):
+    """Kaplan-Meier by scipy.stats.ecdf: closed requests are events, open ones right-censored at their age
+    at the data's newest created or closed time."""
     sr = f["service_requests"]
-    df = filtered(sr[local_days(sr.created, start, end) & sr.closed.notna() & sr.due.notna()], borough=borough, agency=agency,
+    as_of = max(sr.created.max(), sr.closed.max())
+    df = filtered(sr[local_days(sr.created, start, end)], borough=borough, agency=agency, complaint_type=complaint_type)
+    df = df.assign(h=hours_(df.closed.fillna(as_of), df.created), is_open=df.closed.isna())
+    out = []
+    for kind, g in df.groupby("complaint_type"):
+        closed, still_open = g.h[~g.is_open].to_numpy(), g.h[g.is_open].to_numpy()
+        res = stats.ecdf(stats.CensoredData(uncensored=closed, right=still_open)) if len(closed) else None
+        longest = float(g.h.max())
+        out.append((kind, len(g), len(still_open), float(still_open.max()) if len(still_open) else None,
+                    *km_quantile(res, longest, 0.5), *km_quantile(res, longest, 0.9)))
+    return sorted(out, key=lambda r: (-r[1], r[0]))
+
+
+def data_as_of(f) -> pd.Timestamp:
+    sr = f["service_requests"]
+    return max(sr.created.max(), sr.closed.max())
+
+
+def sr_within_target(f, start, end, borough=None, agency=None, complaint_type=None):
+    """Open requests past their due time (at the data's newest time) are late, not left out (issue 15)."""
+    sr = f["service_requests"]
+    df = filtered(sr[local_days(sr.created, start, end) & sr.due.notna()], borough=borough, agency=agency,
                   complaint_type=complaint_type)
-    df = df.assign(month=bucket(df.created, "month"), on_time=df.closed <= df.due)
-    g = df.groupby(["agency", "month"]).on_time.agg(closed_with_due="count", closed_within_target="sum").reset_index()
-    g["pct"] = 100.0 * g.closed_within_target / g.closed_with_due
-    return records(g.sort_values(["agency", "month"]), ["agency", "month", "closed_with_due", "closed_within_target", "pct"])
+    df = df.assign(month=bucket(df.created, "month"), closed_with_due=df.closed.notna(), on_time=df.closed <= df.due,
+                   open_with_due=df.closed.isna(), open_past_due=df.closed.isna() & (df.due < data_as_of(f)))
+    g = df.groupby(["agency", "month"])[["closed_with_due", "on_time", "open_with_due", "open_past_due"]].sum().reset_index()
+    g = g[g.closed_with_due + g.open_past_due > 0]
+    g["pct"] = 100.0 * g.on_time / (g.closed_with_due + g.open_past_due)
+    g["closed_only"] = [100.0 * w / c if c else None for w, c in zip(g.on_time, g.closed_with_due, strict=True)]
+    return records(g.sort_values(["agency", "month"]), ["agency", "month", "closed_with_due", "on_time", "open_with_due",
+                                                        "open_past_due", "pct", "closed_only"])
 
 
 def open_at(sr: pd.DataFrame, instant: pd.Timestamp) -> int:
@@ -159,7 +197,8 @@ def open_at(sr: pd.DataFrame, instant: pd.Timestamp) -> int:
 
 def sr_open_backlog(f, start, end, borough=None, agency=None):
     sr = filtered(f["service_requests"], borough=borough, agency=agency)
-    days = pd.date_range(start, end, freq="D")
+    last = data_as_of(f).tz_convert(TZ).date()  # no day past the data's newest created or closed
+    days = pd.date_range(start, min(pd.Timestamp(end), pd.Timestamp(last)), freq="D")
     return [(d.date(), open_at(sr, midnight(d + pd.Timedelta(days=1)))) for d in days]
 
 
@@ -174,28 +213,49 @@ def sr_top_descriptors(f, start, end, complaint_type, borough=None, limit=20):
 def kpi_311_median_days_to_close(f, start, end):
     sr = f["service_requests"]
     df = sr[period(sr.closed, start, end)]
-    return [(plain((df.closed - df.created).dt.total_seconds().div(86400).quantile(0.5)), len(df))]
+    cut = min(midnight(end), data_as_of(f))
+    still_open = int((period(sr.created, start, end) & (sr.closed.isna() | (sr.closed >= cut))).sum())
+    return [(plain((df.closed - df.created).dt.total_seconds().div(86400).quantile(0.5)), len(df), still_open)]
 
 
 def kpi_311_pct_closed_within_target(f, start, end):
+    """Decided on time at the close, late at the due time (still open or closed after it), up to the data's newest time."""
     sr = f["service_requests"]
-    df = sr[period(sr.closed, start, end) & sr.due.notna()]
-    on_time = int((df.closed <= df.due).sum())
-    return [(100.0 * on_time / len(df) if len(df) else None, on_time, len(df))]
+    df = sr[sr.due.notna()]
+    on_time = df.closed <= df.due
+    decided = df.closed.where(on_time, df.due)
+    d = df[period(decided, start, end) & (decided <= data_as_of(f))]
+    on = int(on_time[d.index].sum())
+    closed = sr[period(sr.closed, start, end) & sr.due.notna()]
+    closed_on = int((closed.closed <= closed.due).sum())
+    return [(100.0 * on / len(d) if len(d) else None, on, len(d), int(d.closed.isna().sum()),
+             100.0 * closed_on / len(closed) if len(closed) else None, len(closed))]
 
 
 def kpi_311_open_backlog(f, end, start=None):
     return [(open_at(f["service_requests"], midnight(end)),)]
 
 
-def storm_segments(f, storm_id):
-    """Every segment with its first pass in the storm (the earliest last_serviced at or after the start)."""
+def storm_as_of(f, storm_id, hours=None) -> pd.Timestamp:
+    """The moment a storm's panels describe: `hours` after its start, or its newest observation if that
+    is earlier or `hours` is not given (else its end, else its start)."""
     storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
+    acts = f["plow_activity"][f["plow_activity"].storm_id == storm_id]
+    newest = acts.observed_at.max() if len(acts) else (storm.ended if pd.notna(storm.ended) else storm.started)
+    return newest if hours is None else min(storm.started + hours * HOUR, newest)
+
+
+def storm_segments(f, storm_id, hours=None):
+    """Every segment with its first pass in the storm up to its as-of (the earliest last_serviced at or
+    after the start and not after the as-of)."""
+    storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
+    as_of = storm_as_of(f, storm_id, hours)
     acts = f["plow_activity"]
-    acts = acts[(acts.storm_id == storm_id) & (acts.last_serviced >= storm.started)]
+    acts = acts[(acts.storm_id == storm_id) & (acts.last_serviced >= storm.started) & (acts.last_serviced <= as_of)]
     first = acts.groupby("segment_id").last_serviced.min().rename("first")
     segs = f["snow_segments"].merge(first, left_on="segment_id", right_index=True, how="left")
-    return segs.assign(started=storm.started, h=hours(segs["first"], storm.started),
+    return segs.assign(started=storm.started, as_of=as_of, h=hours_(segs["first"], storm.started),
+                       elapsed=(as_of - storm.started).total_seconds() / 3600,
                        lane_miles=segs.length_miles * segs.lanes.fillna(1))
 
 
@@ -204,38 +264,53 @@ def snow_storms(f):
                    ["storm_id", "name", "started", "ended", "snowfall_inches"])
 
 
-def snow_progress(f, storm_id, hours=48):
-    segs, out = storm_segments(f, storm_id), []
+def snow_progress(f, storm_id, hours=None):
+    segs, out = storm_segments(f, storm_id, hours), []
+    last_hour = math.ceil(segs.elapsed.iloc[0])  # no hour past the as-of
     for priority, g in segs.groupby("route_priority"):
-        for hour in range(hours + 1):
+        for hour in range(last_hour + 1):
             done = g[g["first"] <= g.started + hour * HOUR]
-            out.append((priority, hour, len(done), len(g), 100.0 * len(done) / len(g), 100.0 * done.lane_miles.sum() / g.lane_miles.sum()))
+            out.append((priority, hour, len(done), len(g), 100.0 * len(done) / len(g),
+                        100.0 * done.lane_miles.sum() / g.lane_miles.sum(), g.elapsed.iloc[0]))
     return out
 
 
-def snow_time_to_first_pass(f, storm_id, target_hours=6):
+def quantile_over_all(g, q) -> tuple[float, bool]:
+    """The q-quantile with the unreached as infinitely long: (value, False), or (elapsed, True) when it
+    reads an unreached segment."""
+    with np.errstate(invalid="ignore"):  # inf - inf, between two unreached segments
+        v = g.h.fillna(np.inf).quantile(q)
+    return (g.elapsed.iloc[0], True) if not np.isfinite(v) else (v, False)
+
+
+def snow_time_to_first_pass(f, storm_id, hours=None, target_hours=6):
     out = []
-    for priority, g in storm_segments(f, storm_id).groupby("route_priority"):
-        within = int((g["first"] <= g.started + target_hours * HOUR).sum())
-        out.append((priority, len(g), int(g["first"].notna().sum()), g.h.quantile(0.5), g.h.quantile(0.9), within, 100.0 * within / len(g)))
+    for priority, g in storm_segments(f, storm_id, hours).groupby("route_priority"):
+        window_ends = g.started.iloc[0] + target_hours * HOUR
+        closed = bool(g.as_of.iloc[0] >= window_ends)
+        within = int((g["first"] <= window_ends).sum())
+        reached = int(g["first"].notna().sum())
+        out.append((priority, len(g), reached, len(g) - reached, g.elapsed.iloc[0], *quantile_over_all(g, 0.5),
+                    *quantile_over_all(g, 0.9), window_ends, closed, within, 100.0 * within / len(g) if closed else None))
     return out
 
 
-def snow_by_district(f, storm_id, target_hours=6):
+def snow_by_district(f, storm_id, hours=None, target_hours=6):
     out = []
-    for (district, priority), g in storm_segments(f, storm_id).groupby(["district", "route_priority"]):
-        within = int((g["first"] <= g.started + target_hours * HOUR).sum())
-        out.append((district, priority, len(g), within, 100.0 * within / len(g)))
+    for (district, priority), g in storm_segments(f, storm_id, hours).groupby(["district", "route_priority"]):
+        window_ends = g.started.iloc[0] + target_hours * HOUR
+        closed = bool(g.as_of.iloc[0] >= window_ends)
+        within = int((g["first"] <= window_ends).sum())
+        out.append((district, priority, len(g), int(g["first"].notna().sum()), window_ends, closed, within,
+                    100.0 * within / len(g) if closed else None))
     return out
 
 
-def snow_segment_status(f, storm_id, hours=48):
-    """Each segment's newest last_serviced of the storm up to the as-of time: `hours` after the start,
-    or the storm's newest observation if earlier (else its end)."""
+def snow_segment_status(f, storm_id, hours=None):
+    """Each segment's newest last_serviced of the storm up to the as-of time."""
     storm = f["snow_storms"].set_index("storm_id").loc[storm_id]
     acts = f["plow_activity"][f["plow_activity"].storm_id == storm_id]
-    newest = acts.observed_at.max() if len(acts) else (storm.ended if pd.notna(storm.ended) else storm.started)
-    as_of = min(storm.started + hours * HOUR, newest)
+    as_of = storm_as_of(f, storm_id, hours)
     seen = acts[(acts.last_serviced >= storm.started) & (acts.last_serviced <= as_of)]
     last = seen.groupby("segment_id").last_serviced.max()
     segs = f["snow_segments"].sort_values(["route_priority", "segment_id"])
@@ -249,14 +324,20 @@ def snow_segment_status(f, storm_id, hours=48):
 
 
 def kpi_snow_p1_serviced_within_target(f, start, end, target_hours=6):
+    """Storms whose window has passed by their newest observation are scored; the others are in progress."""
     storms = f["snow_storms"]
     p1 = f["snow_segments"].route_priority == 1
     within = total = 0
-    for storm_id in storms[period(storms.started, start, end)].storm_id:
-        segs = storm_segments(f, storm_id)[p1]
-        within += int((segs["first"] <= segs.started + target_hours * HOUR).sum())
+    pending = []
+    for storm in storms[period(storms.started, start, end)].itertuples():
+        window_ends = storm.started + target_hours * HOUR
+        if storm_as_of(f, storm.storm_id) < window_ends:
+            pending.append(window_ends)
+            continue
+        segs = storm_segments(f, storm.storm_id)[p1]
+        within += int((segs["first"] <= window_ends).sum())
         total += len(segs)
-    return [(100.0 * within / total if total else None, within, total)]
+    return [(100.0 * within / total if total else None, within, total, len(pending), min(pending) if pending else None)]
 
 
 def sr_by_area(f, start, end, borough=None, agency=None, complaint_type=None):
@@ -300,16 +381,26 @@ def vol_by_borough_category(f, start, end):
 
 
 def vol_open_opportunities(f, as_of=None, borough=None, limit=20):
+    """One-time events count every sign-up; ongoing ones the sign-ups for their next session (issue 15)."""
     as_of = as_of or datetime.now(ZoneInfo(TZ)).date()
     su = f["volunteer_signups"]
-    signed = su[su.signed_up_at < midnight(as_of + timedelta(days=1))].groupby("opportunity_id").size().rename("signed_up")
-    o = filtered(f["volunteer_opportunities"], borough=borough).merge(signed, left_on="opportunity_id", right_index=True, how="left")
-    o = o.assign(signed_up=o.signed_up.fillna(0).astype(int))
-    o = o[(o.end_date >= as_of) & (o.volunteers_needed > o.signed_up)]
-    o = o.assign(still_needed=o.volunteers_needed - o.signed_up)
+    made = su[su.signed_up_at < midnight(as_of + timedelta(days=1))]
+    signed = made.groupby("opportunity_id").size()
+    ahead = made[made.event_date >= as_of]
+    next_session = ahead.groupby("opportunity_id").event_date.min()
+    at_next = ahead[ahead.event_date == ahead.opportunity_id.map(next_session)].groupby("opportunity_id").size()
+    o = filtered(f["volunteer_opportunities"], borough=borough)
+    o = o[o.end_date >= as_of].copy()
+    ongoing = o.recurrence == "ongoing"
+    o["next_session"] = o.opportunity_id.map(next_session).where(ongoing, None)
+    o["signed_up"] = (o.opportunity_id.map(at_next).where(ongoing, o.opportunity_id.map(signed))).fillna(0).astype(int)
+    o = o[o.volunteers_needed > o.signed_up]
+    o = o.assign(still_needed=o.volunteers_needed - o.signed_up, open_opportunities=len(o))
+    o = o.assign(needed_in_all=int(o.still_needed.sum()))
     o = o.sort_values(["still_needed", "end_date", "opportunity_id"], ascending=[False, True, True]).head(limit)
     return records(o, ["opportunity_id", "title", "organisation", "category", "borough", "start_date", "end_date",
-                       "volunteers_needed", "signed_up", "still_needed"])
+                       "recurrence", "next_session", "volunteers_needed", "signed_up", "still_needed",
+                       "open_opportunities", "needed_in_all"])
 
 
 def kpi_volunteer_signups(f, start, end):
@@ -342,6 +433,12 @@ CASES = {
         dict(start=D("2025-03-01"), end=D("2025-05-31"), borough="QUEENS", agency="NYPD"),
         dict(start=D("2025-01-01"), end=D("2025-12-31"), borough="BROOKLYN", complaint_type="Noise - Residential"),
     ],
+    "sr_close_survival": [
+        dict(start=D("2025-01-01"), end=D("2025-12-31")),
+        dict(start=D("2026-09-01"), end=D("2026-11-20")),  # the data's last months: many still open
+        dict(start=D("2026-10-01"), end=D("2026-11-20"), borough="BRONX", complaint_type="HEAT/HOT WATER"),
+        dict(start=D("2026-11-19"), end=D("2026-11-20"), agency="NYPD"),  # the last days: most still open
+    ],
     "sr_within_target": [
         dict(start=D("2025-01-01"), end=D("2025-06-30")),
         dict(start=D("2024-10-15"), end=D("2024-11-15"), borough="BRONX"),
@@ -367,6 +464,7 @@ CASES = {
         dict(start=D("2025-01-01"), end=D("2025-04-01")),
         dict(start=D("2024-11-03"), end=D("2024-11-04")),
         dict(start=D("2020-01-01"), end=D("2020-02-01")),
+        dict(start=D("2026-11-01"), end=D("2026-12-01")),  # the data's last month: many open past due
     ],
     "kpi_311_open_backlog": [
         dict(end=D("2025-03-10")),
@@ -379,9 +477,13 @@ CASES = {
     "sr_filter_values": [{}],
     "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1))],
     "snow_storms": [{}],
-    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12)],
-    "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3)],
-    "snow_by_district": [dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(2), target_hours=10)],
+    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12), dict(storm_id=NthStorm(1), hours=1)],
+    # issue 15: at 1 h (nearly nothing reached), 3 h (inside the window), 11 h (past it, some unreached), and the end
+    "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3),
+                                dict(storm_id=NthStorm(-1), hours=1), dict(storm_id=NthStorm(-1), hours=3),
+                                dict(storm_id=NthStorm(-1), hours=11), dict(storm_id=NthStorm(2), hours=5, target_hours=4)],
+    "snow_by_district": [dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(2), target_hours=10),
+                         dict(storm_id=NthStorm(-1), hours=3)],
     "kpi_snow_p1_serviced_within_target": [
         dict(start=D("2024-01-01"), end=D("2027-01-01")),
         dict(start=D("2024-12-01"), end=D("2025-03-01"), target_hours=3),
@@ -428,23 +530,67 @@ def test_the_cases_are_not_vacuous(f, name):
 
 def test_kpi_rows_carry_value_and_their_counts(f):
     r = run("kpi_311_pct_closed_within_target", start="2025-01-01", end="2025-04-01")
-    assert r.columns == ("value", "numerator", "denominator") and len(r.rows) == 1
-    value, numerator, denominator = r.rows[0]
+    assert r.columns[:3] == ("value", "numerator", "denominator") and len(r.rows) == 1
+    value, numerator, denominator, *_ = r.rows[0]
     assert denominator > 0 and value == pytest.approx(100 * numerator / denominator)
-    assert run("kpi_311_median_days_to_close", start="2025-01-01", end="2025-02-01").columns == ("value", "denominator")
+    assert run("kpi_311_median_days_to_close", start="2025-01-01", end="2025-02-01").columns[:2] == ("value", "denominator")
     assert run("kpi_volunteer_hours", start="2030-01-01", end="2030-02-01").rows == [(0,)], "no hours is 0, not no data"
 
 
 def test_the_storm_starting_at_local_evening_belongs_to_its_local_day(f):
     on_the_11th = run("kpi_snow_p1_serviced_within_target", start="2026-02-11", end="2026-02-12").rows[0]
     on_the_12th = run("kpi_snow_p1_serviced_within_target", start="2026-02-12", end="2026-02-13").rows[0]
-    assert on_the_11th[2] > 0 and on_the_12th == (None, 0, 0)
+    assert on_the_11th[2] > 0 and on_the_12th == (None, 0, 0, 0, None)
 
 
 def test_the_backlog_kpi_is_the_backlog_at_the_end_of_the_periods_last_day(f):
     day = run("sr_open_backlog", start="2025-03-31", end="2025-03-31").rows
     kpi = run("kpi_311_open_backlog", start="2025-03-01", end="2025-04-01").rows
     assert day[0][1] == kpi[0][0]
+
+
+def test_time_to_first_pass_counts_the_segments_not_yet_reached(f):
+    """Issue 15, finding 1: five hours into a storm the medians of priorities 2 and 3 described only the
+    few segments already plowed ("priority 3 0% (median 3.6 h)"). Over every segment, a median that an
+    unreached segment decides is only "more than 5 h", and the segments not reached are counted."""
+    storm = resolve(f, {"s": NthStorm(-1)})["s"]
+    rows = run("snow_time_to_first_pass", storm_id=storm, hours=5).dicts()
+    for r in rows:
+        assert r["serviced"] + r["unreached"] == r["segments"] and r["elapsed_hours"] == 5.0
+        assert r["median_more_than"] == (r["serviced"] <= (r["segments"] - 1) / 2)
+        if r["median_more_than"]:
+            assert r["median_hours"] == 5.0
+    assert any(r["median_more_than"] for r in rows) and not all(r["median_more_than"] for r in rows)
+
+
+def test_time_to_close_counts_the_requests_still_open(f):
+    """Issue 15, finding 1: "half within 4.8 days" described only the closed requests of a type, while most
+    were still open, some for 50 days. Every request created is counted: closed + still open."""
+    params = dict(start=D("2026-09-01"), end=D("2026-11-20"))
+    closed = {r["complaint_type"]: r["closed_requests"] for r in run("sr_time_to_close", **params).dicts()}
+    survival = run("sr_close_survival", **params).dicts()
+    assert all(r["requests"] == closed.get(r["complaint_type"], 0) + r["still_open"] for r in survival)
+    assert sum(r["still_open"] for r in survival) > 0
+
+
+def test_a_request_open_past_its_due_time_is_late(f):
+    """Issue 15, finding 4: the on-time share counted only closed requests (83.3% for Bronx HEAT/HOT WATER;
+    with the 17 open already past due, about 34%). Both now count them, and keep the closed-only figure."""
+    kpi = run("kpi_311_pct_closed_within_target", start="2026-11-01", end="2026-12-01").dicts()[0]
+    assert kpi["open_past_due"] > 0 and kpi["value"] < kpi["closed_only_value"]
+    rows = run("sr_within_target", start="2026-10-01", end="2026-11-20").dicts()
+    assert sum(r["open_past_due"] for r in rows) > 0
+    assert all(r["pct_within_target"] <= (r["pct_closed_only"] or 0) for r in rows if r["closed_with_due"])
+
+
+def test_open_opportunities_say_how_many_the_limit_cut_and_keep_ongoing_ones(f):
+    """Issue 15, finding 8: "20 open opportunities still need 1,244 volunteers" when 25 needed 1,263, and
+    ongoing opportunities vanished once a year's sign-ups passed what one session needs."""
+    top = run("vol_open_opportunities", as_of="2026-11-01", limit=5).dicts()
+    every = run("vol_open_opportunities", as_of="2026-11-01", limit=100).dicts()
+    assert len(top) == 5 and top[0]["open_opportunities"] == len(every) > 5
+    assert top[0]["needed_in_all"] == sum(r["still_needed"] for r in every)
+    assert any(r["recurrence"] == "ongoing" for r in every)
 
 
 def test_an_unknown_storm_gives_no_rows(f):
@@ -607,17 +753,26 @@ def test_a_request_closed_at_midnight_is_open_until_that_midnight(tiny):
 def test_a_request_belongs_to_its_local_day(tiny):
     assert run("sr_volume", start="2025-03-01", end="2025-03-02").rows == [(D("2025-03-01"), None, 2), (D("2025-03-02"), None, 1)]
     assert run("sr_volume", start="2025-03-02", end="2025-03-02").rows == [(D("2025-03-02"), None, 1)]
-    assert run("kpi_311_median_days_to_close", start="2025-03-03", end="2025-03-04").rows == [(pytest.approx(14 / 24 + 1), 1)]
+    assert run("kpi_311_median_days_to_close", start="2025-03-03", end="2025-03-04").rows == [(pytest.approx(14 / 24 + 1), 1, 0)]
 
 
 def test_a_pass_from_before_the_storm_is_not_its_first_pass(tiny):
-    assert run("snow_time_to_first_pass", storm_id="ST").rows == [(1, 2, 1, 3.0, 3.0, 1, 50.0)]
-    assert run("snow_time_to_first_pass", storm_id="ST", target_hours=2).rows == [(1, 2, 1, 3.0, 3.0, 0, 0.0)]
-    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11").rows == [(50.0, 1, 2)]
-    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11", target_hours=2).rows == [(0.0, 0, 2)]
+    # Newest observation 10:05, 3 h 5 min in: S2 unreached, so both quantiles are "more than 3 h 5 min"; the
+    # 6-hour window is still open (no share yet), the 2-hour one has passed with S1 reached after it.
+    started, elapsed = datetime.fromisoformat("2025-01-10T07:00:00-05:00"), 3 + 5 / 60
+    assert run("snow_time_to_first_pass", storm_id="ST").rows == [
+        (1, 2, 1, 1, pytest.approx(elapsed), pytest.approx(elapsed), True, pytest.approx(elapsed), True,
+         started + timedelta(hours=6), False, 1, None)]
+    assert run("snow_time_to_first_pass", storm_id="ST", target_hours=2).rows[0][-4:] == (
+        started + timedelta(hours=2), True, 0, 0.0)
+    # The 6-hour window has not passed at the newest observation: in progress, out of the value (issue 15).
+    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11").rows == [
+        (None, 0, 0, 1, started + timedelta(hours=6))]
+    assert run("kpi_snow_p1_serviced_within_target", start="2025-01-10", end="2025-01-11", target_hours=2).rows == [
+        (0.0, 0, 2, 0, None)]
     progress = run("snow_progress", storm_id="ST", hours=3).rows
     # S1 is 0.5 miles x 2 lanes, S2 0.25 x 1 (no lanes counts as one): 1.0 of 1.25 once S1 is done.
-    assert progress[2:] == [(1, 2, 0, 2, 0.0, 0.0), (1, 3, 1, 2, 50.0, 80.0)]
+    assert [r[:6] for r in progress[2:]] == [(1, 2, 0, 2, 0.0, 0.0), (1, 3, 1, 2, 50.0, 80.0)]
 
 
 def test_hours_count_only_attended_sign_ups(tiny):

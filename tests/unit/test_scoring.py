@@ -194,11 +194,19 @@ def test_scorecard_against_the_declared_kpis():
     card = score_kpis({"sr_median_days_to_close": 2.4, "sr_pct_closed_within_target": 42, "volunteer_signups": None}, "week")
     assert card["period"] == "week"
     median, on_time, signups = (card["kpis"][k] for k in ("sr_median_days_to_close", "sr_pct_closed_within_target", "volunteer_signups"))
-    assert median == {"name": "311 median days to close", "actual": 2.4, "target": 3.0, "score": 1.25,
+    assert median == {"name": "311 median days to close", "actual": 2.4, "target": 3.0, "target_so_far": 3.0, "score": 1.25,
                       "status": ON_TARGET, "direction": LO, "unit": "days"}
     assert (on_time["target"], on_time["score"], on_time["status"]) == (85.0, pytest.approx(0.4941176), OFF_TARGET)
     assert (signups["target"], signups["score"], signups["status"]) == (280.0, None, NO_DATA)
     assert card["overall"] == pytest.approx((1.25 + 42 / 85) / 2)
+
+
+def test_a_total_is_scored_against_its_target_pro_rated_to_the_period_so_far():
+    """Issue 15: 531 sign-ups with 20 of 30 days gone read "off target, 0.44" against the month's 1,200."""
+    row = score_kpis({"volunteer_signups": 531, "sr_pct_closed_within_target": 80}, "month", share=20 / 30)["kpis"]
+    assert row["volunteer_signups"]["target_so_far"] == pytest.approx(800)
+    assert row["volunteer_signups"]["score"] == pytest.approx(531 / 800)
+    assert row["sr_pct_closed_within_target"]["target_so_far"] == 85  # a rate keeps its target
 
 
 def test_scorecard_uses_the_target_for_the_period():
