@@ -16,6 +16,7 @@ from api.not_found import bp as not_found_bp
 from api.not_found import page_status
 from api.open311 import bp as open311_bp
 from api.openapi import bp as openapi_bp
+from api.soda import bp as soda_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
@@ -28,7 +29,7 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 VENDOR = Path(__file__).resolve().parent / "assets" / "vendor"
 
-BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, charts_bp, not_found_bp)
+BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, soda_bp, charts_bp, not_found_bp)
 
 
 def plotly_basic_bundle() -> str | None:
