@@ -7,7 +7,6 @@ import csv
 import io
 import json
 
-import duckdb
 import flask
 import pytest
 
@@ -15,10 +14,10 @@ import api.soda
 import lake
 from etl import demo
 from etl.load import load_file
+from tests.helpers import service_requests_local as _lake
 from tests.helpers import sr_row, write_csv
 
 SR = "/resource/erm2-nwe9"
-ZONE = "America/New_York"
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +41,6 @@ def client(built, configure):
     app = flask.Flask(__name__)
     app.register_blueprint(api.soda.bp)
     return app.test_client()
-
-
-def _lake(sql: str) -> list[tuple]:
-    """`sql` over view t, the current service_requests version with the city's local times."""
-    m = lake.manifest("service_requests")
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({lake.file_paths('service_requests', m)!r})")
-    con.execute(f"CREATE VIEW t AS SELECT * REPLACE (timezone('{ZONE}', created) AS created, "
-                f"timezone('{ZONE}', closed) AS closed) FROM raw")
-    return con.execute(sql).fetchall()
 
 
 def _get(client, path: str, **params):
@@ -196,16 +184,9 @@ def test_a_pull_paging_with_offset_keeps_its_first_pages_version_through_a_publi
     assert {r.headers["X-Pulse-Version"] for r in (first, second, third)} == {str(first_version)}
     keys = [r["unique_key"] for r in page1 + page2 + page3]
     assert len(keys) == len(set(keys)) == 3000
-    assert keys == [k for (k,) in _lake_at(first_version, "SELECT request_id FROM t ORDER BY request_id")]
+    assert keys == [k for (k,) in _lake("SELECT request_id FROM t ORDER BY request_id", first_version)]
     fresh, _ = _get(client, f"{SR}.json", **{"$limit": "1000", "$offset": "0", "$select": "unique_key, status"})
     assert fresh.headers["X-Pulse-Version"] == str(first_version + 1)  # a new pull reads the new version
-
-
-def _lake_at(version: int, sql: str) -> list[tuple]:
-    con = duckdb.connect()
-    m = lake.manifest("service_requests", version)
-    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({lake.file_paths('service_requests', m)!r})")
-    return con.execute(sql).fetchall()
 
 
 # ---- catalog ----------------------------------------------------------------------------------------

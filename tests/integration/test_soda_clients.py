@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 
-import duckdb
 import pandas as pd
 import pytest
 import requests
@@ -16,11 +15,11 @@ from sodapy import Socrata
 import lake
 from etl.load import load_file
 from tests.conftest import ROOT, demo_lake_at
+from tests.helpers import service_requests_local as _lake
 from tests.helpers import sr_row, write_csv
 from tests.servers import Portal, portal_env, self_signed_certificate
 
 ID = "erm2-nwe9"
-ZONE = "America/New_York"
 PAGE = 2_000  # get_all's page: the 12,000-request lake is six of them
 NO_LIMITS = {"rate_limit_rows": "", "rate_limit_exports": "", "rate_limit_queries": "", "rate_limit_callbacks": ""}
 
@@ -51,17 +50,6 @@ def sodapy(portal, tls, lake_path, configure, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls[0]))
     with Socrata(f"127.0.0.1:{portal.port}", None, timeout=60) as client:
         yield client
-
-
-def _lake(sql: str, version: int | None = None) -> list[tuple]:
-    """`sql` over view t: a service_requests version with the city's local times."""
-    m = lake.manifest("service_requests", version)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({lake.file_paths('service_requests', m)!r})")
-    con.execute(f"CREATE VIEW t AS SELECT * REPLACE (timezone('{ZONE}', created) AS created, "
-                f"timezone('{ZONE}', closed) AS closed) FROM raw")
-    return con.execute(sql).fetchall()
 
 
 # ---- sodapy -----------------------------------------------------------------------------------------
