@@ -382,9 +382,9 @@ def paths() -> dict:
 
 
 def _soda_paths() -> dict:
-    from api.openapi_soda import soda_paths  # it builds on this module's helpers
+    from api.openapi_soda import feed_paths, soda_paths  # they build on this module's helpers
 
-    return soda_paths()
+    return {**soda_paths(), **feed_paths()}
 
 
 def chart_paths() -> dict:

@@ -1,10 +1,12 @@
-"""The SODA 2.1 routes in the OpenAPI description (api/soda.py; issue 18), kept beside api/openapi.py
-so that module stays one screenful per kind of route. Bounds come from the code that enforces them."""
+"""The SODA 2.1 routes and the change feeds in the OpenAPI description (api/soda.py, api/feeds.py;
+issue 18), kept beside api/openapi.py so that module stays one screenful per kind of route. Bounds
+come from the code that enforces them."""
 from __future__ import annotations
 
 import datasets
 from api.openapi import STR, _errors, _get, _json, _param
 from api.soda import CATALOG_LIMIT, CATALOG_PARAMS, CONTENT_TYPES
+from datasets import kpis as kpi_decls
 from portal import soda, soda_catalog
 from portal.soql.parse import MAX_CHARS
 
@@ -82,3 +84,29 @@ def soda_paths() -> dict:
                            "required": ["results", "resultSetSize"]}, "One page of results."), **_errors(400)},
             catalog, example="/api/catalog/v1?ids=erm2-nwe9", tag="soda"),
     }
+
+
+def feed_paths() -> dict:
+    """Atom and JSON Feed of each dataset's versions and each KPI's values and definitions."""
+    dataset = _param("dataset", "path", {"type": "string", "enum": list(datasets.datasets())}, "A dataset id.")
+    kpi = _param("kpi_id", "path", {"type": "string", "enum": list(kpi_decls.kpis())}, "A KPI id.")
+    period = _param("period", "query", {"type": "string", "enum": list(kpi_decls.PERIODS)},
+                    "The period of the values (default month, else the KPI's first); one the KPI is scored by.")
+
+    def feed(kind: str, what: str, params: list, example: str, tag: str) -> dict:
+        content = ({"application/atom+xml": {"schema": STR}} if kind == "atom"
+                   else {"application/feed+json": {"schema": OBJECT}})
+        return _get(f"{what} ({'Atom' if kind == 'atom' else 'JSON Feed'})", f"{what}, newest first.",
+                    {"200": {"description": "The feed.", "content": content}, **_errors(400, 404, 503)}, params,
+                    example=example, tag=tag)
+
+    out = {}
+    for kind in ("atom", "json"):
+        out[f"/data/{{dataset}}/changes.{kind}"] = feed(
+            kind, "A dataset's versions with what each load did", [dataset],
+            f"/data/service_requests/changes.{kind}", "datasets")
+        out[f"/api/v1/kpis/{{kpi_id}}/changes.{kind}"] = feed(
+            kind, "A KPI's values per period and the changes of its definition", [kpi, period],
+            f"/api/v1/kpis/sr_open_backlog/changes.{kind}", "kpis")
+    return out
+

@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, heavy, ingest, queries, realtime, serving, storage, storm
+from benchmarks import dashboards, exports, heavy, ingest, queries, realtime, serving, soda, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -23,6 +23,7 @@ BENCHES = {
     "storm": lambda a: storm.run(scale=a.serving_scale, users=a.storm_users, seconds=a.storm_seconds, polls=a.storm_polls),
     "memory": lambda a: heavy.memory(scale=a.serving_scale),
     "queue": lambda a: heavy.queue(scale=a.serving_scale),
+    "soda": lambda a: soda.run(rows=a.rows),
 }
 
 
