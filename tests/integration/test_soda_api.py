@@ -266,3 +266,14 @@ def test_an_error_names_the_position_in_the_clause(client):
     resp, body = _get(client, f"{SR}.json", **{"$where": "borough = 'BRONX' AND nope > 1"})
     assert body["clause"] == "$where" and body["position"] == 23
     assert body["message"] == "$where: no field 'nope' in this dataset at position 23"
+
+
+def test_an_app_token_is_accepted_never_required_and_system_fields_come_when_asked(client):
+    plain, rows = _get(client, f"{SR}.json", **{"$limit": "3"})
+    token = client.get(f"{SR}.json", query_string={"$limit": "3", "$$app_token": "abc"}, headers={"X-App-Token": "abc"})
+    assert plain.status_code == token.status_code == 200 and token.get_json() == rows
+    assert ":id" not in rows[0]
+    _, with_system = _get(client, f"{SR}.json", **{"$limit": "3", "$$exclude_system_fields": "false"})
+    assert [r[":id"] for r in with_system] == [r["unique_key"] for r in rows]
+    _, chosen = _get(client, f"{SR}.json", **{"$select": ":id, borough", "$order": ":id DESC", "$limit": "2"})
+    assert [r[":id"] for r in chosen] == [k for (k,) in _lake("SELECT request_id FROM t ORDER BY request_id DESC LIMIT 2")]
