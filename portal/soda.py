@@ -129,7 +129,7 @@ def parse_request(ds: Dataset, args: dict[str, list[str]]) -> SodaQuery:
 def _statement(text: str) -> dict[str, object]:
     """The clauses of a whole $query statement, each as its subtree (positions are the statement's)."""
     tree = parse(text, "$query", "query")
-    out: dict[str, object] = {}
+    out: dict[str, object] = {"$statement": True}
     names = {"select_clause": "$select", "where_clause": "$where", "group_clause": "$group",
              "having_clause": "$having", "order_clause": "$order"}
     rest = []
@@ -162,12 +162,20 @@ def _tree(clauses: dict, key: str, start: str):
 
 
 def _compile(ds: Dataset, c: Compiler, clauses: dict, include_system: bool) -> SodaQuery:
+    """The clauses checked in the order they may refer to one another: $group (fields and $select's
+    aliases), $select (knowing the groups), $where, $having and $order (aliases too). Inside a $query
+    statement every error names $query, whose text its positions count in."""
+    statement = bool(clauses.get("$statement"))
+
+    def label(name: str) -> str:
+        return "$query" if statement else name
+
     select_tree = _tree(clauses, "$select", "select_clause")
     distinct = bool(select_tree is not None and select_tree.children and getattr(select_tree.children[0], "data", "") == "distinct")
     group_trees = _tree(clauses, "$group", "group_clause")
     group: dict[str, str] = {}
     if group_trees is not None:
-        c.clause = "$group"
+        c.clause = label("$group")
         named = _aliased(select_tree)
         for node in group_trees.children:
             name = str(node.children[0]) if getattr(node, "data", None) == "field" else None
@@ -175,7 +183,7 @@ def _compile(ds: Dataset, c: Compiler, clauses: dict, include_system: bool) -> S
             _check_groupable(c, e)
             group.setdefault(e.key, c.sql(e))
         c.group_sql = dict(group)
-    c.clause = "$select"
+    c.clause = label("$select")
     columns = _select(c, select_tree, include_system)
     if distinct:
         group = {e.key: c.sql(e) for _, e in columns}
@@ -185,22 +193,22 @@ def _compile(ds: Dataset, c: Compiler, clauses: dict, include_system: bool) -> S
     q = SodaQuery(ds=ds, columns=columns)
     where = _tree(clauses, "$where", "where_clause")
     if where is not None:
-        c.clause = "$where"
+        c.clause = label("$where")
         e = c.expr(where.children[0])
         if e.aggregate:
             raise c.error("aggregates such as count() belong in $having", e.pos)
-        q.where.append(c._boolean(e))
+        q.where.append(c.boolean(e))
     c.use_aliases = True
     having = _tree(clauses, "$having", "having_clause")
     having_expr = None
     if having is not None:
-        c.clause = "$having"
+        c.clause = label("$having")
         having_expr = c.expr(having.children[0])
-        q.having = c._boolean(having_expr)
+        q.having = c.boolean(having_expr)
     order = _tree(clauses, "$order", "order_clause")
     order_exprs = []
     if order is not None:
-        c.clause = "$order"
+        c.clause = label("$order")
         for item in order.children:
             e = c.expr(item.children[0])
             if e.type in ("point", "line"):
@@ -210,13 +218,13 @@ def _compile(ds: Dataset, c: Compiler, clauses: dict, include_system: bool) -> S
             order_exprs.append(e)
     grouped = bool(group) or any(e.aggregate for _, e in columns) or (having_expr is not None and having_expr.aggregate)
     if having is not None and not grouped:
-        raise SoqlError("$having", "needs $group or an aggregate in $select")
+        raise SoqlError(label("$having"), "needs $group or an aggregate in $select")
     if grouped:
         for clause, exprs in (("$select", [e for _, e in columns]), ("$order", order_exprs),
                               ("$having", [having_expr] if having_expr else [])):
             for e in exprs:
                 if e.loose:
-                    raise SoqlError(clause, f"{', '.join(sorted(e.loose))} must be in $group or inside an aggregate such as count()",
+                    raise SoqlError(label(clause), f"{', '.join(sorted(e.loose))} must be in $group or inside an aggregate such as count()",
                                     e.pos)
         q.group, q.grouped = list(group.values()), True
         q.order += [g for g in q.group if g not in q.order]  # a total order: the groups are unique
@@ -308,6 +316,8 @@ def _search(c: Compiler, table: dict[str, Field], text) -> str:
     if not words or len(words) > MAX_SEARCH_WORDS:
         raise SoqlError("$q", f"takes 1 to {MAX_SEARCH_WORDS} words")
     texts = [f.sql for f in table.values() if f.type == "text" and not f.system]
+    if not texts:
+        raise SoqlError("$q", "this dataset has no text fields to search")
     found = []
     for word in words:
         p = c.bind(word.lower(), "VARCHAR")

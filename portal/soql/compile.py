@@ -184,22 +184,23 @@ class Compiler:
         return Expr(sql=sql, type=type_, key=key, pos=position(node), aggregate=any(p.aggregate for p in parts),
                     loose=frozenset().union(*(p.loose for p in parts)))
 
-    def _boolean(self, e: Expr) -> str:
+    def boolean(self, e: Expr) -> str:
+        """The SQL of a condition ($where, $having, AND/OR/NOT, case()): a checkbox, or a null."""
         if e.type not in ("checkbox", "null"):
             raise self.error(f"expected a condition (checkbox), got {e.type}", e.pos)
         return self.sql(e, "checkbox")
 
     def _or_(self, node: Tree) -> Expr:
         a, b = (self.expr(c) for c in node.children)
-        return self._combine(node, f"({self._boolean(a)} OR {self._boolean(b)})", "checkbox", [a, b], f"({a.key} or {b.key})")
+        return self._combine(node, f"({self.boolean(a)} OR {self.boolean(b)})", "checkbox", [a, b], f"({a.key} or {b.key})")
 
     def _and_(self, node: Tree) -> Expr:
         a, b = (self.expr(c) for c in node.children)
-        return self._combine(node, f"({self._boolean(a)} AND {self._boolean(b)})", "checkbox", [a, b], f"({a.key} and {b.key})")
+        return self._combine(node, f"({self.boolean(a)} AND {self.boolean(b)})", "checkbox", [a, b], f"({a.key} and {b.key})")
 
     def _not_(self, node: Tree) -> Expr:
         a = self.expr(node.children[0])
-        return self._combine(node, f"(NOT {self._boolean(a)})", "checkbox", [a], f"(not {a.key})")
+        return self._combine(node, f"(NOT {self.boolean(a)})", "checkbox", [a], f"(not {a.key})")
 
     def comparable(self, a: Expr, b: Expr, node) -> tuple[str, str]:
         """The SQL of two operands of one type (a literal takes the other side's), or a type error."""
@@ -366,7 +367,7 @@ def _case(c: Compiler, node, args: list[Expr], distinct: bool):
     values = args[1::2]
     typed = [v.type for v in values if v.literal is _NONE and v.type != "null"]
     want = typed[0] if typed else next((v.type for v in values if v.type != "null"), "text")
-    whens = " ".join(f"WHEN {c._boolean(cond)} THEN {c.sql(c.coerce(value, want))}"
+    whens = " ".join(f"WHEN {c.boolean(cond)} THEN {c.sql(c.coerce(value, want))}"
                      for cond, value in zip(args[0::2], values, strict=True))
     return f"(CASE {whens} END)", want
 

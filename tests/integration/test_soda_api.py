@@ -277,3 +277,8 @@ def test_an_app_token_is_accepted_never_required_and_system_fields_come_when_ask
     assert [r[":id"] for r in with_system] == [r["unique_key"] for r in rows]
     _, chosen = _get(client, f"{SR}.json", **{"$select": ":id, borough", "$order": ":id DESC", "$limit": "2"})
     assert [r[":id"] for r in chosen] == [k for (k,) in _lake("SELECT request_id FROM t ORDER BY request_id DESC LIMIT 2")]
+
+
+def test_an_error_inside_a_whole_statement_names_query_and_the_position_in_it(client):
+    resp, body = _get(client, f"{SR}.json", **{"$query": "SELECT borough, count(*) WHERE nope = 1 GROUP BY borough"})
+    assert resp.status_code == 400 and body["message"] == "$query: no field 'nope' in this dataset at position 32"
