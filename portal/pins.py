@@ -16,6 +16,11 @@ import hashlib
 import config
 from portal import cache
 
+# A binding once used is kept this long, not PULSE_SODA_PIN_SECONDS: a pull of a million rows in
+# sodapy's default 1,000-row pages would otherwise leave a thousand live keys in a cache that holds
+# a few thousand (FileSystemCache prunes past 5,000), crowding out the answers it keeps.
+RETRY_SECONDS = 120
+
 
 def _key(dataset: str, query: str, offset: int) -> str:
     digest = hashlib.blake2b(query.encode(), digest_size=16).hexdigest()
@@ -27,7 +32,9 @@ def pinned_version(dataset: str, query: str, offset: int, limit: int, current: i
     next page's offset to it. `query`: the request without its $offset, and who asks."""
     store = cache.backend()
     version = store.get(_key(dataset, query, offset)) if offset else None
-    if not isinstance(version, int):
+    if isinstance(version, int):  # used: kept only long enough for the client to retry this page
+        store.set(_key(dataset, query, offset), version, timeout=RETRY_SECONDS)
+    else:
         version = current
     if version is not None and limit:
         store.set(_key(dataset, query, offset + limit), version, timeout=config.get_int("soda_pin_seconds"))
