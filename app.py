@@ -11,15 +11,17 @@ import config
 from api import httpcache, public_url, request_limits
 from api.charts import bp as charts_bp
 from api.datasets import bp as datasets_bp
+from api.feeds import bp as feeds_bp
 from api.health import bp as health_bp
 from api.not_found import bp as not_found_bp
 from api.not_found import page_status
 from api.open311 import bp as open311_bp
 from api.openapi import bp as openapi_bp
+from api.soda import bp as soda_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
-from web import headers, limits, requestid
+from web import feedlinks, headers, limits, requestid
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -28,7 +30,7 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 VENDOR = Path(__file__).resolve().parent / "assets" / "vendor"
 
-BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, charts_bp, not_found_bp)
+BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, soda_bp, feeds_bp, charts_bp, not_found_bp)
 
 
 def plotly_basic_bundle() -> str | None:
@@ -73,6 +75,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     from layouts import _shell
 
     app.layout = _shell.layout
+    feedlinks.install(app)
     import callbacks  # noqa: F401  (registers the module-level callbacks)
 
     for bp in BLUEPRINTS:

@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_time_limit_ms", "3000", "Time limit of one web query; past it the query is interrupted and the panel shows a message."),
     Setting("export_time_limit_s", "600", "Time limit, in seconds, of one streamed download (/export.<fmt>), from its first to its last byte; past it the query is interrupted and the body ends with an error line."),
     Setting("query_max_rows", "10000", "Most rows one web query returns; more are reported as truncated."),
+    Setting("soda_max_limit", "50000", "Largest $limit of one SODA page (/resource/<id>.json); a larger one is a 400 naming it, never a silently shorter page (clients page with $offset until a short page)."),
+    Setting("soda_pin_seconds", "3600", "How long a SODA pull paging with $offset keeps reading the version its first page read (decision 0017): each page pins the next offset of the same query and client to its version."),
     Setting("live_poll_seconds", "5", "How often an open dashboard asks whether a new data version has landed; it redraws only when one has."),
     Setting("geo_dir", "", "Folder with boroughs.geojson and community_districts.geojson for the maps (default: PULSE_DATA_DIR/geo, generated with the demo)."),
     Setting("map_tile_url", "", "Optional raster tile URL template ({z}/{x}/{y}) drawn under the maps (as MapLibre maps, with the full plotly.js); empty means SVG maps without tiles, so maps work offline."),

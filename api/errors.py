@@ -23,6 +23,7 @@ from portal.quoting import quoted
 from portal.reader import QueryError, QueryTimeout, QueryTooBig
 
 OPEN311 = "open311"  # the Open311 blueprint's name: its errors take the spec's shape
+SODA = "soda"  # the SODA API's (api/soda.py): Socrata's clients read the error's `message`
 
 
 class ApiError(Exception):
@@ -41,6 +42,8 @@ def respond(exc: ApiError):
             resp = xml_response(root, exc.status)
         else:
             resp = jsonify([{"code": exc.status, "description": exc.message}])
+    elif request.blueprint == SODA:
+        resp = jsonify({"error": exc.message, "message": exc.message, "status": exc.status, **exc.detail})
     else:
         resp = jsonify({"error": exc.message, "status": exc.status, **exc.detail})
     resp.status_code = exc.status

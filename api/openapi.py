@@ -388,6 +388,7 @@ def paths() -> dict:
              _if_none_match(), *_option_parameters(paged=False), *filter_parameters()],
             example=f"/api/v1/datasets/{ds}/export.csv", tag="datasets"),
         **open311_paths(),
+        **_soda_paths(),
         **status_paths(),
         **chart_paths(),
         "/data.json": _get("DCAT-US catalog", "The portal as a DCAT-US v1.1 (Project Open Data) catalog.",
@@ -402,6 +403,12 @@ def paths() -> dict:
                      {"200": {"description": "The page.", "content": {"text/html": {"schema": STR}}}},
                      example="/api", tag="portal"),
     }
+
+
+def _soda_paths() -> dict:
+    from api.openapi_soda import feed_paths, soda_paths  # they build on this module's helpers
+
+    return {**soda_paths(), **feed_paths()}
 
 
 def chart_paths() -> dict:
@@ -517,7 +524,7 @@ def spec(base_url: str = "/") -> dict:
                                 "scores, and the DCAT-US and Data Package catalogs. Read-only, no key needed. "
                                 "Every error is JSON: {\"error\", \"status\", ...}."},
         "servers": [{"url": base_url.rstrip("/") or "/"}],
-        "tags": [{"name": n} for n in ("datasets", "kpis", "standards", "open311", "portal")],
+        "tags": [{"name": n} for n in ("datasets", "kpis", "standards", "open311", "soda", "portal")],
         "paths": paths(),
         "components": {"schemas": _schemas()},
     }

@@ -76,7 +76,11 @@ def kpi(kpi_id: str):
     row = card["kpis"].get(kpi_id)
     if row is None:
         raise ApiError(400, f"{kpi_id} is not reported per {period}", parameter="period")
-    return jsonify({**row, "period": period, "as_of": card["as_of"], "versions": card["versions"]})
+    from portal.kpi_feed import definition_json
+
+    definitions = [definition_json(d) for d in decls.get(kpi_id).definitions]  # newest first (issue 18)
+    return jsonify({**row, "period": period, "as_of": card["as_of"], "versions": card["versions"],
+                    "definitions": definitions})
 
 
 @bp.get("/kpis/<kpi_id>/rows.csv")

@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, heavy, ingest, numbers, objectstore, queries, realtime, serving, storage, storm
+from benchmarks import dashboards, exports, heavy, ingest, numbers, objectstore, queries, realtime, serving, soda, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -25,6 +25,7 @@ BENCHES = {
     "objectstore": lambda a: objectstore.run(rows=a.objectstore_rows, query_rows=a.objectstore_query_rows),
     "memory": lambda a: heavy.memory(scale=a.serving_scale),
     "queue": lambda a: heavy.queue(scale=a.serving_scale),
+    "soda": lambda a: soda.run(rows=a.rows),
 }
 
 

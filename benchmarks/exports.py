@@ -56,14 +56,18 @@ db.commit()
 print(db.execute('SELECT count(*) FROM service_requests').fetchone()[0])
 """
 
-DUCKDB_COPY = """
-import time, os, duckdb, datasets
+# A child's view of the current service_requests version: its files, its public columns, a DuckDB.
+SR_FILES = """
+import time, os, json, duckdb, datasets
 import lake
 from lake.sql import ident
 ds = datasets.get('service_requests')
 files = lake.file_paths(ds.name, lake.manifest(ds.name))
 cols = ', '.join(ident(c.name) for c in ds.public_columns)
 con = duckdb.connect()
+"""
+
+DUCKDB_COPY = SR_FILES + """
 con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute(f"COPY (SELECT {{cols}} FROM read_parquet({{files!r}})) TO {out!r} (HEADER)")

@@ -20,7 +20,21 @@ PERIODS = ("day", "week", "month", "quarter")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "name", "description", "unit", "direction", "target", "periods", "agency", "dataset", "query", "formula")
-_OPTIONAL = ("target_note", "target_source", "channel", "parameters", "columns", "dashboard")
+_OPTIONAL = ("target_note", "target_source", "channel", "parameters", "columns", "dashboard", "effective", "history")
+_REDEFINABLE = ("formula", "target", "direction", "target_note")  # what an earlier definition may have differed in
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The KPI's yardstick from `effective` (an ISO date; None: from the start) until the next one:
+    published, dated, so a reader sees when the formula, target or direction moved (issue 18)."""
+
+    effective: str | None
+    formula: str
+    target: float | Mapping[str, float] = field(hash=False)
+    direction: str
+    target_note: str = ""
+    note: str = ""  # why it was replaced by the next newer definition
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class Kpi:
     dashboard: str | None = None  # the page that explains the number (a path, e.g. /snow)
     target_source: str = ""  # where the target comes from ("why this target", with target_note)
     channel: str = ""  # who takes the requests without owning the outcome (the 311 call centre)
+    definitions: tuple[Definition, ...] = ()  # newest first: the current one, then the earlier ones
+
 
     def target_for(self, period: str) -> float:
         """The target for one period; a period the KPI does not allow is an error, not a guess."""
@@ -111,15 +127,64 @@ def _kpi(raw: dict, known: Mapping[str, Dataset]) -> Kpi:
     if dashboard is not None and not re.match(r"^/[a-z0-9/-]*$", str(dashboard)):
         raise _fail(kpi_id, "dashboard", f"must be a page path like /snow, got {dashboard!r}")
 
+    target_note = " ".join(str(raw.get("target_note", "")).split())
+    current = Definition(effective=_date(raw.get("effective"), kpi_id, "effective"), formula=formula, target=target,
+                         direction=raw["direction"], target_note=target_note)
     return Kpi(
         id=raw["id"], name=raw["name"], description=" ".join(str(raw["description"]).split()), unit=str(raw["unit"]),
         direction=raw["direction"], target=target, periods=tuple(periods), agency=" ".join(str(raw["agency"]).split()),
         dataset=raw["dataset"],
-        query=raw["query"], formula=formula, target_note=" ".join(str(raw.get("target_note", "")).split()),
+        query=raw["query"], formula=formula, target_note=target_note,
         parameters=MappingProxyType({k: float(v) for k, v in parameters.items()}), columns=tuple(columns),
         dashboard=dashboard, target_source=" ".join(str(raw.get("target_source", "")).split()),
         channel=" ".join(str(raw.get("channel", "")).split()),
+        definitions=_definitions(current, raw.get("history") or [], kpi_id, periods),
     )
+
+
+def _date(value, kpi_id: str, key: str) -> str | None:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()
+    except ValueError:
+        raise _fail(kpi_id, key, f"must be an ISO date like 2026-01-01, got {value!r}") from None
+
+
+def _definitions(current: Definition, history: list, kpi_id: str, periods: list) -> tuple[Definition, ...]:
+    """The current definition, then each earlier one (newest first): an entry names its effective date,
+    why it changed (`note`) and what differed; what it leaves out is as in the next newer definition."""
+    if not isinstance(history, list):
+        raise _fail(kpi_id, "history", "must be a list of earlier definitions")
+    if history and current.effective is None:
+        raise _fail(kpi_id, "effective", "is needed when the KPI has a history: the date the current definition began")
+    out = [current]
+    for i, entry in enumerate(history):
+        key = f"history[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"effective", "note", *_REDEFINABLE}:
+            raise _fail(kpi_id, key, f"may hold effective, note and {', '.join(_REDEFINABLE)}, got {entry!r}")
+        if not entry.get("note") or not set(entry) & set(_REDEFINABLE):
+            raise _fail(kpi_id, key, "must say why it changed (note) and what was different")
+        effective = _date(entry.get("effective"), kpi_id, f"{key}.effective")
+        if effective is None or effective >= out[-1].effective:
+            raise _fail(kpi_id, f"{key}.effective", "must be a date before the next newer definition's")
+        newer = out[-1]
+        target = entry.get("target", newer.target)
+        if isinstance(target, dict):
+            if set(target) != set(periods):
+                raise _fail(kpi_id, f"{key}.target", f"per-period targets must cover exactly the periods {periods}")
+            target = MappingProxyType({p: _number(v, kpi_id, f"{key}.target.{p}") for p, v in target.items()})
+        elif "target" in entry:
+            target = _number(target, kpi_id, f"{key}.target")
+        direction = entry.get("direction", newer.direction)
+        if direction not in DIRECTIONS:
+            raise _fail(kpi_id, f"{key}.direction", f"must be one of {', '.join(DIRECTIONS)}")
+        out.append(Definition(effective=effective, formula=" ".join(str(entry.get("formula", newer.formula)).split()),
+                              target=target, direction=direction, note=" ".join(str(entry["note"]).split()),
+                              target_note=" ".join(str(entry.get("target_note", newer.target_note)).split())))
+    return tuple(out)
 
 
 def load(path: Path | str = PATH, known: Mapping[str, Dataset] | None = None) -> dict[str, Kpi]:

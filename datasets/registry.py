@@ -25,6 +25,7 @@ DUCKDB_TYPES = {
     "geojson": "VARCHAR",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SOCRATA_ID = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")  # what RSocrata and the portals accept as an id
 
 
 class DeclarationError(ValueError):
@@ -61,6 +62,25 @@ class Check:
 
 
 @dataclass(frozen=True)
+class SodaField:
+    """One field of the SODA API (api/soda.py): a public column under the name a city's Socrata portal
+    gives it, or a point made of a latitude and a longitude column (Socrata's `location`)."""
+
+    name: str
+    column: str | None = None
+    point: tuple[str, str] | None = None  # (latitude column, longitude column)
+
+
+@dataclass(frozen=True)
+class SocrataAlias:
+    """The Socrata identity of a dataset whose data is a city portal's (NYC 311 is `erm2-nwe9`): the
+    id and field names a script written for that portal uses, so only its domain changes (issue 18)."""
+
+    id: str
+    fields: tuple[SodaField, ...]
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     title: str
@@ -79,6 +99,14 @@ class Dataset:
     sort_by: tuple[str, ...] = ()
     time_column: str | None = None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    socrata: SocrataAlias | None = None
+
+    @property
+    def soda_fields(self) -> tuple[SodaField, ...]:
+        """The SODA API's fields: the alias's, else every public column under its own name."""
+        if self.socrata is not None:
+            return self.socrata.fields
+        return tuple(SodaField(c.name, column=c.name) for c in self.public_columns)
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -187,7 +215,34 @@ def _dataset(path: Path) -> Dataset:
         sort_by=tuple(raw.get("sort_by", ())),
         time_column=raw.get("time_column"),
         checks=tuple(Check(**c) for c in raw.get("checks", ())),
+        socrata=_socrata(raw["socrata"], columns, where) if "socrata" in raw else None,
     )
+
+
+def _socrata(raw: dict, columns: tuple[Column, ...], where: str) -> SocrataAlias:
+    """The alias checked: a Socrata-shaped id, lower_snake_case field names, each naming a public column
+    (or a point of two number columns), and every public column reachable under some field, so the
+    alias hides nothing the rows API shows."""
+    if set(raw) != {"id", "fields"} or not SOCRATA_ID.match(str(raw["id"])):
+        raise DeclarationError(f"{where}: socrata needs an id like 'erm2-nwe9' and fields, got {sorted(raw)}")
+    public = {c.name: c for c in columns if c.public}
+    fields = []
+    for name, source in raw["fields"].items():
+        if not _NAME.match(name):
+            raise DeclarationError(f"{where}: socrata field {name!r} must be lower_snake_case")
+        if isinstance(source, dict) and set(source) == {"point"} and len(source["point"]) == 2:
+            lat, lon = source["point"]
+            if any(public.get(c) is None or public[c].type != "number" for c in (lat, lon)):
+                raise DeclarationError(f"{where}: socrata field {name}: a point is [latitude, longitude] number columns")
+            fields.append(SodaField(name, point=(lat, lon)))
+        elif source in public:
+            fields.append(SodaField(name, column=source))
+        else:
+            raise DeclarationError(f"{where}: socrata field {name} names {source!r}, not a public column")
+    reached = {f.column for f in fields} | {c for f in fields for c in (f.point or ())}
+    if set(public) - reached:
+        raise DeclarationError(f"{where}: socrata fields leave out public columns {sorted(set(public) - reached)}")
+    return SocrataAlias(id=raw["id"], fields=tuple(fields))
 
 
 @cache
@@ -214,3 +269,11 @@ def city(key: str) -> City:
         return cities()[key]
     except KeyError:
         raise KeyError(f"unknown city profile {key!r}; known: {', '.join(cities())}") from None
+
+
+def by_soda_id(key: str) -> Dataset:
+    """The dataset a SODA URL names: by its Socrata alias (`erm2-nwe9`) or its own name."""
+    for ds in datasets().values():
+        if key == ds.name or (ds.socrata is not None and key == ds.socrata.id):
+            return ds
+    raise KeyError(f"unknown dataset {key!r}")

@@ -53,13 +53,22 @@ class _RedisLock(Lock):
                 pass
 
 
+# The stripes each thread holds. A lock taken inside another's computation (the query cache inside
+# an HTTP answer) that falls on a stripe its own thread holds must not wait for itself: an flock of
+# another descriptor of the same file is refused even in the same process, so it waited lock_wait_s
+# and the read's deadline ran out (a 503 one nested pair in 256, seen in test_public_routes_fuzz).
+_held = threading.local()
+
+
 class _FileLock(Lock):
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, stripe: tuple | None = None):
         self.fd: int | None = fd
+        self.stripe = stripe
 
     def release(self) -> None:
         fd, self.fd = self.fd, None
         if fd is not None:
+            getattr(_held, "stripes", set()).discard(self.stripe)
             os.close(fd)  # closing the descriptor drops its flock
 
 
@@ -148,6 +157,9 @@ class Store:
 
     def _file_lock(self, key: str) -> Lock | None:
         stripe = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % LOCK_STRIPES
+        held = _held.__dict__.setdefault("stripes", set())
+        if (str(self.lock_dir), stripe) in held:  # this thread holds it a level up: compute now
+            return Lock()
         self.lock_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_dir / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:  # flock belongs to this open file description: threads of one process exclude each other too
@@ -158,7 +170,8 @@ class Store:
         except BaseException:
             os.close(fd)
             raise
-        return _FileLock(fd)
+        held.add((str(self.lock_dir), stripe))
+        return _FileLock(fd, (str(self.lock_dir), stripe))
 
 
 def kind() -> str:

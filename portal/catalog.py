@@ -118,13 +118,24 @@ def dcat_dataset(ds: Dataset, base_url: str, temporal: dict[str, str] | None = N
                 "format": label,
             }
             for ext, media, label in formats(ds)
-        ],
+        ] + [soda_distribution(ds, base)],
     }
     if ds.theme:
         entry["theme"] = [ds.theme]
     if temporal and ds.name in temporal:
         entry["temporal"] = temporal[ds.name]
     return entry
+
+
+def soda_distribution(ds: Dataset, base_url: str) -> dict:
+    """The dataset's SODA 2.1 API (api/soda.py) as a DCAT-US access distribution, naming the Socrata
+    alias a script written for the city's portal uses (issue 18)."""
+    sid = ds.socrata.id if ds.socrata is not None else ds.name
+    return {"@type": "dcat:Distribution", "title": f"{ds.title} (SODA 2.1 API, id {sid})",
+            "accessURL": f"{_base(base_url)}resource/{sid}.json", "format": "API",
+            "conformsTo": "https://dev.socrata.com/docs/endpoints.html",
+            "describedBy": f"{_base(base_url)}api/views/{sid}.json", "describedByType": "application/json",
+            "description": f"Socrata-compatible SODA 2.1 endpoint ({sid}): SoQL $select, $where, $order, $limit, $offset."}
 
 
 def dcat_catalog(base_url: str) -> dict:

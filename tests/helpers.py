@@ -90,3 +90,19 @@ def callback_body(app, output_prefix: str, inputs: list | dict, state: list | di
 def page_body(app, pathname: str, search: str = "") -> dict:
     """The page router's callback body: what a browser asks for when it opens `pathname` + `search`."""
     return callback_body(app, ".._pages_content", [pathname, search])
+
+
+def service_requests_local(sql: str, version: int | None = None) -> list[tuple]:
+    """`sql` over view t: a service_requests version (default current) straight from its Parquet files,
+    with created and closed in the city's local time, as Socrata's floating timestamps show them."""
+    import duckdb
+
+    import lake
+
+    m = lake.manifest("service_requests", version)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({lake.file_paths('service_requests', m)!r})")
+    con.execute("CREATE VIEW t AS SELECT * REPLACE (timezone('America/New_York', created) AS created, "
+                "timezone('America/New_York', closed) AS closed) FROM raw")
+    return con.execute(sql).fetchall()

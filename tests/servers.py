@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -76,10 +77,16 @@ class RedisServer:
 class Portal:
     """`gunicorn app:server --config gunicorn.conf.py` on a free port (or `port`: a node restarted
     where its load balancer expects it), with `env` over this test's settings; its JSON logs land in
-    `logs`/access.log and error.log."""
+    `logs`/access.log and error.log. With `tls` (a certificate and its key, self_signed_certificate()),
+    gunicorn serves https, as clients that insist on it need (sodapy, soda-js)."""
 
-    def __init__(self, env: dict[str, str], logs: Path, *args: str, port: int | None = None):
+    def __init__(self, env: dict[str, str], logs: Path, *args: str, tls: tuple[Path, Path] | None = None,
+                 port: int | None = None):
         self.port = port or free_port()
+        self.scheme = "https" if tls else "http"
+        self._context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
+        if tls:
+            args = (*args, "--certfile", str(tls[0]), "--keyfile", str(tls[1]))
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
         self._files = [open(logs / "access.log", "ab"), open(logs / "error.log", "ab")]  # noqa: SIM115
@@ -100,13 +107,13 @@ class Portal:
             time.sleep(0.2)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def get(self, path: str, headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
         """(status, headers, body), 4xx and 5xx included."""
         req = urllib.request.Request(self.url(path), headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout, context=self._context) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
@@ -254,3 +261,12 @@ class ObjectStore:
             if not r.get("IsTruncated"):
                 return out
             kwargs["ContinuationToken"] = r["NextContinuationToken"]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, valid two days, and its key (../shared/TESTING.md)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key

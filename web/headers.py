@@ -34,14 +34,15 @@ RUNS_AS_PAGE = frozenset({"text/html", "application/javascript", "text/javascrip
 
 # CORS: the open data is public and these routes only read, so any origin may read them (a
 # journalist's browser notebook); pages, Dash's callbacks and anything that changes state get none.
-OPEN_PREFIXES = ("/api/", "/open311/")
+OPEN_PREFIXES = ("/api/", "/open311/", "/resource/")
 OPEN_PATHS = frozenset({"/data.json", "/datapackage.json", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Beyond the CORS-safelisted response headers, what a script reading the data needs.
 EXPOSED = ("ETag", "X-Pulse-Version", "Link", "Content-Disposition", "Retry-After", "X-Request-Id",
+           "X-SODA2-Fields", "X-SODA2-Types", "Last-Modified",
            "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # Request headers a script may send with its GET (revalidation; not safelisted, so they preflight).
-ALLOWED_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Range")
+ALLOWED_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Range", "X-App-Token")
 PREFLIGHT_MAX_AGE = "86400"
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)

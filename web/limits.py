@@ -31,7 +31,7 @@ from portal.cachestore import SOCKET_TIMEOUT_S
 
 # setting -> the endpoints whose work it limits (one shared count per group and client)
 GROUPS: dict[str, tuple[str, ...]] = {
-    "rate_limit_rows": ("api_datasets.rows", "open311.services", "open311.requests", "open311.one_request"),
+    "rate_limit_rows": ("api_datasets.rows", "soda.resource", "soda.resource_row", "open311.services", "open311.requests", "open311.one_request"),
     "rate_limit_exports": ("api_datasets.export",),
     "rate_limit_queries": ("charts.chart_csv", "api_v1.kpis", "api_v1.kpi"),
     "rate_limit_callbacks": ("_dash-update-component",),  # under Dash's routes prefix, added by init()

@@ -242,3 +242,22 @@ def test_redis_back_caching_resumes_by_itself(own_redis):
         hits.append(cache.get_or_compute("q", {}, {"v": 3}, lambda: "up")[1])
         time.sleep(0.1)
     assert any(hits) and cache.get_or_compute("q", {}, {"v": 3}, lambda: "other") == ("up", True)
+
+
+def test_a_lock_nested_on_a_stripe_its_own_thread_holds_does_not_wait_for_itself(lake_dir, configure):
+    # test_public_routes_fuzz found a chart CSV answering 503: its HTTP answer held the flock of one of
+    # the 256 stripes and the query cache inside it wanted a key on the same stripe, so it waited
+    # lock_wait_s for its own thread and the read's deadline ran out.
+    import hashlib
+    import time
+
+    from portal.cachestore import LOCK_STRIPES
+
+    configure(cache_type="filesystem", query_time_limit_ms=3000)
+    stripe = lambda k: int(hashlib.sha256(k.encode()).hexdigest()[:8], 16) % LOCK_STRIPES  # noqa: E731
+    outer = "outer"
+    inner = next(f"inner{i}" for i in range(100_000) if stripe(f"inner{i}") == stripe(outer))
+    started = time.monotonic()
+    value, _ = cache.cached(outer, lambda: cache.cached(inner, lambda: "answer")[0])
+    assert value == "answer" and time.monotonic() - started < 1  # not lock_wait_s (4 s)
+    assert cache.cached(inner, lambda: "recomputed") == ("answer", True)

@@ -50,8 +50,15 @@ ROUTES = {  # a route with its path filled in -> the parameters it documents (th
                                   "page_size"],
     "/open311/v2/requests.xml": ["start_date", "status", "page"],
     "/data.json": [], "/datapackage.json": [], "/healthz": [],
+    # The SODA API (issue 18): every clause, and a simple field filter, takes every hostile value.
+    "/resource/erm2-nwe9.json": ["$select", "$where", "$order", "$group", "$having", "$limit", "$offset", "$q",
+                                 "$query", "$$exclude_system_fields", "borough", "latitude", "created_date"],
+    "/resource/erm2-nwe9.geojson": ["$select", "$where"],
+    "/resource/snow_segments.csv": ["$select", "$where", "$order"],
+    "/api/views/erm2-nwe9.json": [],
+    "/api/catalog/v1": ["ids", "domains", "q", "limit", "offset"],
 }
-PATH_VALUES = ["/api/v1/datasets/{}", "/api/v1/datasets/service_requests/export.{}", "/api/v1/kpis/{}",
+PATH_VALUES = ["/resource/{}.json", "/resource/erm2-nwe9/{}.json", "/api/views/{}.json", "/api/v1/datasets/{}", "/api/v1/datasets/service_requests/export.{}", "/api/v1/kpis/{}",
                "/api/v1/charts/{}.csv", "/open311/v2/requests/{}.json", "/data/{}"]
 
 
@@ -64,7 +71,7 @@ def portal(tmp_path_factory):
 def check(resp, path: str) -> None:
     """Below 500; an API error is JSON (an Open311 .xml URL's, the spec's XML), never Flask's HTML page."""
     assert resp.status_code < 500, (path[:200], resp.status_code, resp.get_data()[:300])
-    if path.startswith(("/api/", "/open311/")) and resp.status_code >= 400:
+    if path.startswith(("/api/", "/open311/", "/resource/")) and resp.status_code >= 400:
         xml = path.startswith("/open311/") and path.split("?")[0].endswith(".xml")
         assert resp.mimetype == ("text/xml" if xml else "application/json"), (path[:200], resp.status_code, resp.mimetype)
 

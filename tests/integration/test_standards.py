@@ -101,13 +101,22 @@ def test_federal_only_codes_are_left_out(catalog):
 
 @pytest.mark.parametrize("name", list(datasets.datasets()))
 def test_one_distribution_per_export_format_geojson_only_with_coordinates(catalog, name):
-    dists = entry(catalog, name)["distribution"]
+    dists = [d for d in entry(catalog, name)["distribution"] if "downloadURL" in d]
     expected = ["csv", "json", "ndjson", "parquet"] + (["geojson"] if name in WITH_COORDINATES else [])
     assert [d["downloadURL"] for d in dists] == [f"{BASE}api/v1/datasets/{name}/export.{f}" for f in expected]
     media = {"csv": "text/csv", "json": "application/json", "ndjson": "application/x-ndjson",
              "parquet": "application/vnd.apache.parquet", "geojson": "application/geo+json"}
     assert [d["mediaType"] for d in dists] == [media[f] for f in expected]
     assert all(d["@type"] == "dcat:Distribution" and d["format"] and d["title"] for d in dists)
+
+
+@pytest.mark.parametrize("name", list(datasets.datasets()))
+def test_the_soda_api_is_an_access_distribution_under_the_socrata_alias(catalog, name):
+    # Issue 18: RSocrata's ls.socrata() and a reader of data.json find the SODA endpoint and its id.
+    (api,) = [d for d in entry(catalog, name)["distribution"] if "accessURL" in d]
+    alias = "erm2-nwe9" if name == "service_requests" else name
+    assert api["accessURL"] == f"{BASE}resource/{alias}.json" and api["format"] == "API"
+    assert api["describedBy"] == f"{BASE}api/views/{alias}.json" and alias in api["title"]
 
 
 @pytest.mark.parametrize("name", list(datasets.datasets()))

@@ -78,3 +78,31 @@ def test_a_free_text_column_is_declared_in_yaml_and_read_into_the_dataclass():
     col = _column({"name": "x", "type": "string", "description": "d", "free_text": True}, "test.yaml")
     assert col.free_text is True
     assert _column({"name": "x", "type": "string", "description": "d"}, "test.yaml").free_text is False
+
+
+def test_the_311_alias_uses_the_field_names_the_socrata_source_format_reads():
+    # Issue 18: a script written for NYC's portal (erm2-nwe9) names fields as that portal's API does,
+    # and etl/formats/nyc311_socrata.yaml reads exactly those names in: the two must agree.
+    ds = datasets.get("service_requests")
+    assert ds.socrata.id == "erm2-nwe9" and datasets.by_soda_id("erm2-nwe9") is ds
+    read_in = {m.target: m.source for m in formats.formats()["nyc311_socrata"].columns}
+    aliased = {f.column: f.name for f in ds.soda_fields if f.column}
+    assert aliased == {col: read_in[col] for col in aliased}
+    assert [f.point for f in ds.soda_fields if f.point] == [("latitude", "longitude")]
+
+
+@pytest.mark.parametrize("socrata, message", [
+    ({"id": "ERM2-NWE9", "fields": {}}, "an id like"),
+    ({"id": "erm2-nwe9", "fields": {"phone": "reporter_phone"}}, "not a public column"),
+    ({"id": "erm2-nwe9", "fields": {"where": {"point": ["borough", "latitude"]}}}, "number columns"),
+    ({"id": "erm2-nwe9", "fields": {"unique_key": "request_id"}}, "leave out public columns"),
+])
+def test_a_malformed_socrata_alias_is_refused_at_load_time(tmp_path, socrata, message):
+    import yaml
+
+    from datasets.registry import HERE, _dataset
+
+    raw = yaml.safe_load((HERE / "service_requests.yaml").read_text())
+    (tmp_path / "service_requests.yaml").write_text(yaml.safe_dump({**raw, "socrata": socrata}))
+    with pytest.raises(DeclarationError, match=message):
+        _dataset(tmp_path / "service_requests.yaml")

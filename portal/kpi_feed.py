@@ -1,0 +1,81 @@
+"""A KPI's change feed (issue 18, item 5): each period's value, score and status (saying when the
+status changed), and each change of the KPI's declared definition with its date, so a reader sees
+when the yardstick moved. Built from the scorecard (portal/kpi_values.py, cached by data version)
+and the declarations (datasets/kpis.py); written as Atom or JSON Feed by portal/feeds.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+from datasets import kpis as kpi_decls
+from portal import kpi_values, scoring
+from portal.feeds import Entry, Feed, Link
+
+PERIODS_SHOWN = 12  # earlier periods in the feed, beside the current one
+
+
+def definition_json(d: kpi_decls.Definition) -> dict:
+    """A definition as the API publishes it."""
+    return {"effective": d.effective, "formula": d.formula, "target": _shown(d.target), "direction": d.direction,
+            "target_note": d.target_note, "note": d.note}
+
+
+def _stamp(day: date | str) -> str:
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return datetime.combine(day, datetime.min.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _number(value: float | None, unit: str) -> str:
+    return "no data" if value is None else f"{value:,.2f} {unit}"
+
+
+def _shown(value):
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _changed(newer: kpi_decls.Definition, older: kpi_decls.Definition) -> list[str]:
+    """What moved between two definitions, in words."""
+    return [f"{key} was {_shown(getattr(older, key))!r}, is {_shown(getattr(newer, key))!r}"
+            for key in ("formula", "target", "direction") if getattr(older, key) != getattr(newer, key)]
+
+
+def kpi_feed(kpi_id: str, period: str, base_url: str, as_of: date | None = None) -> Feed:
+    """Newest first: the KPI's value for the current period and PERIODS_SHOWN before it, and its definitions."""
+    kpi = kpi_decls.get(kpi_id)
+    base = base_url.rstrip("/")
+    api = f"{base}/api/v1/kpis/{kpi_id}"
+    card = kpi_values.scorecard(period=period, as_of=as_of, history=PERIODS_SHOWN, only=kpi_id)
+    row = card["kpis"][kpi_id]
+    periods = [*row.get("history", []), {"start": row["start"], "end": row["end"], "actual": row["actual"],
+                                         "score": row["score"]}]
+    entries, before = [], None
+    for p in periods:
+        status = scoring.status(p["score"]).word
+        moved = f" Status changed from {before} to {status}." if before is not None and before != status else ""
+        score = "no score" if p["score"] is None else f"score {p['score']:.2f}"
+        entries.append(Entry(
+            id=f"{api}?period={period}&as_of={p['start']}", title=f"{kpi.name}, {period} from {p['start']}: "
+            f"{_number(p['actual'], kpi.unit)}", updated=_stamp(min(date.fromisoformat(p["end"]), kpi_values.city_today())),
+            summary=f"{kpi.name} for the {period} {p['start']} to {p['end']}: {_number(p['actual'], kpi.unit)}, "
+                    f"{score} against a target of {kpi.target_for(period):g} ({status}).{moved}",
+            data={"kind": "value", "period": period, "start": p["start"], "end": p["end"], "actual": p["actual"],
+                  "score": p["score"], "status": status, "status_changed": bool(moved)},
+            links=(Link(f"{api}?period={period}&as_of={p['start']}", type="application/json", title="kpi"),)))
+        before = status
+    for newer, older in zip(kpi.definitions, [*kpi.definitions[1:], None], strict=True):
+        if newer.effective is None:
+            continue
+        what = "; ".join(_changed(newer, older)) if older else "the definition first published"
+        entries.append(Entry(
+            id=f"{api}#definition-{newer.effective}", title=f"{kpi.name}: definition from {newer.effective}",
+            updated=_stamp(newer.effective),
+            summary=f"From {newer.effective}: {newer.formula} Target {newer.target!r} ({newer.direction}). "
+                    f"{'Changed: ' + what + '.' if older else what.capitalize() + '.'}"
+                    f"{' Why: ' + older.note if older and older.note else ''}",
+            data={"kind": "definition", **definition_json(newer)}, links=(Link(api, type="application/json", title="kpi"),)))
+    entries.sort(key=lambda e: e.updated, reverse=True)
+    return Feed(id=f"{api}/changes.atom?period={period}", title=f"{kpi.name}: values and definition changes",
+                updated=entries[0].updated, author=kpi.agency, home=f"{base}/?period={period}",
+                self_atom=f"{api}/changes.atom?period={period}", self_json=f"{api}/changes.json?period={period}",
+                entries=tuple(entries))
