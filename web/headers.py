@@ -3,7 +3,8 @@
 Why one after_request hook on the Flask server: it runs for every response the app makes (pages,
 Dash's routes, assets, the API, streamed downloads, error handlers, 404s), whoever produced the
 body: a view, a cached answer returned from a before_request, an error handler. A response that
-sets a header itself keeps it (a future embeddable route sets its own framing policy).
+sets a header itself keeps it. Framing: only the embed routes (`/embed/...`, issue 17) may be shown
+inside another site's page (`frame-ancestors *`, no X-Frame-Options); everything else refuses.
 Decision 0012 records the policy and why CORS is a hook here rather than flask-cors.
 """
 from __future__ import annotations
@@ -31,6 +32,8 @@ FIXED = {
 # browser ever shows it as a document.
 NOT_A_PAGE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 RUNS_AS_PAGE = frozenset({"text/html", "application/javascript", "text/javascript"})
+# The routes a partner site may frame (a chart, a KPI tile, the volunteer finder on its own page).
+EMBED_PREFIX = "/embed/"
 
 # CORS: the open data is public and these routes only read, so any origin may read them (a
 # journalist's browser notebook); pages, Dash's callbacks and anything that changes state get none.
@@ -57,15 +60,27 @@ def install(app: Dash) -> None:
 def add_headers(app: Dash, resp: Response) -> Response:
     headers = resp.headers
     present = {name.lower() for name in headers.keys()}
+    framable = is_embed(request.path)
     for name, value in FIXED.items():
-        if name.lower() not in present:
+        if name.lower() not in present and not (framable and name == "X-Frame-Options"):
             headers.add(name, value)
     if "content-security-policy" not in present:
         # a script gets the page's policy too: run as a worker, its own response's policy governs it
-        headers.add("Content-Security-Policy", page_policy(app) if resp.mimetype in RUNS_AS_PAGE else NOT_A_PAGE)
+        policy = page_policy(app) if resp.mimetype in RUNS_AS_PAGE else NOT_A_PAGE
+        headers.add("Content-Security-Policy", framable_policy(policy) if framable else policy)
     if is_open_data(request.path):
         _cors(headers)
     return resp
+
+
+def is_embed(path: str) -> bool:
+    """The routes other sites may frame: `/embed/<chart, KPI or finder>` and nothing else."""
+    return path.startswith(EMBED_PREFIX)
+
+
+def framable_policy(policy: str) -> str:
+    """`policy` with any ancestor allowed to frame the response (the embed routes)."""
+    return policy.replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
 def is_open_data(path: str) -> bool:

@@ -285,3 +285,13 @@ def _in_a_fresh_process(tmp_path, code: str, **env) -> dict:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("path", ["/embed/no-such-chart", "/embed/"])
+def test_only_the_embed_routes_may_be_framed_by_another_site(client, path):
+    """Whatever an /embed/ route answers (here a 404 page, before any embed exists) may sit in a
+    partner's iframe; the same response elsewhere may not (the test above)."""
+    resp = client.get(path)
+    assert "X-Frame-Options" not in resp.headers
+    assert _directives(resp.headers["Content-Security-Policy"])["frame-ancestors"] == ["*"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
