@@ -33,6 +33,9 @@ bind = f"{pulse.get('host')}:{pulse.get('port')}"
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+# The longest request line gunicorn takes (its ceiling; default 4,094): a SoQL query in a GET is long.
+# Beyond it, a JSON 414 naming the limit (web/protocol_errors.py, installed in post_fork).
+limit_request_line = 8190
 
 # Restart a worker after this many requests, staggered, to bound slow memory growth (pandas, Arrow,
 # DuckDB's allocator). 50,000 is about a minute per worker at the ceiling (issue 13's storm) and
@@ -82,3 +85,10 @@ def pre_fork(server, worker):
     store = sys.modules.get("lake.store")
     if store is not None:
         store.forget_clients()
+
+
+def post_fork(server, worker):
+    """Refusals gunicorn writes itself (a request line too long, a malformed header) as JSON."""
+    from web import protocol_errors
+
+    protocol_errors.install()

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -218,3 +219,13 @@ def test_with_gunicorn_down_nginx_answers_json_503_with_the_headers(tmp_path):
         assert "try again" in json.loads(body)["error"]
     finally:
         px.proc.kill()
+
+
+@pytest.mark.parametrize("values", [700, 3_000], ids=["refused-by-gunicorn", "refused-by-nginx"])
+def test_a_query_line_too_long_is_refused_in_json_whoever_refuses_it(proxy, values):
+    """Over 8,190 bytes gunicorn refuses, over 16 KB nginx does: both answer JSON a SODA client reads."""
+    statement = "SELECT * WHERE complaint_type IN (" + ", ".join(f"'t{i}'" for i in range(values)) + ")"
+    url = proxy.url + "/resource/erm2-nwe9.json?$query=" + urllib.parse.quote(statement)
+    status, headers, body = get(url)
+    assert status == 414 and headers["Content-Type"] == "application/json"
+    assert "8,190 bytes" in json.loads(body)["message"]

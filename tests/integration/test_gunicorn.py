@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import psutil
 import pytest
@@ -154,3 +155,45 @@ def test_a_worker_killed_mid_request_is_replaced_and_a_retried_request_succeeds(
     assert before - {victim} <= portal.workers()  # ...the other worker went on serving
     status, _, again = portal.get("/api/v1/datasets/service_requests/export.csv")
     assert status == 200 and again == whole  # ...and the retry is answered whole
+
+
+def _raw(portal: Portal, request: bytes) -> tuple[int, dict, bytes]:
+    """Send bytes as they are (http.client refuses what a hostile client sends) and read the answer."""
+    with socket.create_connection(("127.0.0.1", portal.port), timeout=10) as sock:
+        sock.sendall(request)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_query_line_longer_than_gunicorn_takes_is_refused_in_json_naming_the_limit(portal):
+    """A 100 KB `$query` in a GET (sodapy, soda-js and curl all send it): gunicorn refuses it before
+    Flask, and its answer is JSON with a `message`, as the SODA clients read refusals."""
+    statement = "SELECT * WHERE complaint_type IN (" + ", ".join(f"'type {i}'" for i in range(9_000)) + ")"
+    line = f"GET /resource/erm2-nwe9.json?$query={quote(statement)} HTTP/1.1\r\nHost: pulse\r\n\r\n".encode()
+    assert len(line) > 100_000
+    status, headers, body = _raw(portal, line)
+    assert status == 414 and headers["Content-Type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["status"] == 414 and "8,190 bytes" in answer["message"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_query_line_under_the_limit_reaches_the_soql_checks(portal):
+    """Between gunicorn's old default (4,094) and its ceiling (8,190), a long statement is Pulse's to
+    judge: here a valid IN list of 300 values answers."""
+    statement = "SELECT count(*) WHERE complaint_type IN (" + ", ".join(f"'type {i}'" for i in range(300)) + ")"
+    path = f"/resource/erm2-nwe9.json?$query={quote(statement)}"
+    assert 4_094 < len(path) < 8_190
+    status, _, body = portal.get(path)
+    assert status == 200 and json.loads(body) == [{"count": "0"}]
+
+
+def test_a_malformed_request_is_refused_in_json_too(portal):
+    status, headers, body = _raw(portal, b"GET / HTTP/1.1\r\nHost: pulse\r\nBad Header\r\n\r\n")
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["message"].startswith("The request is not valid HTTP")
