@@ -371,7 +371,8 @@ def paths() -> dict:
         "/api/v1/datasets/{dataset}/rows": _get(
             "Rows", "Filtered rows, one keyset page at a time. Filter on any public column: `col=v`, "
             "`col__in=a,b`, `col__gt`, `col__gte`, `col__lt`, `col__lte`; several filters are ANDed. "
-            "A value from a declared list (a borough) matches in any case; other text matches exactly. On a "
+            "Text that names something (a borough, a complaint type, an agency) matches in any case with `=` "
+            "and `__in`; a resident's own words and comparisons (`__gt`...) match exactly. On a "
             "datetime column a bare date is a local day: `created__lte=2026-11-20` includes that whole day. "
             "Follow `next` for the following page (it pins the version).",
             {"200": _json(_ref("Rows"), "One page of rows."), **_errors(400, 404, 410, 429, 503)},

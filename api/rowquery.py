@@ -103,10 +103,16 @@ def parse(ds: Dataset, args, *, paged: bool, current: int | None = None) -> RowQ
 
 
 def _add_filter(q: RowQuery, key: str, col, suffix: str, raw: str) -> None:
-    if suffix == "in":
+    if suffix in ("", "in") and is_name(col):
+        # A name matches in any case, as the pages and chart CSVs read it (filters.canonical):
+        # complaint_type=heat/hot water is HEAT/HOT WATER here too (issue 15, "one reading of filters").
+        values = [_value(key, col, v).lower() for v in (raw.split(",") if suffix == "in" else [raw])]
+        _check_in_size(key, values)
+        q.where.append(f"lower({ident(col.name)}) IN ({', '.join('?' for _ in values)})")
+        q.params += values
+    elif suffix == "in":
         values = [_value(key, col, v) for v in raw.split(",")]
-        if len(values) > MAX_IN_VALUES:
-            raise ApiError(400, f"{key} takes at most {MAX_IN_VALUES} values", parameter=key)
+        _check_in_size(key, values)
         q.where.append(f"{ident(col.name)} IN ({', '.join(f'CAST(? AS {col.duckdb_type})' for _ in values)})")
         q.params += values
     elif col.type == "datetime" and suffix in ("lte", "gt") and is_bare_date(raw):
@@ -117,6 +123,18 @@ def _add_filter(q: RowQuery, key: str, col, suffix: str, raw: str) -> None:
     else:
         q.where.append(f"{ident(col.name)} {OPS[suffix]} CAST(? AS {col.duckdb_type})")
         q.params.append(_value(key, col, raw))
+
+
+def is_name(col) -> bool:
+    """A text column whose values name things (a complaint type, an agency, a street): matched in any
+    case. Not a column with declared values (matched to the declared spelling, exactly, in _value)
+    nor a resident's own words (free text, not filterable by name)."""
+    return col.type == "string" and col.allowed is None and not col.free_text
+
+
+def _check_in_size(key: str, values: list) -> None:
+    if len(values) > MAX_IN_VALUES:
+        raise ApiError(400, f"{key} takes at most {MAX_IN_VALUES} values", parameter=key)
 
 
 def is_bare_date(raw: str) -> bool:

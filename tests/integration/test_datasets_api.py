@@ -457,6 +457,17 @@ def test_a_declared_name_matches_in_any_case_as_on_the_page(client):
     assert mixed.status_code == 200 and mixed.json["rows"] == upper["rows"]
 
 
+def test_a_named_thing_matches_in_any_case_as_the_page_and_chart_csv_read_it(client):
+    """Issue 15: complaint_type=heat/hot water answered 200 with 0 rows while the page drew the type."""
+    rows = "/api/v1/datasets/service_requests/rows?limit=1000&columns=request_id,complaint_type&complaint_type"
+    exact = client.get(f"{rows}=Missed Collection").json["rows"]
+    assert exact and {r["complaint_type"] for r in exact} == {"Missed Collection"}
+    for spelled in ("missed collection", "MISSED COLLECTION", "mIsSeD cOlLeCtIoN"):
+        assert client.get(f"{rows}={spelled}").json["rows"] == exact
+    assert client.get(f"{rows}__in=missed collection,NO SUCH TYPE").json["rows"] == exact
+    assert client.get(f"{rows}__gt=missed").json["rows"] == []  # comparisons stay exact: 'M' sorts before 'm'
+
+
 def test_an_impossible_date_is_a_400_naming_it(client):
     resp = client.get("/api/v1/datasets/service_requests/rows?created__gte=2026-02-30")
     assert resp.status_code == 400 and resp.json["parameter"] == "created__gte"
