@@ -11,8 +11,9 @@ from portal.queries import PERIOD_END, PERIOD_START, TARGET_HOURS, Param, named
 
 STORM_ID = Param("storm_id", "value", required=True, column=("snow_storms", "storm_id"),
                  help="The storm (snow_storms.storm_id), e.g. from the snow_storms query.")
-HOURS = Param("hours", "int", min=1, max=336,
-              help="View the storm as it stood this many hours after its start, 1 to 336; empty: as of its newest "
+# 0: the storm at its very start (nothing reached yet, every window open), the first view of a storm.
+HOURS = Param("hours", "int", min=0, max=336,
+              help="View the storm as it stood this many hours after its start, 0 to 336; empty: as of its newest "
                    "observation (now, for a storm in progress).")
 
 # The storm as it stood at its "as of": `hours` after its start, or its newest plow observation in this

@@ -362,6 +362,21 @@ def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
     assert early["last_serviced"].isna().sum() > late["last_serviced"].isna().sum()
 
 
+def test_every_snow_panel_draws_a_storm_at_its_very_start(demo_lake):
+    """Issue 15: a storm at 0 h (hours started at 1): nothing reached, every window open, no error and
+    no empty axes; the first-pass panel says the quantiles are only "more than 0 hours"."""
+    storm = filters.storms()[0]["storm_id"]
+    params = filters.snow_params({"storm_id": storm, "hours": "0"})
+    assert params["hours"] == 0
+    for panel in panels.for_page("snow"):
+        view = panels.render(panel, params)
+        assert view.ok, (panel.id, view.summary)
+    progress = panels.frame(panels.get("snow-progress"), params)
+    assert progress["elapsed_hours"].max() == 0
+    first = panels.frame(panels.get("snow-first-pass"), params)
+    assert (first["serviced"] == 0).all() and first["median_more_than"].all() and not first["window_closed"].any()
+
+
 def test_the_311_summaries_say_how_many_are_still_open_and_past_due(demo_lake, sr_params):
     """Issue 15, findings 1 and 4: neither summary said how many requests were still open."""
     close = panels.render(panels.get("sr-time-to-close"), sr_params)

@@ -475,15 +475,17 @@ CASES = {
                    dict(start=D("2025-06-01"), end=D("2025-06-30"), agency="NYPD"),
                    dict(start=D("2026-01-01"), end=D("2026-03-31"), borough="QUEENS", complaint_type="Noise - Residential")],
     "sr_filter_values": [{}],
-    "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1))],
+    "snow_segment_status": [dict(storm_id=NthStorm(0), hours=3), dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(-1), hours=0)],
     "snow_storms": [{}],
-    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12), dict(storm_id=NthStorm(1), hours=1)],
-    # issue 15: at 1 h (nearly nothing reached), 3 h (inside the window), 11 h (past it, some unreached), and the end
+    "snow_progress": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(-1), hours=12), dict(storm_id=NthStorm(1), hours=1),
+                      dict(storm_id=NthStorm(1), hours=0)],
+    # issue 15: at 0 h (the start: nothing reached), 1 h (nearly nothing reached), 3 h (inside the window), 11 h (past it, some unreached), and the end
     "snow_time_to_first_pass": [dict(storm_id=NthStorm(0)), dict(storm_id=NthStorm(1), target_hours=3),
-                                dict(storm_id=NthStorm(-1), hours=1), dict(storm_id=NthStorm(-1), hours=3),
+                                dict(storm_id=NthStorm(-1), hours=0), dict(storm_id=NthStorm(-1), hours=1),
+                                dict(storm_id=NthStorm(-1), hours=3),
                                 dict(storm_id=NthStorm(-1), hours=11), dict(storm_id=NthStorm(2), hours=5, target_hours=4)],
     "snow_by_district": [dict(storm_id=NthStorm(-1)), dict(storm_id=NthStorm(2), target_hours=10),
-                         dict(storm_id=NthStorm(-1), hours=3)],
+                         dict(storm_id=NthStorm(-1), hours=3), dict(storm_id=NthStorm(-1), hours=0)],
     "kpi_snow_p1_serviced_within_target": [
         dict(start=D("2024-01-01"), end=D("2027-01-01")),
         dict(start=D("2024-12-01"), end=D("2025-03-01"), target_hours=3),
