@@ -41,9 +41,13 @@ def _snow(actual, d: dict) -> str:
 
 
 def _median(actual, d: dict) -> str:
-    return (f"Over the {_n(d.get('denominator'))} requests closed in the period; {_n(d.get('created_still_open'))} "
-            f"requests created in it are still open and not in this median (the 311 page's time to close counts "
-            f"them, Kaplan-Meier).")
+    counted = (f"Over the {_n(d.get('denominator'))} requests created in the period: {_n(d.get('closed'))} closed, "
+               f"{_n(d.get('created_still_open'))} not closed by the period's end (or by now), each counted as open at least that "
+               f"long (Kaplan-Meier)")
+    if actual is None and d.get("denominator"):
+        return (f"{counted}. Fewer than half have closed yet, so the median is more than "
+                f"{float(d.get('more_than_days') or 0):.1f} days: no score until half have closed.")
+    return counted + "." if d.get("denominator") else "No requests were created in this period."
 
 
 NOTES = {

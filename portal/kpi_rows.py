@@ -21,10 +21,13 @@ START = "timezone($tz, CAST($start AS TIMESTAMP))"
 END = "timezone($tz, CAST($end AS TIMESTAMP))"
 
 INPUT_ROWS = {
+    # every request created in the period, with what Kaplan-Meier reads of it: its days observed (to its
+    # close, or to the cut: the period's end or the data's newest time) and whether it closed in time
     "kpi_311_median_days_to_close": f"""
-SELECT *, (epoch_us(closed) - epoch_us(created)) / 8.64e10 AS days_to_close
-FROM {{service_requests}} WHERE closed >= {START} AND closed < {END}
-ORDER BY closed, request_id""",
+SELECT *, (epoch_us(CASE WHEN closed_by_cut THEN closed ELSE cut END) - epoch_us(created)) / 8.64e10 AS days_observed
+FROM (SELECT *, least({END}, {DATA_AS_OF}) AS cut, coalesce(closed < {END}, false) AS closed_by_cut
+      FROM {{service_requests}} WHERE created >= {START} AND created < {END})
+ORDER BY created, request_id""",
     "kpi_311_pct_closed_within_target": f"""
 SELECT * FROM (SELECT *, {DECIDED} FROM {{service_requests}} WHERE due IS NOT NULL)
 WHERE decided >= {START} AND decided < {END} AND decided <= {DATA_AS_OF}

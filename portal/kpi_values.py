@@ -106,12 +106,12 @@ def _in_periods(column: str, bound, n: int) -> str:
     return f"{column} >= {bound('start0')} AND {column} < {bound(f'end{n - 1}')}"
 
 
-def _closed_311(value: str):
-    """`value` over the 311 requests closed in each period."""
-    def sql(n: int) -> str:
-        return (f"SELECT {_period_of('closed', _local, n)} AS period, {value} AS value FROM {{service_requests}} "
-                f"WHERE {_in_periods('closed', _local, n)} GROUP BY period")
-    return sql
+def _km_median_311(n: int) -> str:
+    """The Kaplan-Meier median days to close of the requests created in each period, each observed up
+    to its period's end or the data's newest time (queries_311.km_median_days, as the named query)."""
+    end = "CASE period " + " ".join(f"WHEN {i} THEN {_local(f'end{i}')}" for i in range(n)) + " END"
+    return (queries_311.km_median_days(_period_of("created", _local, n), end, _in_periods("created", _local, n))
+            + f"\nSELECT period, {queries_311.KM_MEDIAN_DAYS} AS value FROM km GROUP BY period")
 
 
 def _decided_311(n: int) -> str:
@@ -162,8 +162,7 @@ SELECT period, 100.0 * count(*) FILTER (WHERE within) / nullif(count(*), 0) AS v
 
 # named query -> (SQL for n periods giving (period index, value) rows, the value of a period with no row)
 ALL_PERIODS = {
-    "kpi_311_median_days_to_close": (_closed_311("quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5)"),
-                                     None),
+    "kpi_311_median_days_to_close": (_km_median_311, None),
     "kpi_311_pct_closed_within_target": (_decided_311, None),
     "kpi_311_open_backlog": (_open_at_period_ends, None),
     "kpi_snow_p1_serviced_within_target": (_snow_p1_within_target, None),

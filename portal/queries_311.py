@@ -68,18 +68,48 @@ _FILTERS = """
       AND ($complaint_type IS NULL OR complaint_type = $complaint_type)"""
 
 
-def _km_quantile(q: float, name: str) -> str:
+def _km_known(q: float, t: str = "hours") -> str:
     """The Kaplan-Meier q-quantile of time to close: the first time the estimated share still open falls
-    to 1 - q or below (1e-9 absorbs the rounding of a product that is exactly 1 - q, e.g. 18 of 36). When
-    it never does, it is only "more than" the longest time observed."""
-    known = f"min(hours) FILTER (WHERE still_open_share <= {1 - q} + 1e-9)"
+    to 1 - q or below (1e-9 absorbs the rounding of a product that is exactly 1 - q, e.g. 18 of 36);
+    NULL when it never does."""
+    return f"min({t}) FILTER (WHERE still_open_share <= {1 - q} + 1e-9)"
+
+
+def _km_quantile(q: float, name: str) -> str:
+    """The quantile, or, when the estimate never reaches it, "more than" the longest time observed."""
+    known = _km_known(q)
     return f"coalesce({known}, max(hours)) AS {name}_hours, {known} IS NULL AS {name}_more_than"
 
 
+def km_steps(part: str, t: str) -> str:
+    """The Kaplan-Meier estimate per `part` over a CTE `obs(part, t, closed)` (closed 1: an event at t;
+    0: censored at t): CTEs `steps`, `risk` and `km`, whose `still_open_share` is the estimated share
+    still open just after each distinct t. At each t, of the n observations still in the risk set
+    (time >= t) d closed: the share is the running product of (1 - d / n).
+    Counts as DOUBLE: summed integers become 128-bit, and the windows over them were most of the time.
+    The running product is exp(running sum of logs) over the default frame (t is distinct within a
+    part after the GROUP BY, so RANGE is ROWS). A step that closes every request still at risk takes
+    the share to 0: its log is floored at ln(1e-300), a share of about 1e-300."""
+    return f"""steps AS (
+    SELECT {part}, {t}, CAST(sum(closed) AS DOUBLE) AS d, CAST(count(*) AS DOUBLE) AS leaving
+    FROM obs GROUP BY {part}, {t}
+),
+risk AS (
+    SELECT {part}, {t}, d, leaving,
+           sum(leaving) OVER (PARTITION BY {part} ORDER BY {t} DESC) AS at_risk
+    FROM steps
+),
+km AS (
+    SELECT {part}, {t}, d, leaving,
+           exp(sum(ln(greatest(1 - d / at_risk, 1e-300))) OVER (PARTITION BY {part} ORDER BY {t}))
+               AS still_open_share
+    FROM risk
+)"""
+
+
 # Kaplan-Meier over the requests created in the range: a closed request is an event at its time to close,
-# an open one is censored at its age at DATA_AS_OF. At each distinct time t, of the n requests still in
-# the risk set (time >= t) d closed: the share still open is the running product of (1 - d / n). Closed
-# requests come from the close-times projection, open ones (a few thousand) from the table.
+# an open one is censored at its age at DATA_AS_OF (km_steps). Closed requests come from the close-times
+# projection, open ones (a few thousand) from the table.
 SR_CLOSE_SURVIVAL = f"""
 WITH obs AS (
     SELECT complaint_type, close_us / 3.6e9 AS hours, 1 AS closed
@@ -92,25 +122,7 @@ WITH obs AS (
       AND created < timezone($tz, CAST($end + 1 AS TIMESTAMP))
       AND closed IS NULL{_FILTERS}
 ),
--- Counts as DOUBLE: summed integers become 128-bit, and the windows over them were most of the time.
-steps AS (
-    SELECT complaint_type, hours, CAST(sum(closed) AS DOUBLE) AS d, CAST(count(*) AS DOUBLE) AS leaving
-    FROM obs GROUP BY complaint_type, hours
-),
-risk AS (
-    SELECT complaint_type, hours, d, leaving,
-           sum(leaving) OVER (PARTITION BY complaint_type ORDER BY hours DESC) AS at_risk
-    FROM steps
-),
--- The running product as exp(running sum of logs), over the default frame (hours are distinct within a
--- type after the GROUP BY, so RANGE is ROWS). A step that closes every request still at risk takes the
--- share to 0: its log is floored at ln(1e-300), a share of about 1e-300.
-km AS (
-    SELECT complaint_type, hours, d, leaving,
-           exp(sum(ln(greatest(1 - d / at_risk, 1e-300))) OVER (PARTITION BY complaint_type ORDER BY hours))
-               AS still_open_share
-    FROM risk
-)
+{km_steps("complaint_type", "hours")}
 SELECT complaint_type,
        CAST(sum(leaving) AS BIGINT) AS requests,
        CAST(sum(leaving) - sum(d) AS BIGINT) AS still_open,
@@ -234,15 +246,43 @@ ORDER BY filter, requests DESC, value
 # ---- KPIs: one row, `value` plus the counts behind it; periods are half-open [start, end) -------------
 # Beside the value, the requests created in the period still open at its end (or at DATA_AS_OF): what a
 # median over closed requests leaves out (issue 15), for the tile to say.
-KPI_MEDIAN_DAYS_TO_CLOSE = f"""
-SELECT quantile_cont((epoch_us(closed) - epoch_us(created)) / 8.64e10, 0.5) AS value,
-       count(*) AS denominator,
-       (SELECT count(*) FROM {{service_requests}}
-        WHERE created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end AS TIMESTAMP))
-          AND (closed IS NULL OR closed >= least(timezone($tz, CAST($end AS TIMESTAMP)), {DATA_AS_OF}))) AS created_still_open
-FROM {{service_requests}}
-WHERE closed >= timezone($tz, CAST($start AS TIMESTAMP))
-  AND closed < timezone($tz, CAST($end AS TIMESTAMP))
+# The KPI's median time to close (issue 15: it left out the requests still open, the slowest ones):
+# Kaplan-Meier over the requests CREATED in the period, each observed up to the period's end or the
+# data's newest time, whichever is first (the cut). Closed before the period's end: an event at its
+# time to close; otherwise censored at its age at the cut. Fewer than half closed by then: no value yet (the
+# median is only "more than" the longest time observed, `more_than_days`), as a storm in progress.
+# One builder for the named query and the scorecard's all-periods form (portal/kpi_values.py), so
+# both compute each period's value by the same arithmetic.
+def km_median_days(period: str, end: str, where: str) -> str:
+    """CTEs up to `km`, partitioned by `period` (an expression over created) whose end is `end` (an
+    expression over period). A close before the end is seen (the data's newest time is never before
+    a close); a request not closed by then is censored at the end or the newest time, the earlier."""
+    return f"""
+WITH cohort AS (
+    SELECT created, closed, {period} AS period FROM {{service_requests}} WHERE {where}
+),
+observed AS (
+    SELECT created, closed, period, least({end}, {DATA_AS_OF}) AS cut, coalesce(closed < {end}, false) AS by_cut
+    FROM cohort
+),
+obs AS (
+    SELECT period, (epoch_us(CASE WHEN by_cut THEN closed ELSE cut END) - epoch_us(created)) / 8.64e10 AS days,
+           CAST(by_cut AS INTEGER) AS closed
+    FROM observed
+),
+{km_steps("period", "days")}"""
+
+
+KM_MEDIAN_DAYS = _km_known(0.5, "days")
+KPI_MEDIAN_DAYS_TO_CLOSE = km_median_days(
+    "0", "timezone($tz, CAST($end AS TIMESTAMP))",
+    "created >= timezone($tz, CAST($start AS TIMESTAMP)) AND created < timezone($tz, CAST($end AS TIMESTAMP))") + f"""
+SELECT {KM_MEDIAN_DAYS} AS value,
+       CAST(coalesce(sum(leaving), 0) AS BIGINT) AS denominator,
+       CAST(coalesce(sum(d), 0) AS BIGINT) AS closed,
+       CAST(coalesce(sum(leaving) - sum(d), 0) AS BIGINT) AS created_still_open,
+       CASE WHEN {KM_MEDIAN_DAYS} IS NULL THEN max(days) END AS more_than_days
+FROM km
 """
 
 # A request with a due time is decided on time when it closes by its due time (at that close), late when
@@ -321,9 +361,11 @@ QUERIES = (
           SR_BY_AREA, START, END, SR_BOROUGH, AGENCY, COMPLAINT_TYPE),
     named("sr_filter_values", """Every agency and complaint type with its request count, busiest first, and
           the first and last local day with requests (filter = first_day / last_day).""", SR_FILTER_VALUES),
-    named("kpi_311_median_days_to_close", """KPI: median of (closed - created) in days over the requests closed
-          in [start, end); `denominator` is how many. NULL value when none closed. `created_still_open`: the requests
-          created in the period that were still open at its end (or at the data's newest time), which it leaves out.""",
+    named("kpi_311_median_days_to_close", """KPI: the Kaplan-Meier median of days from created to closed over the
+          requests created in [start, end) (`denominator`), each observed up to the period's end or the data's newest
+          created or closed time, whichever is first: `closed` of them closed by then, `created_still_open` still open
+          and counted as open at least that long. NULL value while fewer than half have closed (the median is then
+          more than `more_than_days`).""",
           KPI_MEDIAN_DAYS_TO_CLOSE, PERIOD_START, PERIOD_END),
     named("kpi_311_pct_closed_within_target", """KPI: among requests with a due time decided in [start, end) (on
           time when closed at or before due, at the close; late when due passed first, at the due time, open or

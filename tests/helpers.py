@@ -106,3 +106,18 @@ def service_requests_local(sql: str, version: int | None = None) -> list[tuple]:
     con.execute("CREATE VIEW t AS SELECT * REPLACE (timezone('America/New_York', created) AS created, "
                 "timezone('America/New_York', closed) AS closed) FROM raw")
     return con.execute(sql).fetchall()
+
+
+def km_median(days, closed) -> float | None:
+    """The Kaplan-Meier median by scipy.stats.ecdf (an oracle independent of Pulse's SQL): `days` observed
+    per request, `closed` True where that is its time to close, False where it is still open then
+    (censored). The first time the survival falls to one half (within rounding); None if it never does."""
+    import numpy as np
+    from scipy import stats
+
+    days, closed = np.asarray(days, dtype=float), np.asarray(closed, dtype=bool)
+    if not closed.any():
+        return None
+    res = stats.ecdf(stats.CensoredData(uncensored=days[closed], right=days[~closed]))
+    hit = np.flatnonzero(res.sf.probabilities <= 0.5 + 1e-9)
+    return float(res.sf.quantiles[hit[0]]) if len(hit) else None

@@ -14,7 +14,7 @@ from etl.load import load_file
 from tests.conftest import demo_lake_at
 from tests.helpers import sr_row, write_csv
 
-KPI = "sr_median_days_to_close"
+KPI = "sr_open_backlog"  # one definition so far
 
 
 @pytest.fixture(scope="module")
@@ -78,27 +78,38 @@ def test_a_kpi_feed_has_each_periods_value_and_the_definitions_date(client):
 
 def test_kpi_definitions_are_published_newest_first_with_their_dates(client):
     body = client.get(f"/api/v1/kpis/{KPI}").get_json()
-    assert body["definitions"] == [{"effective": "2026-11-25", "formula": kpi_decls.get(KPI).formula, "target": 3.0,
+    assert body["definitions"] == [{"effective": "2026-11-25", "formula": kpi_decls.get(KPI).formula, "target": 2000.0,
                                     "direction": "lower_is_better", "target_note": kpi_decls.get(KPI).target_note,
                                     "note": ""}]
 
 
+def test_the_median_days_to_close_says_when_and_why_it_became_kaplan_meier(client):
+    """Issue 15: the median left out the requests still open; its new formula is dated and explained."""
+    median = "sr_median_days_to_close"
+    body = client.get(f"/api/v1/kpis/{median}").get_json()
+    assert [d["effective"] for d in body["definitions"]] == ["2026-12-04", "2026-11-25"]
+    assert "Kaplan-Meier" in body["definitions"][0]["formula"] and "still open are not counted" in body["definitions"][1]["formula"]
+    assert "survivor bias" in body["definitions"][0]["note"] or "survivor bias" in body["definitions"][1]["note"]
+    feed = _atom(client, f"/api/v1/kpis/{median}/changes.atom?period=month")
+    assert any(e.title.endswith("definition from 2026-12-04") for e in feed.entries)
+
+
 def test_a_changed_yardstick_shows_in_the_feed_with_when_and_why(client, monkeypatch, tmp_path):
     text = (Path(kpi_decls.PATH).read_text().replace(
-        "    effective: 2026-11-25\n    name: 311 median days to close\n",
-        "    effective: 2026-11-25\n    name: 311 median days to close\n    history:\n"
-        "      - {effective: 2025-07-01, target: 4, note: The promise was shortened to three days at the 2026 review.}\n"
-        "      - {effective: 2024-01-01, target: 5, direction: lower_is_better, note: First review.}\n"))
+        "    effective: 2026-11-25\n    name: 311 open backlog\n",
+        "    effective: 2026-11-25\n    name: 311 open backlog\n    history:\n"
+        "      - {effective: 2025-07-01, target: 4000, note: The backlog target was halved at the 2026 review.}\n"
+        "      - {effective: 2024-01-01, target: 5000, direction: lower_is_better, note: First review.}\n"))
     (tmp_path / "kpis.yaml").write_text(text)
     loaded = kpi_decls.load(tmp_path / "kpis.yaml")
     monkeypatch.setattr(kpi_decls, "kpis", lambda: loaded)
-    assert [(d.effective, d.target) for d in loaded[KPI].definitions] == [("2026-11-25", 3.0), ("2025-07-01", 4.0),
-                                                                          ("2024-01-01", 5.0)]
+    assert [(d.effective, d.target) for d in loaded[KPI].definitions] == [("2026-11-25", 2000.0), ("2025-07-01", 4000.0),
+                                                                          ("2024-01-01", 5000.0)]
     feed = _atom(client, f"/api/v1/kpis/{KPI}/changes.atom?period=quarter")
     changes = {e.title.rsplit(" ", 1)[1]: e.summary for e in feed.entries if "definition" in e.title}
-    assert "target was 4.0, is 3.0" in changes["2026-11-25"]
-    assert "Why: The promise was shortened to three days at the 2026 review." in changes["2026-11-25"]
-    assert "target was 5.0, is 4.0" in changes["2025-07-01"] and "Why: First review." in changes["2025-07-01"]
+    assert "target was 4000.0, is 2000.0" in changes["2026-11-25"]
+    assert "Why: The backlog target was halved at the 2026 review." in changes["2026-11-25"]
+    assert "target was 5000.0, is 4000.0" in changes["2025-07-01"] and "Why: First review." in changes["2025-07-01"]
     assert "first published" in changes["2024-01-01"]
 
 

@@ -211,11 +211,17 @@ def sr_top_descriptors(f, start, end, complaint_type, borough=None, limit=20):
 
 
 def kpi_311_median_days_to_close(f, start, end):
+    """Kaplan-Meier by scipy.stats.ecdf over the requests created in the period, each observed up to the
+    period's end or the data's newest time: closed by then, an event; else censored at its age then."""
     sr = f["service_requests"]
-    df = sr[period(sr.closed, start, end)]
     cut = min(midnight(end), data_as_of(f))
-    still_open = int((period(sr.created, start, end) & (sr.closed.isna() | (sr.closed >= cut))).sum())
-    return [(plain((df.closed - df.created).dt.total_seconds().div(86400).quantile(0.5)), len(df), still_open)]
+    df = sr[period(sr.created, start, end)]
+    by_cut = df.closed.notna() & (df.closed < midnight(end))
+    days = (df.closed.where(by_cut, cut) - df.created).dt.total_seconds() / 86400
+    closed, still_open = days[by_cut].to_numpy(), days[~by_cut].to_numpy()
+    res = stats.ecdf(stats.CensoredData(uncensored=closed, right=still_open)) if len(closed) else None
+    median, more = km_quantile(res, float(days.max()) if len(days) else None, 0.5)
+    return [(None if more else median, len(df), len(closed), len(still_open), median if more and len(df) else None)]
 
 
 def kpi_311_pct_closed_within_target(f, start, end):
@@ -458,7 +464,9 @@ CASES = {
     "kpi_311_median_days_to_close": [
         dict(start=D("2025-03-01"), end=D("2025-04-01")),
         dict(start=D("2025-03-09"), end=D("2025-03-10")),
-        dict(start=D("2020-01-01"), end=D("2020-02-01")),  # nothing closed: NULL value, 0 requests
+        dict(start=D("2020-01-01"), end=D("2020-02-01")),  # nothing created: NULL value, 0 requests
+        dict(start=D("2026-11-01"), end=D("2026-12-01")),  # the data's last month: many still open at its newest time
+        dict(start=D("2026-11-19"), end=D("2026-11-20")),  # its last day: fewer than half closed, "more than"
     ],
     "kpi_311_pct_closed_within_target": [
         dict(start=D("2025-01-01"), end=D("2025-04-01")),
@@ -755,7 +763,11 @@ def test_a_request_closed_at_midnight_is_open_until_that_midnight(tiny):
 def test_a_request_belongs_to_its_local_day(tiny):
     assert run("sr_volume", start="2025-03-01", end="2025-03-02").rows == [(D("2025-03-01"), None, 2), (D("2025-03-02"), None, 1)]
     assert run("sr_volume", start="2025-03-02", end="2025-03-02").rows == [(D("2025-03-02"), None, 1)]
-    assert run("kpi_311_median_days_to_close", start="2025-03-03", end="2025-03-04").rows == [(pytest.approx(14 / 24 + 1), 1, 0)]
+    # created on 03-01 (10:00 and 23:30 local), neither closed by 03-02: no median yet, only "more than 14 h"
+    assert run("kpi_311_median_days_to_close", start="2025-03-01", end="2025-03-02").rows == [(None, 2, 0, 2, pytest.approx(14 / 24))]
+    # the three: #1 closed after 1 day 14 h; #2 and #3 open at the data's newest time (03-03 00:00), 24.5 h and 24 h
+    assert run("kpi_311_median_days_to_close", start="2025-03-01", end="2025-03-04").rows == [
+        (pytest.approx(14 / 24 + 1), 3, 1, 2, None)]
 
 
 def test_a_pass_from_before_the_storm_is_not_its_first_pass(tiny):
