@@ -4,7 +4,8 @@ Classification: a key not in the lake is inserted; a key whose merged row equals
 is unchanged; otherwise updated. Columns a source does not provide keep their stored values, so a
 geometry file and an attributes file can both feed snow_segments. Only data files holding an
 updated key are rewritten (copy-on-write at file granularity); inserted rows go to new files, so a
-small batch costs a small write (docs/decisions/0001-lake-storage.md).
+small batch costs a small write (docs/decisions/0001-lake-storage.md). Every row written carries
+when its key entered the lake and when its values last changed (lake/stamps.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import lake
 import lake.write
 from datasets import Dataset
 from lake.sql import ident, lit
+from lake.stamps import CREATED, UPDATED, with_stamps
+from lake.stamps import now as stamp_now
 
 
 @dataclass(frozen=True)
@@ -133,26 +136,31 @@ def upsert(con: duckdb.DuckDBPyConnection, ds: Dataset, batch: str, provided: tu
            current: lake.Manifest | None) -> UpsertResult:
     """Classify `batch` (one row per key, with `_n` = source rows folded into it) against `current`;
     when anything is inserted or updated, write the new version's files and say what changed."""
+    stamp = stamp_now()
     if current is None or not current.files:
-        return _into_empty(con, ds, batch)
+        return _into_empty(con, ds, batch, stamp)
     _stored_rows(con, ds, batch, current)
-    _merge(con, ds, batch, provided)
+    _merge(con, ds, batch, provided, stamp)
     counts = _counts(con)
     if not counts.inserted and not counts.updated:  # every row equals the stored one: no new version
         return UpsertResult(counts)
     files = _rewrite_updated(con, ds, current)
-    files += write_files(con, ds, f"SELECT {_typed_select(ds, MERGED)} FROM {MERGED} WHERE _outcome = 'inserted'")
+    files += write_files(con, ds, f"SELECT {_typed_select(ds, MERGED)}, {STAMPS} FROM {MERGED} WHERE _outcome = 'inserted'")
     return UpsertResult(counts, files, _delta(ds))
 
 
-def _into_empty(con, ds: Dataset, batch: str) -> UpsertResult:
+STAMPS = f"{CREATED}, {UPDATED}"
+
+
+def _into_empty(con, ds: Dataset, batch: str, stamp: str) -> UpsertResult:
     """A first load: every key is inserted; later rows of a change log update the first."""
     keys, rows = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM {batch}").fetchone()
     counts = UpsertCounts(inserted=keys, updated=rows - keys)
     if keys == 0:
         return UpsertResult(counts)
     everything = f"SELECT {_typed_select(ds, batch)} FROM {batch}"
-    return UpsertResult(counts, write_files(con, ds, everything), Delta(plus=everything, minus=None))
+    stamped = f"SELECT {_typed_select(ds, batch)}, {stamp} AS {CREATED}, {stamp} AS {UPDATED} FROM {batch}"
+    return UpsertResult(counts, write_files(con, ds, stamped), Delta(plus=everything, minus=None))
 
 
 def _key_join(ds: Dataset, left: str, right: str) -> str:
@@ -164,18 +172,21 @@ def _stored_rows(con, ds: Dataset, batch: str, current: lake.Manifest) -> None:
     candidates = _candidate_files(con, ds, batch, current)
     if candidates:
         base = lake.dataset_dir(ds.name)
+        stored = with_stamps("SELECT * FROM read_parquet(?, filename=true, union_by_name=true)")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {EXISTING} AS
-            SELECT e.* FROM read_parquet(?, filename=true, union_by_name=true) e SEMI JOIN {batch} b ON {_key_join(ds, 'e', 'b')}""",
+            SELECT e.* FROM {stored} e SEMI JOIN {batch} b ON {_key_join(ds, 'e', 'b')}""",
             [[str(base / f.path) for f in candidates]],
         )
     else:
         cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in ds.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {EXISTING} AS SELECT {cols}, CAST(NULL AS VARCHAR) AS filename LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {EXISTING} AS SELECT {cols}, CAST(NULL AS VARCHAR) AS filename, "
+                    f"CAST(NULL AS TIMESTAMPTZ) AS {CREATED}, CAST(NULL AS TIMESTAMPTZ) AS {UPDATED} LIMIT 0")
 
 
-def _merge(con, ds: Dataset, batch: str, provided: tuple[str, ...]) -> None:
-    """Create MERGED: each batch row over its stored values, with `_outcome` and the stored `_file`.
+def _merge(con, ds: Dataset, batch: str, provided: tuple[str, ...], stamp: str) -> None:
+    """Create MERGED: each batch row over its stored values, with `_outcome`, the stored `_file` and
+    the stamps a written row gets (a new key: now in both; a changed one keeps its creation).
 
     A column the source does not provide keeps its stored value; a row is unchanged when every
     provided column equals the stored one."""
@@ -189,7 +200,8 @@ def _merge(con, ds: Dataset, batch: str, provided: tuple[str, ...]) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {MERGED} AS
         SELECT {merged_cols}, b._n AS _n, e.filename AS _file,
-               CASE WHEN e.filename IS NULL THEN 'inserted' WHEN {same} THEN 'unchanged' ELSE 'updated' END AS _outcome
+               CASE WHEN e.filename IS NULL THEN 'inserted' WHEN {same} THEN 'unchanged' ELSE 'updated' END AS _outcome,
+               CASE WHEN e.filename IS NULL THEN {stamp} ELSE e.{CREATED} END AS {CREATED}, {stamp} AS {UPDATED}
         FROM {batch} b LEFT JOIN {EXISTING} e ON {_key_join(ds, 'e', 'b')}"""
     )
 
@@ -224,10 +236,11 @@ def _rewrite_updated(con, ds: Dataset, current: lake.Manifest) -> list[lake.Data
         updated = f"{MERGED} WHERE _file = {lit(path)} AND _outcome = 'updated'"
         files += write_files(
             con, ds,
-            f"""SELECT {_typed_select(ds, 'o', 'o')} FROM read_parquet({lit(path)}) o
+            f"""SELECT {_typed_select(ds, 'o', 'o')}, o.{CREATED}, o.{UPDATED}
+                FROM {with_stamps(f"SELECT * FROM read_parquet({lit(path)})")} o
                 ANTI JOIN (SELECT {keys} FROM {updated}) u USING ({keys})
                 UNION ALL BY NAME
-                SELECT {_typed_select(ds, MERGED)} FROM {updated}""",
+                SELECT {_typed_select(ds, MERGED)}, {STAMPS} FROM {updated}""",
         )
     return files
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 import config
 import lake
 from datasets import Dataset
+from lake import stamps as stamps_
 from lake.sql import ident, lit
 from portal.reader import Results, reader
 
@@ -80,13 +81,18 @@ class RowQuery:
     def version(self) -> int | None:
         return self.manifest.version if self.manifest else None
 
-    def source(self) -> str:
-        """The version's public columns: read_parquet over the manifest's own files (paths are ours)."""
-        cols = ", ".join(ident(c.name) for c in self.ds.public_columns)
+    def source(self, *, stamps: bool = False) -> str:
+        """The version's public columns: read_parquet over the manifest's own files (paths are ours);
+        with `stamps`, also when each row entered the lake and last changed (lake/stamps.py, SODA's
+        system fields)."""
+        cols = ", ".join([*(ident(c.name) for c in self.ds.public_columns), *(stamps_.COLUMNS if stamps else ())])
         if self.manifest and self.manifest.files:
             listed = "[" + ", ".join(lit(p) for p in lake.file_paths(self.ds.name, self.manifest)) + "]"
+            if stamps:
+                return f"SELECT {cols} FROM {stamps_.with_stamps(f'SELECT * FROM read_parquet({listed}, union_by_name=true)')}"
             return f"SELECT {cols} FROM read_parquet({listed})"
-        typed = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in self.ds.public_columns)
+        typed = ", ".join([*(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in self.ds.public_columns),
+                           *(f"CAST(NULL AS {stamps_.TYPE}) AS {c}" for c in (stamps_.COLUMNS if stamps else ()))])
         return f"SELECT {typed} WHERE false"
 
     def keyset_exprs(self) -> list[str]:

@@ -22,6 +22,7 @@ import config
 import datasets
 import lake
 from datasets import Dataset
+from lake import stamps
 from lake.sql import ident, lit
 from portal.reader import QueryError, Results, reader
 from portal.rows import RowQuery
@@ -38,6 +39,7 @@ OPTIONS = ("$$app_token", "$$exclude_system_fields")
 SODA_TYPES = {"string": "text", "integer": "number", "number": "number", "boolean": "checkbox",
               "date": "calendar_date", "datetime": "floating_timestamp", "geojson": "line"}
 ID = ":id"
+CREATED_AT, UPDATED_AT = ":created_at", ":updated_at"
 _PARAM = re.compile(r"\$(p[0-9]+)\b")
 
 
@@ -67,6 +69,10 @@ def fields(ds: Dataset) -> dict[str, Field]:
     keys = [ident(k) for k in ds.primary_key]
     as_text = keys[0] if len(keys) == 1 else f"concat_ws('|', {', '.join(keys)})"
     out[ID] = Field(ID, "text", f"CAST({as_text} AS VARCHAR)", order=tuple(keys), system=True)
+    # when the row entered the lake and last changed (lake/stamps.py), in the city's time as every
+    # floating timestamp here; NULL for rows written before the lake stamped them
+    for name, column in ((CREATED_AT, stamps.CREATED), (UPDATED_AT, stamps.UPDATED)):
+        out[name] = Field(name, "floating_timestamp", f"timezone({lit(zone())}, {column})", system=True)
     return out
 
 
@@ -385,7 +391,7 @@ def csv_point(e: Expr) -> str | None:
 
 def sql(q: SodaQuery, manifest: lake.Manifest | None, fmt: str) -> str:
     """The whole query over `manifest`'s files: the clauses and the page inside, the text outside."""
-    source = RowQuery(ds=q.ds, manifest=manifest, columns=[]).source()
+    source = RowQuery(ds=q.ds, manifest=manifest, columns=[]).source(stamps=True)
     where = " WHERE " + " AND ".join(q.where) if q.where else ""
     keys = [f"{s.removesuffix(' DESC')} AS k{j}" for j, s in enumerate(q.order)]
     selected = [f"{(csv_point(e) if fmt == 'csv' else None) or e.sql} AS c{i}" for i, (_, e) in enumerate(q.columns)]
