@@ -5,8 +5,9 @@ the same fragment (web/finder_page.py).
 
 Caching as every other read (decision 0015): an answer is a function of the query string, the data
 versions and the city's day (the default window starts today, and what is past drops out), stored
-already compressed. A bad search is a 400: JSON naming each field for a feed; for the embed, the page
-again with each message beside its field (a person reads it, not a program).
+already compressed. A bad search in a feed is a 400 whose JSON names each field; the embed, read by a
+person, is the form again with each message beside its field (a 200 page, as a form shown again is:
+every 4xx the portal answers stays JSON, tests/integration/test_openapi.py).
 """
 from __future__ import annotations
 
@@ -33,8 +34,7 @@ def embed():
     """The finder alone on a small page, for an iframe on any site (README, "Volunteer finder")."""
     with read_errors(), admission.read_slot():
         shown = page.build_view(request.args)
-    status = 400 if shown.errors else 200
-    return Response(page.document(shown, request.url_root), status=status, content_type="text/html; charset=utf-8")
+    return Response(page.document(shown, request.url_root), content_type="text/html; charset=utf-8")
 
 
 @bp.get(page.FEED_PATH + ".ics", defaults={"fmt": "ics"})
