@@ -1,6 +1,7 @@
 /* Pulse embeds on a partner's page: each iframe marked data-pulse-embed takes the height its page
    posts ({"pulse-height": N}, a number of CSS pixels), so it shows whole, without a scroll bar of
-   its own. Only messages from the iframe's own window and origin count. Loaded once per page. */
+   its own. Only messages from the iframe's own window and origin count. Loaded once per page; as it
+   may load after a frame has already posted, it asks each frame for its height ({"pulse-embed": "height"}). */
 (function () {
   "use strict";
   if (window.pulseEmbeds) { return; }
@@ -16,4 +17,14 @@
       }
     }
   });
+  function ask() {
+    var frames = document.querySelectorAll("iframe[data-pulse-embed]");
+    for (var i = 0; i < frames.length; i++) {
+      if (frames[i].contentWindow) {
+        frames[i].contentWindow.postMessage({ "pulse-embed": "height" }, new URL(frames[i].src, window.location.href).origin);
+      }
+    }
+  }
+  ask();
+  window.addEventListener("load", ask);
 })();

@@ -91,5 +91,9 @@
   postHeight();
   if (window.ResizeObserver) { new ResizeObserver(postHeight).observe(document.documentElement); }
   window.addEventListener("load", postHeight);
+  /* the parent's embed.js, loaded after this frame posted, asks again */
+  window.addEventListener("message", function (event) {
+    if (event.source === window.parent && event.data && event.data["pulse-embed"] === "height") { postHeight(); }
+  });
   window.setInterval(poll, Math.max(1, state.poll || 5) * 1000);
 })();
