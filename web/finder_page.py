@@ -111,7 +111,7 @@ def _form(view: View, action: str) -> str:
             + _field("from", "From", _input("from", v, e, type="date"), e, "Today when left empty.")
             + _field("to", "To", _input("to", v, e, type="date"), e, "Two months on when left empty.")
             + _field("category", "Kind of work", _select("category", categories, v.get("category", ""), e), e)
-            + '</fieldset><button type="submit">Search</button></form>')
+            + '</fieldset><button type="submit" id="f-submit">Search</button></form>')
 
 
 def _field(name: str, label: str, control: str, errors: dict, hint: str = "") -> str:
@@ -146,7 +146,7 @@ def _results(view: View, root: str) -> str:
     found = view.found
     head = '<section class="finder-results" aria-labelledby="finder-results-heading"><h2 id="finder-results-heading">Open opportunities</h2>'
     if found is None:
-        return head + '<p id="finder-count" role="status">No search yet: correct the fields above.</p></section>'
+        return head + '<p id="finder-count" role="status" aria-live="polite">No search yet: correct the fields above.</p></section>'
     total = len(found.opportunities)
     count = (f"{total:,} open {'opportunity' if total == 1 else 'opportunities'} still need volunteers"
              if total else "No open opportunity matches this search; try a wider distance or later dates")

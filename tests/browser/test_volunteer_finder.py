@@ -62,6 +62,10 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     assert not any("plotly" in u or "_dash-component-suites" in u for u in requested)
 
     before = week_count(frame)
+    full = browser.new_page()  # the full page redraws on the site's own version poll
+    full.goto(finder_portal.url + "/volunteer?" + SEARCH)
+    settle(full)
+    assert full.locator("#f-borough").input_value() == "Brooklyn" and week_count(full) == before
     now = datetime.now(ZoneInfo("America/New_York"))
     rows = [{"signup_id": f"SU-T{i}", "opportunity_id": "OPP-0001", "signed_up_at": now.isoformat(sep=" "),
              "event_date": now.date().isoformat(), "borough": "BROOKLYN", "attended": "", "hours": "",
@@ -69,7 +73,9 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     finder_portal.etl("load", "volunteer_signups", str(write_csv(tmp_path / "signups.csv", rows)))
     expect(frame.locator("#finder-week")).to_have_text(re.compile(rf"^{before + 7:,} sign-ups"), timeout=20_000)
     assert frame.locator("#finder-week").get_attribute("aria-live") == "polite"
+    expect(full.locator("#finder-week")).to_have_text(re.compile(rf"^{before + 7:,} sign-ups"), timeout=20_000)
     page.close()
+    full.close()
 
 
 def test_a_search_without_javascript_shows_each_error_beside_its_field(browser, finder_portal):
@@ -95,13 +101,25 @@ def test_a_search_without_javascript_shows_each_error_beside_its_field(browser, 
 def test_a_search_with_javascript_swaps_the_results_in_place(browser, finder_portal):
     page = browser.new_page()
     page.goto(finder_portal.url + "/embed/volunteer-finder")
-    page.evaluate("window.__sameDocument = true")
+    page.evaluate("window.__sameDocument = true; document.getElementById('finder-count').__kept = true")
+    before = page.locator("#finder-count").text_content()
     page.select_option("#f-borough", "Bronx")
-    page.click("button[type=submit]")
+    page.focus("#f-submit")
+    page.keyboard.press("Enter")
     page.wait_for_function("() => location.search.includes('borough=Bronx')")
     page.wait_for_function("() => document.querySelector('#f-borough').value === 'Bronx'")
     assert page.evaluate("window.__sameDocument === true")
     assert all("Bronx" in t for t in page.locator(".finder-list dd:nth-of-type(2)").all_text_contents())
+    # The live region is the same element with new words (a screen reader hears them); focus stays put.
+    assert page.evaluate("document.getElementById('finder-count').__kept === true")
+    assert page.locator("#finder-count").text_content() != before
+    assert page.evaluate("document.activeElement.id") == "f-submit"
+    # A mistake moves focus to the field that has it.
+    page.fill("#f-zip", "12")
+    page.focus("#f-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'f-zip'")
+    assert "five digits" in page.locator("#f-zip-error").text_content()
     page.close()
 
 

@@ -19,30 +19,30 @@
     window.parent.postMessage({ "pulse-height": height }, "*");
   }
 
-  /* Replace the finder with the one in `html`; keep focus where it was when that element still exists. */
+  /* Bring in the finder in `html`: the count and the weekly figure change their text in place (so their
+     live regions speak), the results are replaced, and the form too unless this is a refresh (never
+     what someone is typing). Focus stays where it was. */
   function swap(html, keepForm) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var fresh = doc.getElementById("finder");
     if (!fresh) { return; }
     var current = finder();
     var focused = document.activeElement && document.activeElement.id;
-    if (keepForm) {
-      /* a refresh: only the count and the results move, never what someone is typing */
-      ["finder-week", "finder-count"].forEach(function (id) {
-        var now = document.getElementById(id), next = doc.getElementById(id);
-        if (now && next && now.textContent !== next.textContent) { now.textContent = next.textContent; }
-      });
-      var list = current.querySelector(".finder-results"), nextList = fresh.querySelector(".finder-results");
-      if (list && nextList) {
-        var count = nextList.querySelector("#finder-count");
-        if (count) { count.replaceWith(document.getElementById("finder-count")); }
-        list.replaceWith(nextList);
-      }
-    } else {
-      current.replaceWith(fresh);
-      if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
+    ["finder-week", "finder-count"].forEach(function (id) {
+      var now = document.getElementById(id), next = doc.getElementById(id);
+      if (now && next && now.textContent !== next.textContent) { now.textContent = next.textContent; }
+    });
+    var results = current.querySelector(".finder-results"), nextResults = fresh.querySelector(".finder-results");
+    if (results && nextResults) {
+      var count = nextResults.querySelector("#finder-count");
+      if (count && document.getElementById("finder-count")) { count.replaceWith(document.getElementById("finder-count")); }
+      results.replaceWith(nextResults);
     }
-    state = JSON.parse(finder().getAttribute("data-finder") || "{}");
+    var form = current.querySelector("form.finder-form"), nextForm = fresh.querySelector("form.finder-form");
+    if (!keepForm && form && nextForm) { form.replaceWith(nextForm); }
+    current.setAttribute("data-finder", fresh.getAttribute("data-finder"));
+    if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
+    state = JSON.parse(current.getAttribute("data-finder") || "{}");
     bind();
     postHeight();
   }
