@@ -5,6 +5,8 @@ every other route has."""
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -214,6 +216,47 @@ def test_the_calendar_feed_reads_back_with_one_stable_event_per_opportunity(clie
     again = {e["UID"]: (e.decoded("DTSTART"), e.decoded("DTEND")) for e in
              icalendar.Calendar.from_ical(client.get("/volunteer/opportunities.ics?borough=Manhattan").get_data()).walk("VEVENT")}
     assert all(again[e["UID"]] == (e.decoded("DTSTART"), e.decoded("DTEND")) for e in events if e["UID"] in again)
+
+
+KHAL_CONFIG = """[calendars]
+[[finder]]
+path = {path}
+type = calendar
+[locale]
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+local_timezone = America/New_York
+default_timezone = America/New_York
+"""
+
+
+def test_a_calendar_client_shows_each_event_on_its_days(client, tmp_path):
+    """khal (Debian's command-line calendar client) imports the feed and lists, for a day, the
+    opportunities open that day, with their place: what a subscriber sees."""
+    if shutil.which("khal") is None:
+        pytest.fail("khal is not installed: `make system-deps` installs it from Debian's packages")
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "config").write_text(KHAL_CONFIG.format(path=tmp_path / "cal"))
+    (tmp_path / "feed.ics").write_bytes(client.get("/volunteer/opportunities.ics?borough=Bronx").get_data())
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "xdg"), "LANG": "C.UTF-8"}
+
+    def khal(*args: str) -> list[str]:
+        proc = subprocess.run(["khal", "-c", str(tmp_path / "config"), *args], env=env, capture_output=True, text=True,
+                              timeout=60, check=True)
+        return proc.stdout.splitlines()
+
+    khal("import", "--batch", str(tmp_path / "feed.ics"))
+    day = finder.city_today() + timedelta(days=7)
+    shown = [line.split("|") for line in khal("list", "--format", "{title}|{start}|{end}|{location}", "--day-format", "",
+                                                day.isoformat(), "1d") if "|" in line]
+    body = client.get("/volunteer/opportunities.json?borough=Bronx").get_json()
+    on_day = [i for i in body["items"] if i["_pulse"]["start_date"] <= day.isoformat() <= i["_pulse"]["end_date"]]
+    assert on_day, "the Bronx has opportunities open a week from now in the demo city"
+    assert sorted(shown) == sorted([i["title"], i["_pulse"]["start_date"], i["_pulse"]["end_date"], "Bronx, New York City"]
+                                   for i in on_day)  # whole days, the last one included, as the data says
 
 
 def test_the_json_feed_is_a_json_feed_1_1_of_the_same_search(client):
