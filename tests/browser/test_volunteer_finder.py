@@ -59,6 +59,10 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     inner = page.frames[1].evaluate("() => Math.ceil(document.documentElement.getBoundingClientRect().height)")
     outer = page.evaluate("() => document.querySelector('iframe').getBoundingClientRect().height")
     assert abs(outer - inner) <= 2
+    # A message from anything but the frame's own window and origin moves nothing.
+    page.evaluate("window.postMessage({'pulse-height': 40}, '*')")
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => document.querySelector('iframe').getBoundingClientRect().height") == outer
     assert not any("plotly" in u or "_dash-component-suites" in u for u in requested)
 
     before = week_count(frame)
