@@ -28,8 +28,10 @@ LONGEST_DAYS = 366  # the widest window a search may ask for
 MILES = (1, 50)  # the distances a search may ask for
 DEFAULT_MILES = 3
 EARTH_MILES = 3958.8
-_ZIP = re.compile(r"^\d{5}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: \d and str.isdigit() also take "²" and "𝟘", which int() and dates refuse.
+_ZIP = re.compile(r"^[0-9]{5}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MILES = re.compile(r"^[0-9]{1,3}$")
 
 
 class SearchError(ValueError):
@@ -103,7 +105,7 @@ def parse(args: Mapping[str, str], today: date) -> Search:
             errors["borough"] = f"Choose one of {', '.join(b.title() for b in boroughs())}."
     miles = None
     if value["miles"]:
-        if not value["miles"].isdigit() or not MILES[0] <= int(value["miles"]) <= MILES[1]:
+        if not _MILES.match(value["miles"]) or not MILES[0] <= int(value["miles"]) <= MILES[1]:
             errors["miles"] = f"Enter a whole number of miles from {MILES[0]} to {MILES[1]}."
         elif not zip_code:
             errors["miles"] = "A distance needs a ZIP code to measure from."

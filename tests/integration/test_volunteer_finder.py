@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -21,6 +22,7 @@ from etl.load import load_file
 from portal import volunteer_finder as finder
 from portal.reader import reset_reader
 from tests.helpers import write_csv
+from tests.integration.test_public_routes_fuzz import HOSTILE
 from tests.integration.test_queries import midnight, vol_open_opportunities
 
 TZ = "America/New_York"
@@ -298,6 +300,17 @@ def test_a_bad_search_is_a_400_naming_its_field(client, query, field):
         assert 'class="finder-list"' in html and "aria-invalid" not in html
         return
     assert f'id="f-{field}-error"' in html and f'aria-describedby="f-{field}-error' in html
+
+
+@pytest.mark.parametrize("field", finder.FIELDS)
+def test_no_hostile_value_is_a_server_error(client, field):
+    # The values every public route takes (issue 13), in each field of the search, in every face of it.
+    for value in HOSTILE + ["\u00b2\u00b2\u00b2\u00b2\u00b2", "\U0001d7d8" * 5, "2026-\u00b9\u00b2-01"]:
+        query = urlencode({field: value, **({"zip": "10027"} if field == "miles" else {})})
+        for path in ("/volunteer/opportunities.json", "/volunteer/opportunities.ics", "/embed/volunteer-finder"):
+            resp = client.get(f"{path}?{query}")
+            assert resp.status_code in (200, 400), (path, field, value[:40], resp.status_code)
+            assert resp.status_code == 200 or resp.mimetype == "application/json"
 
 
 # ---- HTTP -----------------------------------------------------------------------------------------
