@@ -22,13 +22,13 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-system-deps: ## headless Chromium, Redis, nginx (with brotli) and Node (for axe-core) from Debian's packages, for the browser, cache and proxy tests
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null \
+system-deps: ## headless Chromium, Redis, nginx (with brotli), Node (for axe-core) and khal (a calendar client) from Debian's packages, for the browser, cache, proxy and feed tests
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null && command -v khal >/dev/null \
 	  && [ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver redis-server \
-	    nginx libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
-	else echo "system-deps: install chromium, chromium-driver, redis-server, nginx, libnginx-mod-http-brotli-filter, libnginx-mod-http-brotli-static and npm with your package manager" >&2; fi
+	    nginx libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static khal $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
+	else echo "system-deps: install chromium, chromium-driver, redis-server, nginx, libnginx-mod-http-brotli-filter, libnginx-mod-http-brotli-static, khal and npm with your package manager" >&2; fi
 
 bench-deps: ## wrk, the HTTP load generator of the serving benchmark, from Debian's packages
 	@if command -v wrk >/dev/null; then :; \

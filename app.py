@@ -21,6 +21,7 @@ from api.soda import bp as soda_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
+from api.volunteer import bp as volunteer_bp
 from web import feedlinks, headers, limits, requestid
 
 INDEX = """<!DOCTYPE html>
@@ -30,7 +31,7 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 VENDOR = Path(__file__).resolve().parent / "assets" / "vendor"
 
-BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, soda_bp, feeds_bp, charts_bp, not_found_bp)
+BLUEPRINTS = (health_bp, api_v1_bp, standards_bp, datasets_bp, openapi_bp, open311_bp, soda_bp, feeds_bp, charts_bp, volunteer_bp, not_found_bp)
 
 
 def plotly_basic_bundle() -> str | None:

@@ -392,6 +392,7 @@ def paths() -> dict:
         **_soda_paths(),
         **status_paths(),
         **chart_paths(),
+        **_finder_paths(),
         "/data.json": _get("DCAT-US catalog", "The portal as a DCAT-US v1.1 (Project Open Data) catalog.",
                            {"200": _json(_ref("DcatCatalog"), "The catalog.")}, example="/data.json", tag="standards"),
         "/datapackage.json": _get("Data Package", "Every dataset as a Frictionless tabular resource.",
@@ -410,6 +411,12 @@ def _soda_paths() -> dict:
     from api.openapi_soda import feed_paths, soda_paths  # they build on this module's helpers
 
     return {**soda_paths(), **feed_paths()}
+
+
+def _finder_paths() -> dict:
+    from api.openapi_finder import finder_paths  # it builds on this module's helpers
+
+    return finder_paths()
 
 
 def chart_paths() -> dict:

@@ -2,4 +2,4 @@
 
 Importing this package registers them all (app.py does); tests call the functions directly.
 """
-from callbacks import live, scorecard, service_requests, snow, volunteers  # noqa: F401
+from callbacks import live, scorecard, service_requests, snow, volunteer_finder, volunteers  # noqa: F401

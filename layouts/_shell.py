@@ -24,7 +24,7 @@ LIVE_STATUS = "live-status"
 LIVE_ANNOUNCE = "live-announce"
 
 NAV = (("/", "Scorecard"), ("/service-requests", "311 requests"), ("/snow", "Snow"),
-       ("/volunteers", "Volunteers"), ("/data", "Open data"), ("/api", "API"))
+       ("/volunteers", "Volunteers"), ("/volunteer", "Volunteer finder"), ("/data", "Open data"), ("/api", "API"))
 
 
 def graph_id(panel_id: str) -> str:

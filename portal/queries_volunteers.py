@@ -40,8 +40,9 @@ ORDER BY s.borough, o.category
 # volunteers_needed at every session (issue 15: a homework club needing 6 a session, with 62 sign-ups over
 # the year and sessions ahead, vanished): it counts the sign-ups for its next session, the earliest
 # event_date on or after as_of that has any (none yet: 0). The totals over every open opportunity come
-# before the LIMIT cuts the list, so a summary can say "the 20 most in need of 25".
-VOL_OPEN_OPPORTUNITIES = """
+# before the LIMIT cuts the list, so a summary can say "the 20 most in need of 25". OPEN_COUNTED is the
+# counting alone, shared with the volunteer finder (portal/queries_finder.py), so both agree on who is full.
+OPEN_COUNTED = """
 WITH made AS (
     SELECT opportunity_id, event_date FROM {volunteer_signups}
     WHERE signed_up_at < timezone($tz, CAST($as_of + 1 AS TIMESTAMP))
@@ -67,6 +68,8 @@ counted AS (
     WHERE o.end_date >= $as_of
       AND ($borough IS NULL OR o.borough = $borough)
 )
+"""
+VOL_OPEN_OPPORTUNITIES = OPEN_COUNTED + """
 SELECT *, volunteers_needed - signed_up AS still_needed,
        count(*) OVER () AS open_opportunities,
        sum(volunteers_needed - signed_up) OVER () AS needed_in_all

@@ -1,0 +1,15 @@
+"""Redraw the volunteer finder page (/volunteer) when a new data version lands, for the same search."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from dash import Input, Output, State, callback
+
+from layouts import _shell as shell
+from layouts import volunteer as page
+
+
+@callback(Output(page.FINDER, "children"), Input(shell.LIVE_STORE, "data"), State("_pages_location", "search"),
+          prevent_initial_call=True)
+def refresh(_versions, search):
+    return page.finder(dict(parse_qsl((search or "").lstrip("?"))))
