@@ -60,7 +60,7 @@
           if (paused) { return [noUpdate, waiting ? WAITING : "Paused", button[0], button[1]]; }
           var release = waiting;
           waiting = null;
-          return [release || noUpdate, release ? "Live \u00b7 new data " + cityClock() : "Live", button[0], button[1]];
+          return [release || noUpdate, release ? "Live \u00b7 new data arrived " + cityClock() : "Live", button[0], button[1]];
         }
         var headers = etag ? { "If-None-Match": etag } : {};
         return fetch("/api/v1/version", { headers: headers, cache: "no-store" }).then(function (r) {
@@ -70,7 +70,7 @@
             var fresh = versionsOf(body);
             if (sameVersions(fresh, waiting || current)) { return [noUpdate, noUpdate, noUpdate, noUpdate]; }
             if (paused) { waiting = fresh; return [noUpdate, WAITING, noUpdate, noUpdate]; }
-            return [fresh, "Live \u00b7 new data " + cityClock(), noUpdate, noUpdate];
+            return [fresh, "Live \u00b7 new data arrived " + cityClock(), noUpdate, noUpdate];
           });
         }).catch(function () { return [noUpdate, noUpdate, noUpdate, noUpdate]; });
       },
@@ -107,7 +107,7 @@
     var parts = [];
     Object.keys(after.counts || {}).forEach(function (what) {
       var d = after.counts[what] - ((before.counts || {})[what] || 0);
-      if (d > 0) { parts.push(d.toLocaleString("en-US") + " more " + what); }
+      if (d > 0) { parts.push(d.toLocaleString("en-US") + " more " + (d === 1 && after.one ? after.one[what] : what)); }
       else if (d < 0) { parts.push(what + " now " + after.counts[what].toLocaleString("en-US")); }
     });
     var moved = Object.keys(after.values || {}).filter(function (name) {
@@ -155,8 +155,9 @@
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector(".scorecard.meeting")) { return; }
     var tiles = Array.prototype.slice.call(document.querySelectorAll(".tile"));
-    var i = tiles.indexOf(document.activeElement);
-    if ((event.key === "Enter" || event.key === "Escape") && i >= 0) {
+    var active = document.activeElement;
+    var i = tiles.indexOf(active && active.closest ? active.closest(".tile") : null);
+    if ((event.key === "Enter" || event.key === "Escape") && i >= 0 && (active === tiles[i] || event.key === "Escape")) {
       var big = tiles[i].hasAttribute("data-enlarged");
       if (event.key === "Enter" && !big) { tiles[i].setAttribute("data-enlarged", ""); }
       else { tiles[i].removeAttribute("data-enlarged"); }
