@@ -11,9 +11,8 @@ leading underscore keeps Dash Pages from registering it).
 """
 from __future__ import annotations
 
-from html import escape as html_escape
-
 import json
+from html import escape as html_escape
 
 import dash
 from dash import dcc, html

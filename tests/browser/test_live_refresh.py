@@ -3,6 +3,8 @@ page notices the new version, redraws, and says so in its aria-live region, in t
 (issue 16: never the dataset or version names; tests/browser/test_meeting_and_live.py has the rest)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import settle, start_portal, stop_portal
@@ -48,9 +50,13 @@ def test_a_paused_page_does_not_redraw(browser, live_portal, tmp_path):
     version_line = page.locator("#sr-asof-sources").text_content()
     rows = [sr_row(100 + i, created="2026-11-12T09:00:00-05:00") for i in range(5)]
     live_portal.etl("load", "service_requests", str(write_csv(tmp_path / "more.csv", rows)))
-    page.wait_for_timeout(3500)  # three poll intervals
+    # issue 16: the pause is visible, and still listening: the bar says data is waiting
+    page.wait_for_function("() => document.querySelector('#live-status').textContent === 'Paused \u2014 new data waiting'",
+                           timeout=20_000)
+    page.wait_for_timeout(2000)  # two more poll intervals
     assert page.locator("#sr-asof-sources").text_content() == version_line
     page.click("#live-toggle")  # resume: the new version arrives
     page.wait_for_function("() => document.querySelector('#live-announce').textContent === 'New 311 data: 5 more requests.'",
                            timeout=20_000)
+    assert re.fullmatch(r"Live · new data arrived \d{2}:\d{2} E[SD]T", page.locator("#live-status").text_content())
     page.close()

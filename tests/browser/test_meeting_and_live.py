@@ -5,7 +5,7 @@
   arrow key stay where they were; printing from meeting mode is the same one-page brief;
 - announcements are calm: at most one per PULSE_ANNOUNCE_SECONDS (a minute in production, 4 s
   here) during a simulated storm, in the page's own words, never a dataset or version name; a
-  paused page says new data is waiting;
+  paused page says new data is waiting (tests/browser/test_live_refresh.py);
 - one clock: every time on a page in the city's zone, named; no UTC beside it, the catalog too; no
   internal names in the first screen.
 """
@@ -145,26 +145,6 @@ def test_a_simulated_storm_is_announced_calmly_in_the_pages_own_words(browser, r
     for _, text in said:
         assert re.fullmatch(r"New snow data: [\d,]+ more street segments? plowed\.", text), text
         assert not any(name in text for name in DATASETS) and not re.search(r"\bv\d+\b", text)
-
-
-def test_a_paused_page_says_new_data_is_waiting_and_resuming_brings_it(browser, room, tmp_path):
-    page = browser.new_page()
-    page.goto(room.url + "/service-requests?start=2026-11-01&end=2026-11-19&agency=DSNY")
-    settle(page)
-    page.click("#live-toggle")
-    page.wait_for_function("() => document.querySelector('#live-status').textContent === 'Paused'")
-    shown = page.locator("#sr-asof-sources").text_content()
-    publish(room, tmp_path, "paused.csv", n=7)
-    page.wait_for_function("() => document.querySelector('#live-status').textContent === 'Paused \u2014 new data waiting'",
-                           timeout=20_000)
-    assert page.locator("#live-status").is_visible()
-    page.wait_for_timeout(2000)
-    assert page.locator("#sr-asof-sources").text_content() == shown  # nothing redrawn while paused
-    page.click("#live-toggle")
-    page.wait_for_function("() => document.querySelector('#live-announce').textContent.startsWith('New 311 data: ')",
-                           timeout=20_000)
-    assert re.fullmatch(r"Live · new data arrived " + ZONED_TIME.pattern, page.locator("#live-status").text_content())
-    page.close()
 
 
 @pytest.mark.parametrize("path", ["/", "/service-requests", "/snow", "/volunteers", "/data", "/data/service_requests"])
