@@ -55,6 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("soda_max_limit", "50000", "Largest $limit of one SODA page (/resource/<id>.json); a larger one is a 400 naming it, never a silently shorter page (clients page with $offset until a short page)."),
     Setting("soda_pin_seconds", "3600", "How long a SODA pull paging with $offset keeps reading the version its first page read (decision 0017): each page pins the next offset of the same query and client to its version."),
     Setting("live_poll_seconds", "5", "How often an open dashboard asks whether a new data version has landed; it redraws only when one has."),
+    Setting("announce_seconds", "60", "The least time between two spoken announcements of new data on a page (its aria-live region); what arrives meanwhile is said together in the next one."),
     Setting("geo_dir", "", "Folder with boroughs.geojson and community_districts.geojson for the maps (default: PULSE_DATA_DIR/geo, generated with the demo)."),
     Setting("map_tile_url", "", "Optional raster tile URL template ({z}/{x}/{y}) drawn under the maps (as MapLibre maps, with the full plotly.js); empty means SVG maps without tiles, so maps work offline."),
     Setting("simulate", "1", "When 1, `make run` starts `python -m etl simulate` beside the web server (a storm and a day of service in accelerated time); 0 turns it off."),

@@ -72,7 +72,8 @@ def callback_problem(body, callbacks: dict) -> str | None:
     outputs = body.get("outputs")
     outputs = outputs if isinstance(cb["output"], (list, tuple)) else [outputs]
     if not isinstance(outputs, list) or len(outputs) != len(specs) or not all(
-            _is(got, spec.component_id, spec.component_property) for got, spec in zip(outputs, specs, strict=False)):
+            _is(got, spec.component_id, spec.component_property, getattr(spec, "allow_duplicate", False))
+            for got, spec in zip(outputs, specs, strict=False)):
         return "outputs must name the callback's outputs, in order"
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
@@ -80,11 +81,15 @@ def callback_problem(body, callbacks: dict) -> str | None:
     return None
 
 
-def _is(item, component_id, prop: str) -> bool:
+def _is(item, component_id, prop: str, duplicate: bool = False) -> bool:
     """Whether `item` (from a body) names `component_id`.`prop`; a pattern-matching id (a dict, or
-    its JSON text in the callback map) takes a list of such items."""
+    its JSON text in the callback map) takes a list of such items. An output a second callback may
+    also write (allow_duplicate) is sent as `prop@<hash>`."""
+    def same(given) -> bool:
+        return given == prop or (duplicate and isinstance(given, str) and given.split("@", 1)[0] == prop)
+
     pattern = isinstance(component_id, dict) or (isinstance(component_id, str) and component_id.startswith("{"))
     if pattern:
         return isinstance(item, list) and all(
-            isinstance(i, dict) and isinstance(i.get("id"), dict) and i.get("property") == prop for i in item)
-    return isinstance(item, dict) and item.get("id") == component_id and item.get("property") == prop
+            isinstance(i, dict) and isinstance(i.get("id"), dict) and same(i.get("property")) for i in item)
+    return isinstance(item, dict) and item.get("id") == component_id and same(item.get("property"))

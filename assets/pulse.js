@@ -1,9 +1,20 @@
-/* Pulse in the browser: live refresh, URL state and meeting-mode keyboard navigation.
-   Plain functions for Dash's clientside callbacks (callbacks/live.py, callbacks/_panels.py). */
+/* Pulse in the browser: live refresh (and its pause), calm announcements, URL state and meeting-mode
+   keyboard navigation. Plain functions for Dash's clientside callbacks (callbacks/live.py,
+   callbacks/_panels.py). */
 (function () {
   "use strict";
   var etag = null;
-  var lastVersions = null;
+  var waiting = null;  /* versions found while paused */
+  var WAITING = "Paused \u2014 new data waiting";
+
+  /* The one clock of a page: now, in the city's zone (the live bar's data-zone), zone named. */
+  function cityClock() {
+    var bar = document.getElementById("live-status");
+    var zone = bar && bar.getAttribute("data-zone");
+    var opts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+    try { return new Intl.DateTimeFormat("en-US", zone ? Object.assign({ timeZone: zone }, opts) : opts).format(new Date()); }
+    catch (e) { return new Intl.DateTimeFormat("en-US", opts).format(new Date()); }
+  }
 
   function sameVersions(a, b) {
     return JSON.stringify(a || {}) === JSON.stringify(b || {});
@@ -17,9 +28,6 @@
     return out;
   }
 
-  function changed(before, after) {
-    return Object.keys(after).filter(function (n) { return (before || {})[n] !== after[n]; });
-  }
 
   window.pulse = {
     syncUrl: function (names, values) {
@@ -39,29 +47,32 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse: {
-      /* Ask for the current versions; resolve to new versions only when one changed. */
-      pollVersion: function (n, current) {
+      /* The live bar, in one callback so pausing never loses a version: every tick asks for the
+         current versions; live, a new one goes to the store (the page redraws); paused, it waits and
+         the bar says so ("Paused \u2014 new data waiting") until the reader resumes. */
+      live: function (n, clicks, current) {
         var noUpdate = window.dash_clientside.no_update;
-        if (lastVersions === null) { lastVersions = current; }
+        var ctx = window.dash_clientside.callback_context;
+        var byToggle = ctx.triggered.some(function (t) { return t.prop_id.indexOf("live-toggle") === 0; });
+        var paused = (clicks || 0) % 2 === 1;
+        var button = [paused ? "Resume live updates" : "Pause live updates", paused ? "true" : "false"];
+        if (byToggle) {
+          if (paused) { return [noUpdate, waiting ? WAITING : "Paused", button[0], button[1]]; }
+          var release = waiting;
+          waiting = null;
+          return [release || noUpdate, release ? "Live \u00b7 new data arrived " + cityClock() : "Live", button[0], button[1]];
+        }
         var headers = etag ? { "If-None-Match": etag } : {};
         return fetch("/api/v1/version", { headers: headers, cache: "no-store" }).then(function (r) {
-          if (r.status === 304 || !r.ok) { return noUpdate; }
+          if (r.status === 304 || !r.ok) { return [noUpdate, noUpdate, noUpdate, noUpdate]; }
           etag = r.headers.get("ETag");
           return r.json().then(function (body) {
             var fresh = versionsOf(body);
-            return sameVersions(fresh, current) ? noUpdate : fresh;
+            if (sameVersions(fresh, waiting || current)) { return [noUpdate, noUpdate, noUpdate, noUpdate]; }
+            if (paused) { waiting = fresh; return [noUpdate, WAITING, noUpdate, noUpdate]; }
+            return [fresh, "Live \u00b7 new data arrived " + cityClock(), noUpdate, noUpdate];
           });
-        }).catch(function () { return noUpdate; });
-      },
-
-      /* Say what changed, politely, once per new version. */
-      announce: function (versions) {
-        var names = changed(lastVersions, versions || {});
-        lastVersions = versions;
-        var time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-        var what = names.map(function (n) { return n + " v" + versions[n]; }).join(", ");
-        var text = "Updated at " + time + ": new data (" + (what || "no change") + ").";
-        return [text, "Data updated at " + time];
+        }).catch(function () { return [noUpdate, noUpdate, noUpdate, noUpdate]; });
       },
 
       /* One of a toggle group's buttons was pressed: it becomes the value, and the only one pressed. */
@@ -71,11 +82,6 @@
         var value = id ? id.value : current;
         var pressed = ctx.outputs_list[1].map(function (o) { return o.id.value === value ? "true" : "false"; });
         return [value, pressed];
-      },
-
-      togglePause: function (clicks) {
-        var paused = clicks % 2 === 1;
-        return [paused, paused ? "Resume live updates" : "Pause live updates", paused ? "true" : "false"];
       }
     }
   });
@@ -91,15 +97,79 @@
     });
   }).observe(document.documentElement, { childList: true, subtree: true });
 
-  /* Meeting mode: arrow keys move between KPI tiles. */
+  /* Announcements: calm, in the page's own words, at most one per `data-min-seconds` (a minute).
+     Each redraw leaves on the page's "data through" line a digest of what it shows (data-news:
+     portal/news.py, layouts/scorecard.news); the difference from the last one spoken is the news.
+     A new key (other filters, another page) is a new baseline, not news. */
+  var spoken = null, spokenAt = 0, pendingTimer = null;
+
+  function newsText(before, after) {
+    var parts = [];
+    Object.keys(after.counts || {}).forEach(function (what) {
+      var d = after.counts[what] - ((before.counts || {})[what] || 0);
+      if (d > 0) { parts.push(d.toLocaleString("en-US") + " more " + (d === 1 && after.one ? after.one[what] : what)); }
+      else if (d < 0) { parts.push(what + " now " + after.counts[what].toLocaleString("en-US")); }
+    });
+    var moved = Object.keys(after.values || {}).filter(function (name) {
+      return (before.values || {})[name] !== undefined && before.values[name] !== after.values[name];
+    });
+    moved.slice(0, 3).forEach(function (name) { parts.push(name + " now " + after.values[name]); });
+    if (moved.length > 3) { parts.push("and " + (moved.length - 3) + " more indicators changed"); }
+    return parts.length ? after.lead + ": " + parts.join("; ") + "." : "";
+  }
+
+  function minGap() {
+    var region = document.getElementById("live-announce");
+    var s = parseFloat(region && region.getAttribute("data-min-seconds"));
+    return 1000 * (isNaN(s) ? 60 : s);
+  }
+
+  function considerNews() {
+    var line = document.querySelector(".data-line[data-news]");
+    var region = document.getElementById("live-announce");
+    if (!line || !region) { return; }
+    var digest;
+    try { digest = JSON.parse(line.getAttribute("data-news")); } catch (e) { return; }
+    if (!spoken || spoken.key !== digest.key) { spoken = digest; return; }
+    var text = newsText(spoken, digest);
+    if (!text) { return; }
+    var wait = spokenAt + minGap() - Date.now();
+    if (wait > 0) {
+      if (!pendingTimer) { pendingTimer = setTimeout(function () { pendingTimer = null; considerNews(); }, wait); }
+      return;
+    }
+    region.textContent = text;
+    spoken = digest;
+    spokenAt = Date.now();
+  }
+
+  new MutationObserver(function (records) {
+    var touched = records.some(function (r) {
+      return r.target.closest && (r.target.closest(".asof") || r.target.classList.contains("data-line"));
+    });
+    if (touched) { considerNews(); }
+  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-news"] });
+
+  /* Meeting mode: arrow keys move between KPI tiles; Enter enlarges the focused tile with its trend
+     (a data attribute, which the live refresh never rewrites), Escape or Enter again shrinks it. */
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector(".scorecard.meeting")) { return; }
-    var keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
-    if (!(event.key in keys)) { return; }
     var tiles = Array.prototype.slice.call(document.querySelectorAll(".tile"));
-    if (!tiles.length) { return; }
-    var i = tiles.indexOf(document.activeElement);
+    var active = document.activeElement;
+    var i = tiles.indexOf(active && active.closest ? active.closest(".tile") : null);
+    if ((event.key === "Enter" || event.key === "Escape") && i >= 0 && (active === tiles[i] || event.key === "Escape")) {
+      var big = tiles[i].hasAttribute("data-enlarged");
+      if (event.key === "Enter" && !big) { tiles[i].setAttribute("data-enlarged", ""); }
+      else { tiles[i].removeAttribute("data-enlarged"); }
+      event.preventDefault();
+      return;
+    }
+    var keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    if (!(event.key in keys) || !tiles.length) { return; }
     var next = i < 0 ? 0 : Math.min(tiles.length - 1, Math.max(0, i + keys[event.key]));
+    var wasBig = i >= 0 && tiles[i].hasAttribute("data-enlarged");
+    tiles.forEach(function (t) { t.removeAttribute("data-enlarged"); });
+    if (wasBig) { tiles[next].setAttribute("data-enlarged", ""); }
     tiles[next].focus();
     event.preventDefault();
   });

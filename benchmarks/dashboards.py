@@ -52,7 +52,7 @@ def _calls() -> tuple[dict, dict]:
     sr, sn, vo = filters.sr_params({}), filters.snow_params({}), filters.volunteer_params({})
     versions = freshness.versions()
     return {
-        "scorecard": lambda: scorecard.update("month", versions, None),
+        "scorecard": lambda: scorecard.update("month", None),
         "service_requests": lambda: service_requests.update(sr["start"], sr["end"], "", "", "", sr["period"], versions),
         "snow": lambda: snow.update(sn["storm_id"], sn["hours"], sn["target_hours"], versions),
         "volunteers": lambda: volunteers.update(vo["start"], vo["end"], "", versions),
@@ -156,7 +156,7 @@ def http_worker(port: int, repeats: int) -> None:
 
     sr, sn, vo = filters.sr_params({}), filters.snow_params({}), filters.volunteer_params({})
     versions = freshness.versions()
-    args = {scorecard: (["month", versions], [None]),
+    args = {scorecard: (["month"], [None]),
             service_requests: ([sr["start"], sr["end"], "", "", "", sr["period"], versions], []),
             snow: ([sn["storm_id"], sn["hours"], sn["target_hours"], versions], []),
             volunteers: ([vo["start"], vo["end"], "", versions], [])}

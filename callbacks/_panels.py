@@ -7,15 +7,17 @@ import json
 from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback
 
 from layouts import _shell as shell
-from portal import freshness, panels
+from portal import freshness, news, panels
 
 
-def outputs(page: str) -> list[Output]:
+def outputs(page: str, asof_id: str | None = None) -> list[Output]:
+    """Each panel's figure, summary, table and download; then, given the page's "as of" id, its "Data
+    and sources" line (layouts/_shell.sources_block)."""
     out = []
     for p in panels.for_page(page):
         out += [Output(shell.graph_id(p.id), "figure"), Output(shell.summary_id(p.id), "children"),
                 Output(shell.table_id(p.id), "children"), Output(shell.download_id(p.id), "href")]
-    return out
+    return out + ([Output(shell.sources_id(asof_id), "children")] if asof_id else [])
 
 
 def values(page: str, params: dict) -> list:
@@ -29,9 +31,11 @@ def values(page: str, params: dict) -> list:
 
 
 def redraw(page: str, params: dict) -> list:
-    """A chart page's outputs for its parameters: the "Showing ..." line of the datasets its panels
-    read, then `values`."""
-    return [freshness.as_of(panels.page_datasets(page)), *values(page, params)]
+    """A chart page's outputs for its parameters: the "data through" line of the datasets its panels
+    read (with the page's news digest), `values`, then the "Data and sources" line."""
+    names = panels.page_datasets(page)
+    line = shell.data_line(freshness.data_words(names), news.digest(page, params))
+    return [line, *values(page, params), shell.sources(freshness.sources(names))]
 
 
 def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:

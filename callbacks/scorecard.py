@@ -1,7 +1,15 @@
-"""Redraw the scorecard when the period changes or a new data version lands."""
+"""Draw the scorecard when the period changes; when a new data version lands, rewrite each tile's
+parts in place.
+
+Why two callbacks: Dash 4 remounts every component whose parent's `children` are replaced (a new
+React key per render), so rebuilding the tiles on each version moved focus to <body>, closed the open
+"How is this computed?" and sent the presenter's next arrow key back to tile 1 (issue 16). The live
+refresh therefore writes only the tiles' own parts (class, body, the inside of the details), by
+pattern-matching ids; the tiles, their headings and their <details> stay the same elements.
+"""
 from __future__ import annotations
 
-from dash import Input, Output, State, callback
+from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from callbacks import _panels
 from datasets.kpis import PERIODS
@@ -10,22 +18,71 @@ from layouts import scorecard as page
 from portal import freshness, kpi_values
 
 
-@callback(
-    [Output(page.ASOF, "children"), Output(page.OVERALL, "children"), Output(page.TILES, "children")],
-    [Input(page.PERIOD, "data"), Input(shell.LIVE_STORE, "data")],
-    State(page.AS_OF, "data"),
-)
-def update(period, _versions, as_of):
-    """The page's own checks, as the API's (issue 13): an unknown period is the default month; an as_of
-    the API refuses (not a date, out of range, in the future) is the API's message in place of the
-    scores, never a silent switch to the current month (issue 15)."""
-    period = period if isinstance(period, str) and period in PERIODS else "month"
+def _period(period) -> str:
+    return period if isinstance(period, str) and period in PERIODS else "month"
+
+
+def _card(period, as_of) -> dict | str:
+    """The scorecard for the page's period and as_of, or the API's message when as_of is refused."""
     try:
         day = page.as_of_day(as_of)
     except ValueError as e:
-        return freshness.as_of(kpi_values.datasets_read()), page.refused(str(e)), []
-    card = kpi_values.scorecard(period, as_of=day, history=page.HISTORY)
-    return freshness.as_of(kpi_values.datasets_read()), page.overall(card), page.tiles(card)
+        return str(e)
+    return kpi_values.scorecard(_period(period), as_of=day, history=page.HISTORY)
+
+
+def _data_line(card=None):
+    """The page's "data through" line, carrying the tiles' values for the announcer (assets/pulse.js)."""
+    return shell.data_line(freshness.data_words(kpi_values.datasets_read()), page.news(card) if card else None)
+
+
+def _sources():
+    return shell.sources(freshness.sources(kpi_values.datasets_read()))
+
+
+@callback(
+    [Output(page.ASOF, "children"), Output(page.OVERALL, "children"), Output(page.TILES, "children"),
+     Output(page.SOURCES, "children")],
+    Input(page.PERIOD, "data"),
+    State(page.AS_OF, "data"),
+)
+def update(period, as_of):
+    """The page's own checks, as the API's (issue 13): an unknown period is the default month; an as_of
+    the API refuses (not a date, out of range, in the future) is the API's message in place of the
+    scores, never a silent switch to the current month (issue 15)."""
+    card = _card(period, as_of)
+    sources = _sources()
+    if isinstance(card, str):
+        return _data_line(), page.refused(card), [], sources
+    return _data_line(card), page.overall(card), page.tiles(card), sources
+
+
+def _parts(kind: str) -> list[str]:
+    """The KPI ids of the tile parts of one kind now on the page, in the order Dash expects them."""
+    return [o["id"]["kpi"] for o in ctx.outputs_list[3 + ("tile", "body", "how").index(kind)]]
+
+
+@callback(
+    [Output(page.ASOF, "children", allow_duplicate=True), Output(page.OVERALL, "children", allow_duplicate=True),
+     Output(page.SOURCES, "children", allow_duplicate=True),
+     Output(page.tile_id("tile", ALL), "className"), Output(page.tile_id("body", ALL), "children"),
+     Output(page.tile_id("how", ALL), "children")],
+    Input(shell.LIVE_STORE, "data"),
+    [State(page.PERIOD, "data"), State(page.AS_OF, "data")],
+    prevent_initial_call=True,
+)
+def refresh(_versions, period, as_of):
+    """A new version: the same tiles, their parts rewritten. A KPI that is not on the page (the period
+    changed meanwhile) is left to `update`; one that left the scorecard keeps its last value."""
+    card = _card(period, as_of)
+    tiles, bodies, hows = _parts("tile"), _parts("body"), _parts("how")
+    if isinstance(card, str):
+        return (_data_line(), page.refused(card), no_update,
+                [no_update] * len(tiles), [no_update] * len(bodies), [no_update] * len(hows))
+    kpis = card["kpis"]
+    pick = lambda ids, draw: [draw(kpis[i]) if i in kpis else no_update for i in ids]  # noqa: E731
+    return (_data_line(card), page.overall(card), _sources(),
+            pick(tiles, page.tile_class), pick(bodies, page.tile_body), pick(hows, page.tile_how))
 
 
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

@@ -98,6 +98,9 @@ class Dataset:
     source_formats: tuple[str, ...]
     sort_by: tuple[str, ...] = ()
     time_column: str | None = None
+    # Columns saying when a record's event happened; the newest value among them is the data's own
+    # time ("data through 04:22 EST"), as opposed to when a version was published (issue 16).
+    recorded_at: tuple[str, ...] = ()
     checks: tuple[Check, ...] = field(default_factory=tuple)
     socrata: SocrataAlias | None = None
 
@@ -193,6 +196,9 @@ def _dataset(path: Path) -> Dataset:
     for key in raw["primary_key"] + raw.get("sort_by", []) + ([raw["time_column"]] if raw.get("time_column") else []):
         if key not in names:
             raise DeclarationError(f"{where}: {key!r} is not a declared column")
+    for key in raw.get("recorded_at", []):
+        if key not in names or columns[names.index(key)].type != "datetime" or not columns[names.index(key)].public:
+            raise DeclarationError(f"{where}: recorded_at {key!r} must be a public datetime column")
     for key in raw["primary_key"]:
         col = columns[names.index(key)]
         if not col.required:
@@ -214,6 +220,7 @@ def _dataset(path: Path) -> Dataset:
         source_formats=tuple(raw["source_formats"]),
         sort_by=tuple(raw.get("sort_by", ())),
         time_column=raw.get("time_column"),
+        recorded_at=tuple(raw.get("recorded_at", ())),
         checks=tuple(Check(**c) for c in raw.get("checks", ())),
         socrata=_socrata(raw["socrata"], columns, where) if "socrata" in raw else None,
     )

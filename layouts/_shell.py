@@ -1,14 +1,17 @@
 """The frame every page shares, and the building blocks pages are made of (not a page itself: the
 leading underscore keeps Dash Pages from registering it).
 
-- `layout()`: skip link, header with navigation, the live-update bar (data versions, "as of",
-  pause control, an aria-live region), the page container and a footer.
+- `layout()`: skip link, header with navigation, the live-update bar (the data's own time in the
+  city's zone, pause control, an aria-live region), the page container and a footer.
+- `data_line(...)`, `sources_block(...)`: a page's first-screen "data through" line and, below its
+  charts, the "Data and sources" line with the versions (issue 16: no internal names up top).
 - `chart_card(panel)`: a panel's chart, its one-sentence summary, "view as table" and "download
   this data"; the ids come from the panel id, so callbacks/ derives them the same way.
 - small labelled controls, so every filter has a visible label tied to its input.
 """
 from __future__ import annotations
 
+import json
 from html import escape as html_escape
 
 import dash
@@ -133,9 +136,14 @@ def toggle_group(group_id: str, label: str, options: list[tuple[str, str]], valu
     ])
 
 
+def sources_id(asof_id: str) -> str:
+    return f"{asof_id}-sources"
+
+
 def chart_page(page: str, title: str, intro: str, asof_id: str, url_sync_id: str, filters_label: str,
                controls: list) -> html.Div:
-    """A dashboard page: heading, "showing version ..." line, a filter bar, and a card per panel."""
+    """A dashboard page: heading, "data through" line, a filter bar, a card per panel, and the
+    "Data and sources" line."""
     from portal import panels
 
     return html.Div([
@@ -143,6 +151,7 @@ def chart_page(page: str, title: str, intro: str, asof_id: str, url_sync_id: str
         html.Div(className="filters", role="search", **{"aria-label": filters_label}, children=controls),
         dcc.Store(id=url_sync_id),
         html.Div(className="cards", children=[chart_card(panel) for panel in panels.for_page(page)]),
+        sources_block(sources_id(asof_id)),
     ])
 
 
@@ -154,14 +163,48 @@ def page_header(title: str, intro: str, asof_id: str) -> html.Div:
     ])
 
 
+def data_line(text: str, news: dict | None = None) -> html.Span:
+    """The first-screen line ("Data through 04:22 EST; published 04:25 EST."), carrying in
+    `data-news` what the announcer compares between two renders (portal/news.py, assets/pulse.js)."""
+    extra = {"data-news": json.dumps(news, separators=(",", ":"))} if news else {}
+    return html.Span(text, className="data-line", **extra)
+
+
+def sources_block(block_id: str) -> html.Section:
+    """Where the versions a page shows are named, below its content, beside how to cite them."""
+    heading = f"{block_id}-heading"
+    return html.Section(className="sources", **{"aria-labelledby": heading}, children=[
+        html.H2("Data and sources", id=heading),
+        html.P(id=block_id, children=""),
+    ])
+
+
+def sources(rows: list[dict]) -> list:
+    """'Service Requests (service_requests version 12, published 2026-11-20 04:25 EST) · ...', each
+    linked to its catalog page, where the citation is."""
+    out: list = ["Showing "]
+    for i, r in enumerate(rows):
+        if i:
+            out.append("; ")
+        if r["version"]:
+            out += [html.A(r["title"], href=r["href"]),
+                    f" ({r['name']} v{r['version']}, published {r['published']})"]
+        else:
+            out += [html.A(r["title"], href=r["href"]), f" ({r['name']}: not loaded)"]
+    out.append(". To cite one, open it: its catalog page gives the citation and the pinned downloads.")
+    return out
+
+
 def live_bar() -> html.Div:
-    """Data versions and a pause control for the automatic refresh (WCAG 2.2.2), plus the polite
-    live region that announces new data to screen readers."""
+    """The data's own time, a pause control for the automatic refresh (WCAG 2.2.2), and the polite
+    live region the announcer (assets/pulse.js) writes at most once a minute. `data-zone` is the
+    city's zone, so the browser's clock reads in it too (one clock on a page)."""
     return html.Div(className="live-bar", children=[
-        html.Span(id=LIVE_STATUS, children=freshness.headline()),
+        html.Span(id=LIVE_STATUS, children=freshness.headline(), **{"data-zone": freshness.zone_name()}),
         html.Button("Pause live updates", id=LIVE_TOGGLE, n_clicks=0, className="live-toggle",
                     **{"aria-pressed": "false"}),
-        html.Div(id=LIVE_ANNOUNCE, className="visually-hidden", role="status", **{"aria-live": "polite"}),
+        html.Div(id=LIVE_ANNOUNCE, className="visually-hidden", role="status",
+                 **{"aria-live": "polite", "data-min-seconds": config.get("announce_seconds")}),
     ])
 
 

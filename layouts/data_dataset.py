@@ -67,10 +67,7 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
             html.Dt("Current version"), html.Dd(f"v{latest}" if latest else "not loaded"),
             html.Dt("Rows"), html.Dd(n(health.get("rows")) if current == latest else
                                      f"{n(pin['rows'])} in version {current} ({n(health.get('rows'))} in version {latest})"),
-            html.Dt("Pipeline"), html.Dd(f"{health['state']}; last poll {health.get('last_poll') or 'none'}; "
-                                         f"lag {'unknown' if health.get('lag_seconds') is None else str(round(health['lag_seconds'])) + ' s'}; "
-                                         f"errors in the last 24 hours: {health.get('error_count', 0)}"
-                                         + (f"; last error: {health['last_error']['message']}" if health.get("last_error") else "")),
+            html.Dt("Pipeline"), html.Dd(catalog_page.pipeline_words(health)),
             html.Dt("Primary key"), html.Dd(", ".join(ds.primary_key)),
         ]),
         html.H2("Download"),
@@ -96,6 +93,6 @@ def layout(dataset_id: str | None = None, version: str | None = None, **_):
                "retention policy keeps them. " + catalog_page.retention_words()),
         _table(f"The newest {len(versions)} versions and what each load changed",
                ["Version", "Published", "Rows", "Rows in", "Inserted", "Updated", "Unchanged", "Rejected"],
-               [[f"v{v['version']}", v["published_at"], n(v["rows"]), n(v["rows_in"]), n(v["inserted"]),
+               [[f"v{v['version']}", v["published"], n(v["rows"]), n(v["rows_in"]), n(v["inserted"]),
                  n(v["updated"]), n(v["unchanged"]), n(v["rejected"])] for v in versions]),
     ])

@@ -2,7 +2,9 @@
 icon, owning agency, how it is computed, the rows behind it) and the overall city score.
 
 ?period=day|week|month|quarter&as_of=YYYY-MM-DD restore a view; ?mode=meeting drops the chrome and
-enlarges everything for a projector, with arrow keys moving between KPIs (assets/pulse.js).
+fits every tile on one projector screen in large type, with arrow keys moving between KPIs and Enter
+enlarging one with its trend (assets/pulse.js). A live update rewrites each tile's parts in place
+(tile_body, tile_how), never the tiles themselves, so focus and open details stay (issue 16).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from portal import figures, kpi_values
 
 PAGE = "scorecard"
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
+SOURCES = "sc-sources"
 CONTROLS = {"period": (PERIOD, "data")}
 HISTORY = 8
 ICONS = {"check": "\u2714", "dash": "\u2013", "cross": "\u2716", "question": "?", "hourglass": "\u231b"}
@@ -47,8 +50,9 @@ def layout(period: str = "month", as_of: str | None = None, mode: str | None = N
         dcc.Store(id=URL_SYNC),
         html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}),
         html.Div(id=TILES, className="tiles", children=html.P("Loading the scorecard\u2026")),
-        html.P(className="meeting-hint", children="Use the arrow keys or Tab to move between indicators."
-               if meeting else ""),
+        shell.sources_block(SOURCES),
+        html.P(className="meeting-hint", children="Arrow keys or Tab move between indicators; Enter enlarges one, "
+               "Escape shrinks it." if meeting else ""),
     ])
 
 
@@ -104,14 +108,32 @@ def _sparkline(k: dict) -> html.Img | html.Span:
     return html.Img(src=src, alt=alt, className="trend", width=120, height=32)
 
 
-def tile(k: dict) -> html.Article:
+def tile_id(kind: str, kpi_id: str) -> dict:
+    """The id of one part of a KPI's tile: the tile itself, its body, or the inside of its details.
+    The live refresh (callbacks/scorecard.py) writes these parts in place, so the tile the presenter
+    is on keeps its focus and its open details (issue 16)."""
+    return {"type": f"sc-{kind}", "kpi": kpi_id}
+
+
+def tile_class(k: dict) -> str:
+    return f"tile status-{k['status']['icon']}"
+
+
+def _value(k: dict) -> html.P:
+    """The figure large, and what qualifies it ("so far; on pace for ...") smaller beside it, so a
+    room reads the number from the back."""
+    text, figure = _value_text(k), _number(k["actual"], k["unit"])
+    rest = text[len(figure):] if text.startswith(figure) else ""
+    return html.P(className="value", children=[html.Span(text[:len(text) - len(rest)], className="figure"),
+                                               *([html.Span(rest, className="qualifier")] if rest else [])])
+
+
+def tile_body(k: dict) -> list:
+    """What a live update changes in a tile: value, status, target and score, notes, trend."""
     status = k["status"]
-    trace = k["trace"]
     score = "no score" if k["score"] is None else f"{k['score']:.2f}"
-    return html.Article(className=f"tile status-{status['icon']}", tabIndex="0",
-                        **{"aria-labelledby": f"kpi-{k['id']}"}, children=[
-        html.H2(k["name"], id=f"kpi-{k['id']}"),
-        html.P(className="value", children=_value_text(k)),
+    return [
+        _value(k),
         html.P(className="status", children=[html.Span(ICONS[status["icon"]], className="icon", **{"aria-hidden": "true"}),
                                              " ", status["word"].capitalize()]),
         html.P([_target_text(k), html.Span(" \u00b7 ", **{"aria-hidden": "true"}), f"Score {score}"], className="target"),
@@ -120,19 +142,41 @@ def tile(k: dict) -> html.Article:
         html.P(_previous_text(k), className="previous"),
         html.P([f"Owner: {k['agency']}", *([html.Br(), f"Channel: {k['channel']}"] if k.get("channel") else [])],
                className="agency"),
-        html.P(trace["formula"], className="print-only"),
+        html.P(k["trace"]["formula"], className="print-only"),
+    ]
+
+
+def tile_how(k: dict) -> list:
+    """The inside of "How is this computed?" (its summary stays, so an open one stays open)."""
+    trace = k["trace"]
+    return [
+        html.P(trace["formula"]),
+        html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
+        html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
+                ", ".join(trace["columns"]), "."]),
+        html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
+                html.A("This KPI as JSON", href=trace["json_url"]),
+                *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
+                  if trace.get("dashboard") else [])]),
+    ]
+
+
+def tile(k: dict) -> html.Article:
+    return html.Article(id=tile_id("tile", k["id"]), className=tile_class(k), tabIndex="0",
+                        **{"aria-labelledby": f"kpi-{k['id']}"}, children=[
+        html.H2(k["name"], id=f"kpi-{k['id']}"),
+        html.Div(id=tile_id("body", k["id"]), className="tile-body", children=tile_body(k)),
         html.Details(className="how", children=[
             html.Summary("How is this computed?"),
-            html.P(trace["formula"]),
-            html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
-            html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
-                    ", ".join(trace["columns"]), "."]),
-            html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
-                    html.A("This KPI as JSON", href=trace["json_url"]),
-                    *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
-                      if trace.get("dashboard") else [])]),
+            html.Div(id=tile_id("how", k["id"]), children=tile_how(k)),
         ]),
     ])
+
+
+def news(card: dict) -> dict:
+    """What the announcer compares between two renders: each tile's value as the tile shows it."""
+    return {"lead": "New data on the scorecard", "key": f"scorecard:{card.get('period')}:{card.get('as_of')}",
+            "values": {k["name"]: _value_text(k) for k in card["kpis"].values()}}
 
 
 def tiles(card: dict) -> list:
@@ -151,7 +195,8 @@ def overall(card: dict) -> list:
         html.H2("Overall city score"),
         html.P(className="overall-score", children="no data" if score is None else f"{score:.2f}"),
         html.P(f"{card['period'].title()} {card['start']} to {_last_day(card['end'])}{_so_far(card)}; {scored} of "
-               f"{len(card['kpis'])} indicators have data. {card['overall_formula']}"),
+               f"{len(card['kpis'])} indicators have data.", className="period"),
+        html.P(card["overall_formula"], className="formula"),
     ]
 
 

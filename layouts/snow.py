@@ -6,7 +6,7 @@ import dash
 from dash import dcc
 
 from layouts import _shell as shell
-from portal import filters, panels_snow, queries, queries_snow
+from portal import filters, freshness, panels_snow, queries, queries_snow
 
 PAGE = "snow"
 STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
@@ -18,7 +18,9 @@ dash.register_page(__name__, path="/snow", name="Snow", title="Snow operations \
 
 
 def _storm_label(s: dict) -> str:
-    started = s["started"].strftime("%Y-%m-%d") if s.get("started") is not None else ""
+    """"Storm Ava (2025-01-07)": the day it began in the city, as its id says (STORM-2025-01-07); the
+    UTC day disagreed for an evening start (issue 16)."""
+    started = freshness.local_day(s["started"]) if s.get("started") is not None else ""
     return f"{s.get('name') or s['storm_id']} ({started})"
 
 

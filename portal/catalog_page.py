@@ -10,6 +10,7 @@ import config
 import datasets
 import lake
 from datasets import free_text
+from portal import freshness as data_time
 from portal import pipeline_health
 from portal.catalog import formats
 from portal.quoting import clipped
@@ -41,7 +42,9 @@ def _age_words(delta: timedelta) -> str:
 
 
 def freshness(name: str, now: datetime | None = None) -> dict:
-    """Last successful load, its age, and whether it is overdue for the dataset's cadence."""
+    """How fresh the dataset is, judged by its newest record as well as its last successful load
+    (issue 16: a load a minute ago of records 13 days old was "On schedule"): overdue when either is
+    older than the declared cadence allows. Times in the city's zone, named."""
     ds = datasets.get(name)
     now = now or datetime.now(UTC)
     health = pipeline_health.status(name)
@@ -49,13 +52,41 @@ def freshness(name: str, now: datetime | None = None) -> dict:
     when = _parse(last)
     limit = CADENCE_MAX_AGE.get(ds.update_cadence)
     if when is None:
-        return {"last_load": None, "age": None, "overdue": True, "words": "Never loaded.", "health": health}
-    age = now - when
-    overdue = limit is not None and age > limit
-    words = f"Last loaded {_age_words(age)} ago ({when.isoformat(timespec='minutes')})"
+        return {"last_load": None, "newest_record": None, "age": None, "overdue": True, "words": "Never loaded.",
+                "health": health}
+    newest = data_time.data_through([name]).get(name) if ds.recorded_at else None
+    ages = [now - when] + ([max(now - newest, timedelta(0))] if newest else [])
+    overdue = limit is not None and any(age > limit for age in ages)
+    loaded = f"last loaded {_age_words(ages[0])} ago ({data_time.local_stamp(when)})"
+    words = (f"Newest record {_age_words(ages[1])} old ({data_time.local_stamp(newest)}); {loaded}" if newest
+             else loaded[0].upper() + loaded[1:])
     words += (f"; overdue: it is updated {ds.update_cadence}." if overdue else f"; on schedule ({ds.update_cadence}).")
-    return {"last_load": when.isoformat(timespec="seconds"), "age": age.total_seconds(), "overdue": overdue,
-            "words": words, "health": health}
+    return {"last_load": when.isoformat(timespec="seconds"),
+            "newest_record": newest.isoformat(timespec="seconds") if newest else None,
+            "age": max(ages).total_seconds(), "overdue": overdue, "words": words, "health": health}
+
+
+PIPELINE_STATES = {
+    "live": "Updated live by a running feed",
+    "idle": "Loaded by hand or on a schedule; no live feed is running",
+    "degraded": "A live feed is retrying after errors",
+    "failing": "A live feed has stopped or is overdue",
+}
+
+
+def pipeline_words(health: dict) -> str:
+    """The pipeline's state in plain words, in the city's time ("Pipeline: live; last poll none" said
+    nothing to a reader, issue 16)."""
+    parts = [PIPELINE_STATES.get(health.get("state"), str(health.get("state")))]
+    if health.get("last_poll"):
+        parts.append(f"last checked its source at {data_time.local_time(health['last_poll'])}")
+    if health.get("lag_seconds") is not None:
+        parts.append(f"{_age_words(timedelta(seconds=health['lag_seconds']))} behind its source")
+    errors = health.get("error_count", 0)
+    parts.append("no errors in the last 24 hours" if not errors else
+                 f"{errors} error{'s' if errors != 1 else ''} in the last 24 hours"
+                 + (f", the last: {health['last_error']['message']}" if health.get("last_error") else ""))
+    return "; ".join(parts) + "."
 
 
 def dictionary(name: str) -> list[dict]:
@@ -72,7 +103,8 @@ def history(name: str, limit: int = HISTORY_SHOWN) -> list[dict]:
     out = []
     for m in reversed(lake.versions(name, limit=limit)):  # reads only the manifests it shows
         load = m.load or {}
-        out.append({"version": m.version, "published_at": m.published_at, "rows": m.rows,
+        out.append({"version": m.version, "published_at": m.published_at,
+                    "published": data_time.local_stamp(m.published_at), "rows": m.rows,
                     **{k: load.get(k) for k in ("rows_in", "inserted", "updated", "unchanged", "rejected")}})
     return out
 

@@ -49,7 +49,7 @@ def target_words(p) -> str:
 
 
 def _local(ts) -> str:
-    return f"{pd.Timestamp(ts).tz_convert(datasets.city(config.get('city')).timezone):%Y-%m-%d %H:%M}"
+    return f"{pd.Timestamp(ts).tz_convert(datasets.city(config.get('city')).timezone):%Y-%m-%d %H:%M %Z}"
 
 
 # ---- progress since the storm began ------------------------------------------------------------------

@@ -32,12 +32,46 @@ def test_the_dictionary_lists_every_public_column_and_no_private_one(demo_lake):
     assert "BROOKLYN" in borough["allowed"]
 
 
-def test_freshness_is_judged_against_the_declared_cadence(demo_lake):
+def test_freshness_is_judged_against_the_declared_cadence(demo_lake, tmp_path):
+    just_now = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="seconds")
+    load_file("service_requests", write_csv(tmp_path / "now.csv", [sr_row(900_000, created=just_now)]))
+    reset_reader()
     fresh = catalog_page.freshness("service_requests")
     assert fresh["overdue"] is False and "on schedule (continuous)" in fresh["words"]
+    assert fresh["words"].startswith("Newest record 10 minutes old")
     later = datetime.now(UTC) + timedelta(hours=2)
     assert catalog_page.freshness("service_requests", now=later)["overdue"] is True  # continuous: 1 hour
     assert catalog_page.freshness("snow_segments", now=later)["overdue"] is False  # annually
+
+
+def test_freshness_is_judged_by_the_newest_record_not_only_the_last_load(demo_lake):
+    # Issue 16: "On schedule" for a dataset loaded a minute ago whose newest record was 13 days old.
+    fresh = catalog_page.freshness("volunteer_signups")
+    newest = datetime.fromisoformat(fresh["newest_record"])
+    assert newest == _newest("volunteer_signups", "signed_up_at")
+    if datetime.now(UTC) - newest > timedelta(hours=1):  # the demo city's data ends on a fixed day
+        assert fresh["overdue"] is True and fresh["words"].startswith("Newest record ")
+    # one clock: the city's, named; never UTC offsets beside it
+    assert "+00:00" not in fresh["words"] and (" EST)" in fresh["words"] or " EDT)" in fresh["words"])
+
+
+def _newest(dataset: str, column: str) -> datetime:
+    from portal.reader import reader
+
+    return reader().query(f"SELECT max({column}) FROM {{{dataset}}}", name="test_newest").rows[0][0]
+
+
+def test_the_pipeline_and_the_version_history_read_in_plain_words_and_city_time(demo_lake):
+    health = {"state": "idle", "last_poll": None, "lag_seconds": None, "error_count": 0, "last_error": None}
+    assert catalog_page.pipeline_words(health) == ("Loaded by hand or on a schedule; no live feed is running; "
+                                                   "no errors in the last 24 hours.")
+    live = {**health, "state": "live", "last_poll": "2026-11-20T09:21:03+00:00", "lag_seconds": 150,
+            "error_count": 1, "last_error": {"message": "HTTP 503"}}
+    assert catalog_page.pipeline_words(live) == (
+        "Updated live by a running feed; last checked its source at 2026-11-20 04:21 EST; 2 minutes behind its "
+        "source; 1 error in the last 24 hours, the last: HTTP 503.")
+    newest = catalog_page.history("service_requests")[0]
+    assert newest["published"].endswith((" EST", " EDT")) and "+00:00" not in newest["published"]
 
 
 def test_the_history_says_what_each_load_changed(demo_lake, tmp_path):

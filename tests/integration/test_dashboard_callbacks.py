@@ -32,6 +32,17 @@ def _values(v) -> list:
     return list(v)
 
 
+def text_of(component) -> str:
+    """The text a Dash component (or a list of them and strings) shows."""
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    if isinstance(component, (list, tuple)):
+        return "".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
 def ys(figure: dict, trace: int = 0) -> list:
     return _values(figure["data"][trace]["y"])
 
@@ -57,8 +68,10 @@ def test_the_311_callback_fills_every_panel_and_names_the_version(demo_lake, sr_
     from callbacks import service_requests as cb
 
     out = cb.update(sr_params["start"], sr_params["end"], None, None, None, "week", {})
-    asof, rest = out[0], out[1:]
-    assert asof.startswith("Showing service_requests v1 ")
+    asof, rest, sources = out[0], out[1:-1], out[-1]
+    # issue 16: the first screen says the data's time in words; the versions are in "Data and sources"
+    assert text_of(asof).startswith("Data through ") and "service_requests" not in text_of(asof)
+    assert text_of(sources).startswith("Showing 311 Service Requests (service_requests v1, published ")
     assert len(rest) == 4 * len(panels.for_page("service_requests"))
     for figure, summary, _table, href in zip(rest[0::4], rest[1::4], rest[2::4], rest[3::4], strict=True):
         assert figure["data"], summary
@@ -70,17 +83,17 @@ def test_the_snow_and_volunteer_callbacks_fill_every_panel(demo_lake):
 
     storm = filters.storms()[0]["storm_id"]
     out = snow.update(storm, 12, 6, {})
-    assert "snow_storms v1" in out[0] and all(f["data"] for f in out[1::4])
+    assert "snow_storms v1" in text_of(out[-1]) and all(f["data"] for f in out[1:-1:4])
     v = filters.volunteer_params({})
     out = volunteers.update(v["start"], v["end"], None, {})
-    assert "volunteer_signups v1" in out[0] and all(f["data"] for f in out[1::4])
+    assert "volunteer_signups v1" in text_of(out[-1]) and all(f["data"] for f in out[1:-1:4])
 
 
 def test_the_scorecard_callback_draws_a_tile_per_kpi_and_the_overall_score(demo_lake):
     from callbacks import scorecard
     from datasets.kpis import kpis
 
-    asof, overall, tiles = scorecard.update("week", {}, None)
+    asof, overall, tiles, _ = scorecard.update("week", None)
     assert len(tiles) == len(kpis())
     text = str(overall)
     assert "Overall city score" in text and "mean of the KPI scores" in text
@@ -91,8 +104,8 @@ def test_the_scorecard_names_every_dataset_its_kpis_read(demo_lake):
     from callbacks import scorecard
     from datasets.kpis import kpis
 
-    asof, _, _ = scorecard.update("week", {}, None)
-    shown = [part.split(" ")[0].rstrip(":") for part in asof.removeprefix("Showing ").split("; ")]
+    _, _, _, sources = scorecard.update("week", None)
+    shown = [part.split("(")[1].split(" ")[0].rstrip(":") for part in text_of(sources).removeprefix("Showing ").split("; ")]
     read = {d for k in kpis().values() for d in queries.get(k.query).datasets}
     assert set(shown) == read and len(shown) == len(read)
     assert {"snow_storms", "snow_segments", "plow_activity"} <= read
@@ -116,11 +129,11 @@ def test_a_chart_page_shows_the_datasets_its_panels_read(demo_lake):
     from callbacks import snow, volunteers
 
     storm = filters.storms()[0]["storm_id"]
-    shown = snow.update(storm, 12, 6, {})[0]
-    assert sorted(part.split(" ")[0] for part in shown.removeprefix("Showing ").split("; ")) == [
+    shown = text_of(snow.update(storm, 12, 6, {})[-1])
+    assert sorted(part.split("(")[1].split(" ")[0] for part in shown.removeprefix("Showing ").split("; ")) == [
         "plow_activity", "snow_segments", "snow_storms"]
     v = filters.volunteer_params({})
-    assert "volunteer_opportunities v1" in volunteers.update(v["start"], v["end"], None, {})[0]
+    assert "volunteer_opportunities v1" in text_of(volunteers.update(v["start"], v["end"], None, {})[-1])
 
 
 def test_a_kpi_trend_runs_oldest_to_newest_ending_at_the_current_value(demo_lake):

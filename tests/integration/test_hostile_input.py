@@ -162,7 +162,7 @@ def test_the_scorecard_page_bounds_as_of_and_period_as_the_api_does(portal, as_o
     # issue 13: 59 x 500 from the scorecard callback; the API bounded as_of, the page did not.
     # issue 15: and the page then silently showed the current month; now it says what the API says.
     app, client = portal
-    resp = client.post(UPDATE, json=callback_body(app, "..sc-asof", [period, {}], [as_of]))
+    resp = client.post(UPDATE, json=callback_body(app, "..sc-asof", [period], [as_of]))
     assert resp.status_code == 200
     body = resp.get_json()["response"]
     assert body["sc-tiles"]["children"] == []
