@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from datasets.kpis import PERIODS
 from layouts import _shell as shell
+from layouts._share import share
 from portal import figures, kpi_values
 
 PAGE = "scorecard"
@@ -132,6 +133,7 @@ def tile(k: dict) -> html.Article:
                     *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
                       if trace.get("dashboard") else [])]),
         ]),
+        share(f"kpi-{k['id']}", k["name"]),
     ])
 
 

@@ -17,7 +17,7 @@ def versions() -> dict[str, int | None]:
     return dict(reader().versions())
 
 
-def _local(iso: str | None) -> str:
+def local_time(iso: str | None) -> str:
     if not iso:
         return "unknown"
     zone = ZoneInfo(datasets.city(config.get("city")).timezone)
@@ -27,7 +27,7 @@ def _local(iso: str | None) -> str:
 def headline() -> str:
     """'Data as of <the newest publish>' across every dataset."""
     published = [p for p in reader().published_at().values() if p]
-    return f"Data as of {_local(max(published))}" if published else "No data loaded yet"
+    return f"Data as of {local_time(max(published))}" if published else "No data loaded yet"
 
 
 def as_of(names: tuple[str, ...] | list[str]) -> str:
@@ -36,5 +36,5 @@ def as_of(names: tuple[str, ...] | list[str]) -> str:
     parts = []
     for name in names:
         v = current.get(name)
-        parts.append(f"{name} v{v} (published {_local(published.get(name))})" if v else f"{name}: not loaded")
+        parts.append(f"{name} v{v} (published {local_time(published.get(name))})" if v else f"{name}: not loaded")
     return "Showing " + "; ".join(parts) + "."
