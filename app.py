@@ -21,7 +21,7 @@ from api.soda import bp as soda_bp
 from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
-from web import feedlinks, headers, limits, requestid
+from web import feedlinks, headers, limits, pagepins, requestid
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -81,6 +81,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     _social.install(app)
     app.server.register_blueprint(_embed_routes.bp)
     app.server.register_blueprint(_embed_routes.pages_bp)
+    pagepins.install(app)
     import callbacks  # noqa: F401  (registers the module-level callbacks)
 
     for bp in BLUEPRINTS:

@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, heavy, ingest, numbers, objectstore, queries, realtime, serving, soda, storage, storm
+from benchmarks import dashboards, embed, exports, heavy, ingest, numbers, objectstore, queries, realtime, serving, soda, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -26,6 +26,7 @@ BENCHES = {
     "memory": lambda a: heavy.memory(scale=a.serving_scale),
     "queue": lambda a: heavy.queue(scale=a.serving_scale),
     "soda": lambda a: soda.run(rows=a.rows),
+    "embed": lambda a: embed.run(scale=a.serving_scale),
 }
 
 

@@ -36,7 +36,7 @@ def page(t: embeds.Target, s: embeds.Shown, *, back: str, canonical: str, pinned
 <link rel="stylesheet" href="{escape(asset("embed/embed.css"))}"></head>
 <body><main class="embed-card" aria-labelledby="embed-title" data-embed="{escape(json.dumps(data))}">
 <h1 id="embed-title">{escape(t.title)}</h1>
-<p class="summary">{escape(s.summary)}</p>
+<p class="summary" id="embed-summary">{escape(s.summary)}</p>
 {body}
 <details class="as-table"><summary>View \u201c{escape(t.title)}\u201d as a table</summary>
 <div class="table-wrap" tabindex="0" role="region" aria-label="{escape(t.title)}, table">{_table(t.title, s)}</div></details>
@@ -53,7 +53,9 @@ def page(t: embeds.Target, s: embeds.Shown, *, back: str, canonical: str, pinned
 
 def _chart(t: embeds.Target, s: embeds.Shown) -> str:
     figure = json.dumps(s.figure, default=str).replace("</", "<\\/")  # a label cannot close the script element
-    return (f'<div class="chart" id="embed-chart" role="img" aria-label="{escape(t.title)}: {escape(s.summary)}"></div>'
+    # a figure, not an img: plotly's mode bar inside it is interactive (axe: nested-interactive)
+    return (f'<div class="chart" id="embed-chart" role="figure" aria-labelledby="embed-title" '
+            f'aria-describedby="embed-summary"></div>'
             f'<script type="application/json" id="embed-figure">{figure}</script>'
             f'<script type="application/json" id="embed-modebar">{json.dumps(shell.MODEBAR_REMOVED)}</script>')
 

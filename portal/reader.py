@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -300,11 +301,26 @@ class LakeReader:
 def pinned(versions: dict[str, int]) -> Iterator[None]:
     """Inside the block every read through the reader sees dataset `name` at version `versions[name]`
     (checked by the caller: api/pins.py) and the others at their current version."""
-    token = _PINS.set({**pins(), **versions})
+    token = pin(versions)
     try:
         yield
     finally:
-        _PINS.reset(token)
+        unpin(token)
+
+
+def pin(versions: dict[str, int]):
+    """`pinned` for a request whose start and end are two hooks (web/pagepins.py): a token for unpin."""
+    return _PINS.set({**pins(), **versions})
+
+
+def unpin(token) -> None:
+    _PINS.reset(token)
+
+
+def read_pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool whose threads read with this request's pins: a new thread starts with an empty
+    context, so without this a pinned page's panels, read a few at a time, would read the current data."""
+    return ThreadPoolExecutor(max_workers=workers, initializer=_PINS.set, initargs=(_PINS.get(),))
 
 
 def pins() -> dict[str, int]:

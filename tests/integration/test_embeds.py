@@ -279,3 +279,35 @@ def test_a_kpi_preview_and_an_svg_download(client):
     svg = client.get("/embed/sr-volume.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and svg.data.lstrip().startswith(b"<svg")
     assert b"Requests created, by channel" in svg.data
+
+
+# --- pinned dashboard pages (issue 15 item 5) --------------------------------------------------------
+
+def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
+    from app import app
+    from tests.helpers import callback_body
+
+    client, _ = two_versions
+    assert client.get("/_dash-dependencies").status_code == 200
+    body = callback_body(app, "..sr-asof", [None, None, None, None, None, "week", None])
+
+    def shown(referer: str) -> tuple[str, str]:
+        answer = client.post("/_dash-update-component", json=body, headers={"Referer": referer}).json["response"]
+        return answer["sr-asof"]["children"], answer["sr-volume-summary"]["children"]
+
+    pinned = shown("http://localhost/service-requests?version=service_requests:1")
+    assert "service_requests v1 " in pinned[0] and pinned[1].startswith("30 requests were created")
+    live = shown("http://localhost/service-requests")
+    assert "service_requests v2 " in live[0] and live[1].startswith("60 requests were created")
+    assert shown("http://localhost/service-requests?version=service_requests:9") == live, "not published: the page says v2"
+    layout = client.get("/_dash-layout", headers={"Referer": "http://localhost/?version=service_requests:1"})
+    assert '"service_requests":1' in layout.get_data(as_text=True)  # the page's data-version store
+
+
+def test_a_pinned_kpi_tile_reads_that_version_in_every_thread(two_versions):
+    client, _ = two_versions
+    pinned = client.get("/embed/kpi-sr_open_backlog?version=service_requests:1&period=month&as_of=2025-03-31")
+    live = client.get("/embed/kpi-sr_open_backlog?period=month&as_of=2025-03-31")
+    assert pinned.status_code == live.status_code == 200
+    value = re.compile(r'<p class="value">([^<]+)</p>')
+    assert value.search(pinned.get_data(as_text=True)).group(1) != value.search(live.get_data(as_text=True)).group(1)
