@@ -115,8 +115,7 @@ def test_axe_finds_nothing_on_any_embed(browser, embed_portal):
     targets = [t.id for p in ("service_requests", "snow", "volunteers", "scorecard") for t in embeds.page_targets(p)]
     for path in [f"/embed/{t}" for t in targets] + ["/embed/sr-volume?theme=dark&border=0",
                                                     "/embed/kpi-sr_open_backlog?theme=dark"]:
-        page.goto(embed_portal.url + path)
-        page.wait_for_load_state("networkidle")
+        page.goto(embed_portal.url + path, wait_until="load")  # scripts run: the chart is drawn or drawing
         if page.locator("#embed-chart").count():
             page.wait_for_selector("#embed-chart .main-svg", timeout=20_000)
         page.locator("details.as-table summary").click()  # with its table open too
