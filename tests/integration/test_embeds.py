@@ -226,7 +226,7 @@ def test_every_permalink_page_names_its_oembed_and_its_preview(client, path):
 def test_a_permalink_s_preview_text_is_its_view_s_summary(client):
     html = client.get("/service-requests?chart=sr-volume&borough=BRONX").get_data(as_text=True)
     embed = client.get("/embed/sr-volume?borough=BRONX").get_data(as_text=True)
-    summary = unescape(re.search(r'<p class="summary">([^<]+)</p>', embed).group(1))
+    summary = unescape(re.search(r'<p class="summary" id="embed-summary">([^<]+)</p>', embed).group(1))
     metas = dict(re.findall(r'<meta (?:property|name)="((?:og|twitter):[^"]+)" content="([^"]*)">', html))
     assert unescape(metas["og:description"]) == summary == unescape(metas["twitter:description"])
     assert unescape(metas["og:title"]) == "Requests created, by channel"
