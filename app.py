@@ -22,7 +22,7 @@ from api.standards import bp as standards_bp
 from api.status import bp as status_bp
 from api.v1 import bp as api_v1_bp
 from api.volunteer import bp as volunteer_bp
-from web import feedlinks, headers, limits, requestid
+from web import feedlinks, headers, limits, pagepins, requestid
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -69,7 +69,7 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     # brings it), and its async router fails under a running event loop; our callbacks are sync.
     # compress=False: api/httpcache.py serves what it stores already coded and compresses the rest (decision 0015).
     app = Dash(__name__, title="Pulse", compress=False, serve_locally=True, update_title=None,
-               use_pages=True, pages_folder="layouts", use_async=False, assets_path_ignore=["vendor"],
+               use_pages=True, pages_folder="layouts", use_async=False, assets_path_ignore=["vendor", "embed"],
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                           {"name": "description", "content": "The city's performance, in public, in real time."}])
     app.index_string = INDEX.replace("PLOTLY", _plotly_loader(app))
@@ -77,6 +77,12 @@ def create_app(settings: config.Settings | None = None) -> Dash:
 
     app.layout = _shell.layout
     feedlinks.install(app)
+    from layouts import _embed_routes, _social
+
+    _social.install(app)
+    app.server.register_blueprint(_embed_routes.bp)
+    app.server.register_blueprint(_embed_routes.pages_bp)
+    pagepins.install(app)
     import callbacks  # noqa: F401  (registers the module-level callbacks)
 
     for bp in BLUEPRINTS:

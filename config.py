@@ -77,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("read_queue_ms", "1000", "Longest wait for a read or download slot; past it the answer is 503 with Retry-After. The wait counts toward the query's PULSE_QUERY_TIME_LIMIT_MS."),
     Setting("rate_limit_rows", "20/second;600/minute", "Rate limit per client address of rows pages and Open311 answers computed for it (flask-limiter syntax, ';' between limits; empty: none). Cached answers and 304s are not counted."),
     Setting("rate_limit_exports", "30/minute;300/hour", "Rate limit per client address of downloads (/export.<fmt>); empty: none. 304s are not counted."),
-    Setting("rate_limit_queries", "20/second;600/minute", "Rate limit per client address of chart CSVs and KPI answers computed for it; empty: none. Cached answers and 304s are not counted."),
+    Setting("rate_limit_queries", "20/second;600/minute", "Rate limit per client address of chart CSVs, KPI answers, embeds and their images computed for it; empty: none. Cached answers and 304s are not counted."),
     Setting("rate_limit_callbacks", "30/second;1200/minute", "Rate limit per client address of Dash callbacks (POST /_dash-update-component); empty: none."),
     Setting("trusted_proxies", "0", "How many proxies in front of the portal append to X-Forwarded-For (1 behind deploy/nginx.conf): the client address rate limits key on is read from that header only then."),
     Setting("require_shared", "0", "When 1, tests that need ../shared/data fail instead of skipping when it is absent (CI sets it)."),

@@ -9,15 +9,16 @@ import logging
 
 from flask import Response, request
 
-from api import httpcache
+from api import httpcache, pins
 from api.errors import ApiError, blueprint, check_params, read_errors
-from portal import admission, filters, panels
+from portal import admission, embeds, filters, panels
 from portal.quoting import quoted
+from portal.reader import pinned
 
 # A parameter the link leaves out takes the value the chart's page starts with (the last 90 days of
 # 311 data, the latest storm, ...): the bare URL answers what the page shows on opening. Given
 # values are used as given, so a malformed one is still a 400.
-PAGE_DEFAULTS = {"service_requests": filters.sr_params, "snow": filters.snow_params, "volunteers": filters.volunteer_params}
+PAGE_DEFAULTS = embeds.PAGE_PARAMS
 
 bp = blueprint("charts", __name__, url_prefix="/api/v1/charts")
 log = logging.getLogger(__name__)
@@ -30,9 +31,15 @@ def chart_csv(panel_id: str):
         panel = panels.get(panel_id)
     except KeyError:
         raise ApiError(404, f"no chart {quoted(panel_id)}") from None
-    check_params(panel.params, takes=f"this chart takes: {', '.join(panel.params)}")
+    check_params((*panel.params, "version"), takes=f"this chart takes: {', '.join(panel.params)} and version")
     given = request.args.to_dict()
+    versions = pins.requested(embeds.target(panel.id), given.pop("version", None))
     missing = set(panel.params) - set(given)  # the page's defaults cost queries: only when needed
+    with pinned(versions):  # ?version=: the versions named, read through the one read path (issue 17)
+        return _csv(panel, given, missing)
+
+
+def _csv(panel: panels.Panel, given: dict, missing: set) -> Response:
     try:
         with read_errors():
             defaults = PAGE_DEFAULTS[panel.page]({}) if missing and panel.page in PAGE_DEFAULTS else {}

@@ -389,7 +389,10 @@ def install(app) -> None:
     from api.not_found import known_page, requested_page
 
     server, prefix = app.server, app.config.routes_pathname_prefix
-    page = Policy(lambda **_: {} if known_page(requested_page(prefix)) else None, url=True, pinned=lambda: False)
+    # A shell naming a chart or tile (?chart=, ?kpi=) carries that view's summary in its preview
+    # metadata (layouts/_social.py): it is read from the data, so keyed by the versions too.
+    page = Policy(lambda **_: (current() if {"chart", "kpi"} & set(request.args) else {})
+                  if known_page(requested_page(prefix)) else None, url=True, pinned=lambda: False)
     code = Policy(no_data, pinned=lambda: False)
     policies = {
         prefix: page,

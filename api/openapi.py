@@ -393,6 +393,7 @@ def paths() -> dict:
         **status_paths(),
         **chart_paths(),
         **_finder_paths(),
+        **_embed_paths(),
         "/data.json": _get("DCAT-US catalog", "The portal as a DCAT-US v1.1 (Project Open Data) catalog.",
                            {"200": _json(_ref("DcatCatalog"), "The catalog.")}, example="/data.json", tag="standards"),
         "/datapackage.json": _get("Data Package", "Every dataset as a Frictionless tabular resource.",
@@ -419,6 +420,12 @@ def _finder_paths() -> dict:
     return finder_paths()
 
 
+def _embed_paths() -> dict:
+    from api.openapi_embed import embed_paths  # builds on this module's helpers
+
+    return embed_paths()
+
+
 def chart_paths() -> dict:
     """The dashboards' "download this data" links (api/charts.py): each chart takes some of these."""
     from portal import panels
@@ -437,13 +444,15 @@ def chart_paths() -> dict:
         _int_param(HOURS, "Show the storm as it stood this many hours after it began (snow charts; none: as of its "
                           "newest observation, now for a storm in progress),"),
         _int_param(TARGET_HOURS, "Target hours to a first pass (snow charts),"),
+        _param("version", "query", STR, "Read these data versions, not the current ones: dataset:N[,dataset:N], or N "
+               "for a chart reading one dataset (404 if never published, 410 if removed by retention)."),
     ]
     return {"/api/v1/charts/{panel_id}.csv": _get(
         "Chart data", "Exactly the rows a dashboard chart draws, as CSV, for the chart's filters; a filter left "
         "out takes the value the chart's page opens with (the last 90 days of 311 data, the latest storm); a "
         "parameter the chart does not take is a 400.",
         {"200": {"description": "The chart's data, with an attachment filename naming the data versions.",
-                 "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 429, 503)},
+                 "content": {"text/csv": {"schema": STR}}}, **_errors(400, 404, 410, 429, 503)},
         params, example="/api/v1/charts/sr-backlog.csv?start=2026-11-01&end=2026-11-20", tag="portal")}
 
 

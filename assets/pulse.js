@@ -173,4 +173,21 @@
     tiles[next].focus();
     event.preventDefault();
   });
+  /* The share control of a chart or tile (layouts/_share.py): filled when opened, from the view in
+     the address bar, so its links are this view's at the versions now shown. */
+  document.addEventListener("toggle", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("details.share") || !box.open) { return; }
+    var status = box.querySelector("[role=status]");
+    fetch("/embed/" + encodeURIComponent(box.dataset.share) + "/share.json" + window.location.search)
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (links) {
+        box.querySelectorAll("[data-field]").forEach(function (el) {
+          var value = links[el.dataset.field];
+          if (el.tagName === "A") { el.href = value; } else { el.value = value; }
+        });
+        if (status) { status.textContent = "Share links ready."; }
+      })
+      .catch(function () { if (status) { status.textContent = "The share links could not be made; try again."; } });
+  }, true);
 })();

@@ -9,7 +9,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from benchmarks import dashboards, exports, finder, heavy, ingest, numbers, objectstore, queries, realtime, serving, soda, storage, storm
+from benchmarks import dashboards, embed, exports, finder, heavy, ingest, numbers, objectstore, queries, realtime, serving, soda, storage, storm
 from benchmarks.ingest import OUT
 
 BENCHES = {
@@ -27,6 +27,7 @@ BENCHES = {
     "queue": lambda a: heavy.queue(scale=a.serving_scale),
     "soda": lambda a: soda.run(rows=a.rows),
     "finder": lambda a: finder.run(scale=a.serving_scale),
+    "embed": lambda a: embed.run(scale=a.serving_scale),
 }
 
 

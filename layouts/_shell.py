@@ -18,6 +18,7 @@ import dash
 from dash import dcc, html
 
 import config
+from layouts._share import share
 from portal import freshness
 
 LIVE_STORE = "data-version"
@@ -67,6 +68,7 @@ def chart_card(panel) -> html.Section:
         ]),
         html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href="#",
                **{"aria-describedby": heading}),
+        share(panel.id, panel.title),
     ])
 
 
@@ -77,13 +79,18 @@ def data_table(caption: str, columns: list[str], rows: list[list], total: int, l
     component with the same <table>, <caption> and <th scope> costs nothing."""
     if not rows:
         return html.P("No rows.")
+    return dcc.Markdown(table_html(caption, columns, rows, total), dangerously_allow_html=True, className="table-md")
+
+
+def table_html(caption: str, columns: list[str], rows: list[list], total: int) -> str:
+    """An escaped HTML table with its caption and column headers (and a note when `rows` is a part
+    of `total`): the dashboards' and the embeds' "view as table" (layouts/_embed.py)."""
     esc = html_escape
     head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in rows)
     note = "" if total <= len(rows) else f"<p>First {len(rows):,} of {total:,} rows; the CSV has them all.</p>"
-    table = (f'{note}<table class="data"><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
-             f"<tbody>{body}</tbody></table>")
-    return dcc.Markdown(table, dangerously_allow_html=True, className="table-md")
+    return (f'{note}<table class="data"><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
 
 
 def field(label: str, control_id: str, control, hint: str | None = None) -> html.Div:

@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from datasets.kpis import PERIODS
 from layouts import _shell as shell
+from layouts._share import share
 from portal import figures, kpi_values
 
 PAGE = "scorecard"
@@ -170,6 +171,7 @@ def tile(k: dict) -> html.Article:
             html.Summary("How is this computed?"),
             html.Div(id=tile_id("how", k["id"]), children=tile_how(k)),
         ]),
+        share(f"kpi-{k['id']}", k["name"]),
     ])
 
 

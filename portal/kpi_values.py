@@ -7,7 +7,6 @@ same numbers, from the same cached computation keyed by data version (portal/cac
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ import datasets
 from datasets import kpis as kpi_decls
 from portal import cache, kpi_notes, queries, queries_311, queries_snow, scoring
 from portal.quoting import quoted
-from portal.reader import QueryError, reader
+from portal.reader import QueryError, read_pool, reader
 
 
 def city_today() -> date:
@@ -271,7 +270,7 @@ def _compute(period: str, as_of: date, history: int, only: str | None) -> dict:
     # at least the previous period, for the tile's "previous period and change" (issue 15)
     bounds = [*scoring.previous_periods(period, as_of, max(history, 1)), (start, cut)]
     firsts = first_days()
-    with ThreadPoolExecutor(max_workers=min(len(selected), 4) or 1) as pool:  # each query on its own cursor
+    with read_pool(min(len(selected), 4) or 1) as pool:  # each query on its own cursor
         actuals = pool.map(lambda kpi: _before_data(_actuals(kpi, bounds), bounds, firsts.get(kpi.dataset)),
                            selected.values())
         # beside the values, what each leaves open this period (none before the dataset's first day)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ import pandas as pd
 import config
 from portal import cache, figures, geo, queries
 from portal.quoting import clipped, quoted
-from portal.reader import QueryError, QueryTimeout, QueryTooBig
+from portal.reader import QueryError, QueryTimeout, QueryTooBig, read_pool
 
 TABLE_ROWS = 200  # the on-page table shows at most this many rows; the CSV always has them all
 MESSAGE_CHARS = 400  # a panel's message says what was wrong in at most this many characters
@@ -159,7 +158,7 @@ def render_all(panels: list[Panel], params: dict) -> list[PanelView]:
     releases the GIL) while another's figure is built, so a cold page is not the sum of its panels."""
     if len(panels) < 2:
         return [render(p, params) for p in panels]
-    with ThreadPoolExecutor(max_workers=min(len(panels), 4)) as pool:
+    with read_pool(min(len(panels), 4)) as pool:
         return list(pool.map(lambda p: render(p, params), panels))
 
 

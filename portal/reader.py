@@ -13,7 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import duckdb
@@ -49,6 +51,11 @@ class QueryTooBig(Exception):
 
 
 log = logging.getLogger(__name__)
+# The versions a request pinned (`?version=`, issue 17): every query, cache key and "as of" line
+# under `pinned()` reads these instead of the current ones. A context variable rather than a
+# parameter, so the panels' and KPIs' code reads an older version through the same door unchanged.
+_PINS: ContextVar[dict[str, int] | None] = ContextVar("pulse_pins", default=None)
+PINNED_KEPT = 16  # pinned versions whose views a worker keeps (oldest used dropped first)
 # DuckDB's own words stay in the log: they quote the generated SQL (a tampered cursor showed its
 # fragments in a 400), which is nothing a visitor needs (issue 13).
 VALUE_DOES_NOT_FIT = "a value does not fit its column's type or range"
@@ -94,6 +101,7 @@ class LakeReader:
         self._lock = threading.Lock()
         self._state = _State()
         self._views: dict[str, str] = {}
+        self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
 
     def versions(self) -> dict[str, int | None]:
@@ -104,7 +112,7 @@ class LakeReader:
             if stale or datasets.city(config.get("city")).timezone != self._zone:
                 self._refresh()
                 self._state.checked_at = now
-            return dict(self._state.versions)
+            return {**self._state.versions, **pins()}
 
     def _refresh(self) -> None:
         zone = datasets.city(config.get("city")).timezone
@@ -125,13 +133,14 @@ class LakeReader:
         """When each dataset's current version was published (read once per version)."""
         self.versions()
         with self._lock:
-            return dict(self._state.published_at)
+            published = dict(self._state.published_at)
+        return {**published, **{n: lake.manifest(n, v).published_at for n, v in pins().items()}}
 
-    def _create_rollup(self, r, m: lake.Manifest | None, source_view: str) -> str:
+    def _create_rollup(self, r, m: lake.Manifest | None, source_view: str, tag: str = "v") -> str:
         """A small in-memory table from the version's materialised rollup, a view of its Parquet
         file(s) (a large rollup sorted by day, or a projection), or the same SQL live over the version
         if it has none, or has them made for another time zone or declaration."""
-        table = f"{r.name}__v{m.version if m else 0}"
+        table = f"{r.name}__{tag}{m.version if m else 0}"
         zone = datasets.city(config.get("city")).timezone
         stored = m.rollups.get(r.name) if m else None
         files = self._stored_files(r, stored, zone)
@@ -145,7 +154,8 @@ class LakeReader:
         else:  # none stored, or stored in another city's days or for another declaration
             table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
             self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
-        self._retire(r.name, table)
+        if tag == "v":
+            self._retire(r.name, table)
         return table
 
     @staticmethod
@@ -155,10 +165,10 @@ class LakeReader:
             return []
         return lake.entry_paths(r.dataset, stored)
 
-    def _create_view(self, name: str, m: lake.Manifest | None) -> str:
+    def _create_view(self, name: str, m: lake.Manifest | None, tag: str = "v") -> str:
         ds = datasets.get(name)
         cols = ", ".join(f'"{c.name}"' for c in ds.public_columns)
-        view = f"{name}__v{m.version if m else 0}"
+        view = f"{name}__{tag}{m.version if m else 0}"
         files = lake.file_paths(name, m) if m else []
         if files:
             listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
@@ -166,8 +176,26 @@ class LakeReader:
         else:
             typed = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in ds.public_columns)
             self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {typed} WHERE false')
-        self._retire(name, view)
+        if tag == "v":
+            self._retire(name, view)
         return view
+
+    def _pinned_views(self, name: str, version: int) -> dict[str, str]:
+        """The relations of an older `version` of dataset `name` (itself and its rollups), made once
+        per worker and kept for the PINNED_KEPT most recently pinned versions. Named `__pin<N>`, apart
+        from the current ones `_retire` drops. Call with the lock held."""
+        found = self._pinned.pop((name, version, self._zone), None)
+        if found is None:
+            m = lake.manifest(name, version)
+            found = {name: self._create_view(name, m, "pin")}
+            for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
+                found[r.name] = self._create_rollup(r, m, found[name], "pin")
+        self._pinned[(name, version, self._zone)] = found  # most recently used last
+        while len(self._pinned) > PINNED_KEPT:
+            for relation in self._pinned.pop(next(iter(self._pinned))).values():
+                self._con.execute(f'DROP VIEW IF EXISTS "{relation}"')
+                self._con.execute(f'DROP TABLE IF EXISTS "{relation}"')
+        return found
 
     def _retire(self, name: str, new: str) -> None:
         """Keep the relation `new` replaces (queries already compiled may still read it) and drop
@@ -194,7 +222,11 @@ class LakeReader:
         """
         versions = self.versions()
         with self._lock:
+            current = self._state.versions
             views = {n: f'"{self._views[n]}"' for n in [*datasets.datasets(), *rollup_decls.rollups()]}
+            for name, version in pins().items():  # an older version: its own views (issue 17)
+                if version != current.get(name):
+                    views.update({n: f'"{v}"' for n, v in self._pinned_views(name, version).items()})
         used = {rollup_decls.dataset_of(n): versions[rollup_decls.dataset_of(n)] for n in views if "{" + n + "}" in sql}
         return self.execute(sql.format(**views), params, name=name, versions=used, time_limit_ms=time_limit_ms,
                             max_rows=max_rows)
@@ -263,6 +295,37 @@ class LakeReader:
         finally:
             timer.cancel()
             cursor.close()
+
+
+@contextmanager
+def pinned(versions: dict[str, int]) -> Iterator[None]:
+    """Inside the block every read through the reader sees dataset `name` at version `versions[name]`
+    (checked by the caller: api/pins.py) and the others at their current version."""
+    token = pin(versions)
+    try:
+        yield
+    finally:
+        unpin(token)
+
+
+def pin(versions: dict[str, int]):
+    """`pinned` for a request whose start and end are two hooks (web/pagepins.py): a token for unpin."""
+    return _PINS.set({**pins(), **versions})
+
+
+def unpin(token) -> None:
+    _PINS.reset(token)
+
+
+def read_pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool whose threads read with this request's pins: a new thread starts with an empty
+    context, so without this a pinned page's panels, read a few at a time, would read the current data."""
+    return ThreadPoolExecutor(max_workers=workers, initializer=_PINS.set, initargs=(_PINS.get(),))
+
+
+def pins() -> dict[str, int]:
+    """The versions pinned for this request (empty: everything current)."""
+    return dict(_PINS.get() or {})
 
 
 _reader: LakeReader | None = None

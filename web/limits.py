@@ -33,7 +33,7 @@ from portal.cachestore import SOCKET_TIMEOUT_S
 GROUPS: dict[str, tuple[str, ...]] = {
     "rate_limit_rows": ("api_datasets.rows", "soda.resource", "soda.resource_row", "open311.services", "open311.requests", "open311.one_request"),
     "rate_limit_exports": ("api_datasets.export",),
-    "rate_limit_queries": ("charts.chart_csv", "api_v1.kpis", "api_v1.kpi"),
+    "rate_limit_queries": ("charts.chart_csv", "api_v1.kpis", "api_v1.kpi", "embed_pages.embed", "embed_pages.image"),
     "rate_limit_callbacks": ("_dash-update-component",),  # under Dash's routes prefix, added by init()
 }
 

@@ -69,8 +69,9 @@ def _shape(path: str) -> str:
 
 def _flask_routes(server) -> set[str]:
     """The portal's own routes: those of its blueprints (Dash's internal and page routes have none),
-    less the JSON 404 for unknown API paths (api/not_found.py), which is no endpoint."""
-    ours = set(server.blueprints) - {"_dash_assets", "api_not_found"}
+    less the JSON 404 for unknown API paths (api/not_found.py), which is no endpoint, and the embed
+    pages and images (issue 17): pages like the dashboards, described in the README, not the API."""
+    ours = set(server.blueprints) - {"_dash_assets", "api_not_found", "embed_pages"}
     return {_shape(r.rule) for r in server.url_map.iter_rules() if r.endpoint.split(".")[0] in ours}
 
 

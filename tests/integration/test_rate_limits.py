@@ -95,6 +95,7 @@ def _routing(pathname: str) -> dict:
 @pytest.mark.parametrize("setting, path", [
     ("rate_limit_queries", "/api/v1/charts/sr-backlog.csv?start=2025-03-01&end=2025-03-{day}"),
     ("rate_limit_queries", "/api/v1/kpis?as_of=2025-03-{day}"),
+    ("rate_limit_queries", "/embed/sr-backlog?start=2025-03-01&end=2025-03-{day}"),  # issue 17
     ("rate_limit_callbacks", "/_dash-update-component"),
 ])
 def test_each_group_has_its_own_setting(client, configure, setting, path):

@@ -1,0 +1,126 @@
+"""Embeds in a real browser (issue 17, "What it must show"): a partner page on another origin (a plain
+http.server on a second loopback port) pastes the snippets the share control made for a chart and a
+KPI tile; both draw, take the height they report, and reload when a version lands; a dashboard
+refuses to be framed there; axe finds nothing on any embed route."""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_violations, settle, start_portal, stop_portal
+from tests.helpers import sr_row, write_csv
+
+SR_VIEW = "/service-requests?start=2026-09-01&end=2026-11-19"
+
+
+@pytest.fixture(scope="module")
+def embed_portal(tmp_path_factory):
+    p = start_portal(tmp_path_factory.mktemp("embeds") / "data")
+    yield p
+    stop_portal(p)
+
+
+@pytest.fixture(scope="module")
+def partner_site(tmp_path_factory):
+    """A second origin: a static file server on its own port, serving whatever the test writes."""
+    root = tmp_path_factory.mktemp("partner")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://localhost:{server.server_address[1]}"  # localhost: another origin than 127.0.0.1
+    server.shutdown()
+
+
+def _snippet(page, base: str, path: str, target: str, field: str = "snippet") -> str:
+    """What the share control of `target` on the page at `path` offers to paste."""
+    page.goto(base + path)
+    settle(page)
+    control = page.locator(f'details.share[data-share="{target}"]')
+    control.locator("summary").click()
+    box = control.locator(f'textarea[data-field="{field}"]')
+    page.wait_for_function("(el) => el.value.startsWith('<iframe')", arg=box.element_handle(), timeout=10_000)
+    assert f"/embed/{target}.png" in control.locator('a[data-field="png"]').get_attribute("href")
+    return box.input_value()
+
+
+def _frame_height(page, frame, index: int) -> tuple[int, int]:
+    """(the iframe's height in the partner page, its document's height inside)."""
+    outer = page.evaluate(f"document.querySelectorAll('iframe')[{index}].getBoundingClientRect().height")
+    inner = frame.evaluate("Math.ceil(document.documentElement.getBoundingClientRect().height)")
+    return round(outer), inner
+
+
+def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follow_new_data(
+        browser, embed_portal, partner_site, tmp_path):
+    root, partner = partner_site
+    ctx = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = ctx.new_page()
+    chart = _snippet(page, embed_portal.url, SR_VIEW, "sr-volume")
+    tile = _snippet(page, embed_portal.url, "/", "kpi-sr_open_backlog")
+    refused = f'<iframe src="{embed_portal.url}/service-requests" title="A dashboard, not an embed"></iframe>'
+    (root / "partner.html").write_text(f"""<!DOCTYPE html><html lang="en"><head><title>A partner</title></head>
+<body><main><h1>Our neighbourhood</h1><div style="width: 640px">{chart}</div><div style="width: 360px">{tile}</div>
+{refused}</main></body></html>""")
+
+    console = []
+    page.on("console", lambda m: console.append(m.text))
+    page.goto(f"{partner}/partner.html")
+    page.wait_for_function("""() => [...document.querySelectorAll('iframe[data-pulse-embed]')]
+        .every(f => f.getAttribute('height') !== '560' && f.getAttribute('height') !== '420')""", timeout=30_000)
+    chart_frame = page.frame(url=lambda u: "/embed/sr-volume" in u)
+    tile_frame = page.frame(url=lambda u: "/embed/kpi-" in u)
+    chart_frame.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+    assert "service_requests v1" in chart_frame.locator(".asof").text_content()
+    assert tile_frame.locator(".tile .value").text_content()
+    page.wait_for_timeout(500)  # the last height message after drawing
+    for i, frame in enumerate((chart_frame, tile_frame)):  # each frame as tall as what it holds: no scroll bar, no gap
+        outer, inner = _frame_height(page, frame, i)
+        assert abs(outer - inner) <= 2, (i, outer, inner)
+    tile_before = _frame_height(page, tile_frame, 1)[0]
+    tile_frame.locator("summary", has_text="as a table").click()  # the table opens: the frame grows with it
+    page.wait_for_function(f"() => document.querySelectorAll('iframe')[1].getBoundingClientRect().height > {tile_before}",
+                           timeout=10_000)
+
+    # the dashboard refuses to be framed (frame-ancestors 'none'): its frame holds no page of ours
+    assert any("frame-ancestors 'none'" in text for text in console), console
+    dashboard = page.frame(url=lambda u: u.endswith("/service-requests"))
+    assert dashboard is None or "Pulse" not in dashboard.evaluate("document.body ? document.body.innerText : ''")
+
+    # a version lands: the live embeds reload and show it
+    rows = [sr_row(i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(30)]
+    embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "batch.csv", rows)))
+    for frame in (chart_frame, tile_frame):
+        expect(frame.locator(".asof")).to_contain_text("service_requests v2", timeout=30_000)
+    ctx.close()
+
+
+def test_a_pinned_embed_stays_on_its_version(browser, embed_portal):
+    page = browser.new_page()
+    page.goto(f"{embed_portal.url}/embed/sr-volume?version=service_requests:1")
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+    assert "service_requests v1 (pinned" in page.locator(".asof").text_content()
+    assert page.locator(".live-toggle").count() == 0
+    page.close()
+
+
+def test_axe_finds_nothing_on_any_embed(browser, embed_portal):
+    from portal import embeds
+
+    page = browser.new_page()
+    found = {}
+    targets = [t.id for p in ("service_requests", "snow", "volunteers", "scorecard") for t in embeds.page_targets(p)]
+    for path in [f"/embed/{t}" for t in targets] + ["/embed/sr-volume?theme=dark&border=0",
+                                                    "/embed/kpi-sr_open_backlog?theme=dark"]:
+        page.goto(embed_portal.url + path, wait_until="load")  # scripts run: the chart is drawn or drawing
+        if page.locator("#embed-chart").count():
+            page.wait_for_selector("#embed-chart .main-svg", timeout=20_000)
+        page.locator("details.as-table summary").click()  # with its table open too
+        violations = axe_violations(page)
+        if violations:
+            found[path] = violations
+    assert found == {}
+    page.close()
