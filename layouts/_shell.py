@@ -112,6 +112,16 @@ def date_input(control_id: str, label: str, value: str) -> html.Div:
         minLength=10, maxLength=10, placeholder="YYYY-MM-DD", autoComplete="off"))
 
 
+def filter_note(note_id: str, lines: list[str]) -> html.Div:
+    """The one place a page says what is wrong with its filters (portal/filter_messages.py), inside the
+    filter bar; a polite status, so a correction typed in a box is heard once, not from every chart."""
+    return html.Div(id=note_id, className="filter-note", role="status", children=note_lines(lines))
+
+
+def note_lines(lines: list[str]) -> list:
+    return [html.P(line) for line in lines]
+
+
 def option_id(group_id: str, value: str) -> dict:
     return {"group": group_id, "value": value}
 

@@ -26,7 +26,9 @@ def storm_portal(tmp_path_factory):
 
 
 def _hours(text: str) -> float:
-    return float(re.search(r"([\d.]+) hours after", text).group(1))
+    """The elapsed time a summary states, in hours ("20 minutes after", "5.2 hours after": portal/wording.py)."""
+    found = re.search(r"([\d.,]+) (minute|hour|day)s? after", text)
+    return float(found.group(1).replace(",", "")) * {"minute": 1 / 60, "hour": 1, "day": 24}[found.group(2)]
 
 
 def test_snow_in_the_first_minutes_of_a_storm_agrees_with_itself(open_page, storm_portal):
