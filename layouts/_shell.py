@@ -16,6 +16,7 @@ from dash import dcc, html
 
 import config
 from portal import freshness
+from web.site import NAV
 
 LIVE_STORE = "data-version"
 LIVE_POLL = "version-poll"
@@ -23,8 +24,6 @@ LIVE_TOGGLE = "live-toggle"
 LIVE_STATUS = "live-status"
 LIVE_ANNOUNCE = "live-announce"
 
-NAV = (("/", "Scorecard"), ("/service-requests", "311 requests"), ("/snow", "Snow"),
-       ("/volunteers", "Volunteers"), ("/data", "Open data"), ("/api", "API"))
 
 
 def graph_id(panel_id: str) -> str:

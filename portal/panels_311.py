@@ -101,8 +101,8 @@ def close_figure(df, p):
     long = df.melt(id_vars="complaint_type", value_vars=["median_days", "p90_days"], var_name="measure", value_name="days")
     more = df.melt(id_vars="complaint_type", value_vars=["median_more_than", "p90_more_than"], value_name="more")["more"]
     long["measure"] = long["measure"].map({"median_days": "Median", "p90_days": "90th percentile"})
-    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed (open requests "
-                       "counted as at least their age)", legend_title="Time to close", horizontal=True)
+    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days to close (an open request counts its "
+                       "age so far)", legend_title="Time to close", horizontal=True)
     labels = ["more than" if m else "" for m in more.tolist()]
     for n, trace in enumerate(fig.data):  # a bar that is only a lower bound says so on the bar
         trace.text = labels[n * len(df):(n + 1) * len(df)]
@@ -158,7 +158,7 @@ def target_data(p):
 def target_figure(df, p):
     fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency",
                        y_title="% on time (open past due counted late)", horizontal=True)
-    figures.reference_line(fig, x=85, label="city standard 85%")
+    figures.reference_line(fig, x=85, label="city standard 85%", position="top left")
     fig.update_xaxes(range=[0, 100])
     return fig
 

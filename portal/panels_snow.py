@@ -168,6 +168,17 @@ def _bin(hours) -> str:
     return next(label for lo, hi, label, *_ in SERVICE_BINS if lo <= hours < hi)
 
 
+MAP_HEIGHT = 420
+TAP_CHARS = 22  # a tapped street's label is at most about this wide, so it fits beside the finger on a phone
+
+
+def tap_label(street, segment, priority, status: str) -> str:
+    """What a tap (or hover) on a street says, on short lines: at 390 px the one-line label was cut on
+    both sides (issue 16)."""
+    return "<br>".join([figures.wrapped(street, TAP_CHARS), f"{segment}, priority {priority}",
+                        figures.wrapped(status, TAP_CHARS)])
+
+
 def map_figure(df, p) -> dict:
     """Street segments drawn as SVG lines on lon/lat axes with a local aspect ratio: the streets are
     the map, so there is no tile server, and no WebGL (2,000 segments in software WebGL froze a phone-
@@ -188,18 +199,19 @@ def map_figure(df, p) -> dict:
             coords = json.loads(geometry)["coordinates"] if geometry else []
             lons += [c[0] for c in coords] + [None]
             lats += [c[1] for c in coords] + [None]
-            text += [f"{street} ({segment}), priority {priority}: {label}"] * len(coords) + [None]
+            text += [tap_label(street, segment, priority, label)] * len(coords) + [None]
         lats_all += [y for y in lats if y is not None]
         arrays.append({"x": lons, "y": lats, "text": text})
         traces.append(go.Scatter(x=[], y=[], mode="lines", name=f"{label} ({len(by_status[label]):,})",
                                  line={"color": colour, "width": 2}, text=[], hoverinfo="text"))
     mid = (min(lats_all) + max(lats_all)) / 2 if lats_all else 0.0
+    legend, legend_height = figures.bottom_legend([t.name for t in traces], "Last plowed")
     # constrain="domain": with scaleanchor alone, a resize made plotly and Dash's resize observer fight
     # for tens of seconds on a narrow page.
     fig = figures.apply_template(go.Figure(traces, {
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 460, "font": {"family": figures.FONT, "color": figures.INK},
-        "legend": {"title": {"text": "Last plowed"}, "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.9)"},
-        "hovermode": "closest",
+        "margin": {"l": 0, "r": 0, "t": 0, "b": legend_height}, "height": MAP_HEIGHT + legend_height,
+        "font": {"family": figures.FONT, "color": figures.INK}, "legend": legend,
+        "hovermode": "closest", "hoverlabel": {"font": {"size": 13}},
         "xaxis": {"visible": False, "constrain": "domain"},
         "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid)), 0.1),
                   "constrain": "domain"},
