@@ -401,3 +401,25 @@ def test_the_official_snow_target_is_fixed_and_another_is_a_what_if(demo_lake):
     assert f"the {panels_snow.official_target()}-hour target" in official.summary and "what-if" not in official.summary
     assert "a what-if target of 48 hours (the official target is 6)" in what_if.summary
     assert any("what-if target 48 h" in str(a) for a in what_if.figure["layout"]["annotations"])
+
+
+# ---- what is wrong with a filter, in words (issue 16) ------------------------------------------------------
+@pytest.mark.parametrize("page, query, expected", [
+    ("service_requests", {"borough": "brooklyn", "agency": "dsny"}, {}),  # another case is the same value
+    ("service_requests", {"borough": "Bronxx"},
+     {"borough": "No borough is called \u201cBronxx\u201d. Choose Manhattan, Bronx, Brooklyn, Queens or Staten Island, "
+                 "or leave the box empty for every borough."}),
+    ("service_requests", {"start": "2026-02-30"},
+     {"start": "\u201c2026-02-30\u201d is not a date. Write it as year-month-day, for example 2026-11-19."}),
+    ("volunteers", {"end": "0001-01-01"},
+     {"end": "\u201c0001-01-01\u201d is outside the dates that can be asked for (1900-01-01 to 9000-12-31)."}),
+    ("snow", {"storm_id": "storm nobody"},
+     {"storm_id": "No storm is called \u201cstorm nobody\u201d. Choose one from the list, or leave the box empty for "
+                  "the latest storm."}),
+])
+def test_a_wrong_filter_is_said_in_words_for_its_box(demo_lake, page, query, expected):
+    from portal import filter_messages
+
+    params = {"service_requests": filters.sr_params, "volunteers": filters.volunteer_params,
+              "snow": filters.snow_params}[page](query)
+    assert filter_messages.problems(page, params) == expected
