@@ -7,16 +7,34 @@ from __future__ import annotations
 
 from html import escape
 
+from web import site
+
+# What the site's stylesheet (assets/pulse.css, linked) does not cover: the reference's own tables and
+# code. Wide tables and code scroll inside their box, so the page never scrolls sideways on a phone.
 STYLE = """
-body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1a1a1a;background:#fff}
-code,pre{font-family:ui-monospace,monospace;font-size:.9em}
-pre{background:#f3f3f3;padding:.5rem;overflow-x:auto;border:1px solid #ccc}
-table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}
-th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
-caption{text-align:left;font-weight:600}
-a{color:#0645ad}a:focus{outline:3px solid #1a1a1a}
-.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff}
+.apidocs code,.apidocs pre{font-family:ui-monospace,monospace;font-size:.9em}
+.apidocs pre{background:#f3f3f3;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere;border:1px solid #ccc}
+.apidocs table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}
+.apidocs th,.apidocs td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}
+.apidocs caption{text-align:left;font-weight:600}
+.apidocs{max-width:60rem;overflow-wrap:anywhere}
 """
+
+
+def _site_header() -> str:
+    """The site's header and navigation, as every Dash page has it (layouts/_shell.py), in plain HTML:
+    this page works without JavaScript."""
+    current = ' aria-current="page"'
+    links = "".join(f'<li><a href="{escape(href)}"{current if href == "/api" else ""}>{escape(text)}</a></li>'
+                    for href, text in site.NAV)
+    return (f'<header class="site-header"><a href="/" class="brand" aria-label="Pulse home: the city scorecard">'
+            f'Pulse</a><nav aria-label="Main"><ul>{links}</ul></nav></header>')
+
+
+def _table(html: str) -> str:
+    """A table in a box that scrolls sideways by itself on a narrow screen (labelled, focusable)."""
+    caption = html.split("<caption>", 1)[1].split("</caption>", 1)[0]
+    return f'<div class="table-scroll" role="region" tabindex="0" aria-label="{caption}">{html}</div>'
 
 
 def _anchor(path: str) -> str:
@@ -46,9 +64,9 @@ def _params_table(path: str, params: list[dict]) -> str:
         f"<tr><th scope=\"row\"><code>{escape(p['name'])}</code></th><td>{escape(p['in'])}</td>"
         f"<td>{escape(_type(p['schema']))}</td><td>{'yes' if p.get('required') else 'no'}</td>"
         f"<td>{escape(p.get('description', ''))}</td></tr>" for p in plain)
-    return (f"<table><caption>Parameters of {escape(path)}</caption><thead><tr><th scope=\"col\">Name</th>"
-            f"<th scope=\"col\">In</th><th scope=\"col\">Type</th><th scope=\"col\">Required</th>"
-            f"<th scope=\"col\">Description</th></tr></thead><tbody>{rows}</tbody></table>")
+    return _table(f"<table><caption>Parameters of {escape(path)}</caption><thead><tr><th scope=\"col\">Name</th>"
+                  f"<th scope=\"col\">In</th><th scope=\"col\">Type</th><th scope=\"col\">Required</th>"
+                  f"<th scope=\"col\">Description</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _filters_table(path: str, params: list[dict]) -> str:
@@ -67,9 +85,9 @@ def _filters_table(path: str, params: list[dict]) -> str:
         f"<td>{' '.join(f'<code>{escape(o)}</code>' for o in c['ops'])}</td>"
         f"<td>{escape(c['param']['description'].split('Column of: ')[-1])}</td></tr>"
         for name, c in columns.items())
-    return (f"<table><caption>Column filters of {escape(path)}</caption><thead><tr><th scope=\"col\">Column</th>"
-            f"<th scope=\"col\">Type</th><th scope=\"col\">Parameters</th><th scope=\"col\">In datasets</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+    return _table(f"<table><caption>Column filters of {escape(path)}</caption><thead><tr><th scope=\"col\">Column"
+                  f"</th><th scope=\"col\">Type</th><th scope=\"col\">Parameters</th><th scope=\"col\">In datasets"
+                  f"</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _responses(responses: dict) -> str:
@@ -98,12 +116,14 @@ def render(spec: dict) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(info['title'])}</title><style>{STYLE}</style></head>
-<body><a class="skip" href="#main">Skip to the endpoints</a>
-<header><h1>{escape(info['title'])}</h1><p>{escape(info['description'])}</p>
+<title>{escape(info['title'])} \u00b7 Pulse</title><link rel="stylesheet" href="{site.STYLESHEET}"><style>{STYLE}</style></head>
+<body><div class="site"><a class="skip-link" href="#main">Skip to main content</a>
+{_site_header()}
+<main id="main" tabindex="-1" class="apidocs"><h1>{escape(info['title'])}</h1><p>{escape(info['description'])}</p>
 <p>Machine-readable: <a href="{escape(base)}/openapi.json">openapi.json</a> (OpenAPI {escape(spec['openapi'])}).</p>
-</header>
 <nav aria-label="Endpoints"><h2>Endpoints</h2><ul>{''.join(toc)}</ul></nav>
-<main id="main"><h2>Reference</h2>{''.join(sections)}</main>
+<h2>Reference</h2>{''.join(sections)}</main>
+<footer class="site-footer"><p>Open data from the city's operational systems: see <a href="/data">the open data
+catalog</a> and <a href="/data.json">data.json</a>.</p></footer></div>
 </body></html>
 """

@@ -7,7 +7,7 @@ import json
 from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback
 
 from layouts import _shell as shell
-from portal import freshness, news, panels
+from portal import filter_messages, freshness, news, panels
 
 
 def outputs(page: str, asof_id: str | None = None) -> list[Output]:
@@ -21,9 +21,12 @@ def outputs(page: str, asof_id: str | None = None) -> list[Output]:
 
 
 def values(page: str, params: dict) -> list:
+    """Each panel's outputs; while a filter is wrong the panels wait and point to the filter bar's message."""
     out = []
     page_panels = panels.for_page(page)
-    for p, view in zip(page_panels, panels.render_all(page_panels, params), strict=True):
+    views = ([panels.held(p, params) for p in page_panels] if filter_messages.problems(page, params)
+             else panels.render_all(page_panels, params))
+    for p, view in zip(page_panels, views, strict=True):
         out += [view.figure, view.summary,
                 shell.data_table(p.title, view.columns, view.rows, view.total_rows, panels.TABLE_ROWS),
                 view.csv_href]
@@ -32,10 +35,16 @@ def values(page: str, params: dict) -> list:
 
 def redraw(page: str, params: dict) -> list:
     """A chart page's outputs for its parameters: the "data through" line of the datasets its panels
-    read (with the page's news digest), `values`, then the "Data and sources" line."""
+    read (with the page's news digest), `values`, the "Data and sources" line, then what is wrong with
+    the filters (shell.filter_note)."""
     names = panels.page_datasets(page)
     line = shell.data_line(freshness.data_words(names), news.digest(page, params))
-    return [line, *values(page, params), shell.sources(freshness.sources(names))]
+    return [line, *values(page, params), shell.sources(freshness.sources(names)), problems(page, params)]
+
+
+def problems(page: str, params: dict) -> list:
+    """The filter bar's message: one line per wrong filter, or nothing."""
+    return shell.note_lines(filter_messages.note(page, params))
 
 
 def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:

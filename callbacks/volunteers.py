@@ -10,7 +10,7 @@ from portal import filters
 
 
 @callback(
-    [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE, page.ASOF)],
+    [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE, page.ASOF), Output(page.NOTE, "children")],
     [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
 )
 def update(start, end, borough, _versions):

@@ -20,6 +20,7 @@ from dash import dcc, html
 import config
 from layouts._share import share
 from portal import freshness
+from web.site import NAV
 
 LIVE_STORE = "data-version"
 LIVE_POLL = "version-poll"
@@ -27,8 +28,6 @@ LIVE_TOGGLE = "live-toggle"
 LIVE_STATUS = "live-status"
 LIVE_ANNOUNCE = "live-announce"
 
-NAV = (("/", "Scorecard"), ("/service-requests", "311 requests"), ("/snow", "Snow"),
-       ("/volunteers", "Volunteers"), ("/volunteer", "Volunteer finder"), ("/data", "Open data"), ("/api", "API"))
 
 
 def graph_id(panel_id: str) -> str:
@@ -120,6 +119,16 @@ def date_input(control_id: str, label: str, value: str) -> html.Div:
     return field(f"{label} (YYYY-MM-DD)", control_id, dcc.Input(
         id=control_id, type="text", value=value, debounce=True, inputMode="numeric", pattern=r"\d{4}-\d{2}-\d{2}",
         minLength=10, maxLength=10, placeholder="YYYY-MM-DD", autoComplete="off"))
+
+
+def filter_note(note_id: str, lines: list[str]) -> html.Div:
+    """The one place a page says what is wrong with its filters (portal/filter_messages.py), inside the
+    filter bar; a polite status, so a correction typed in a box is heard once, not from every chart."""
+    return html.Div(id=note_id, className="filter-note", role="status", children=note_lines(lines))
+
+
+def note_lines(lines: list[str]) -> list:
+    return [html.P(line) for line in lines]
 
 
 def option_id(group_id: str, value: str) -> dict:

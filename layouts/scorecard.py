@@ -17,7 +17,7 @@ from dash import dcc, html
 from datasets.kpis import PERIODS
 from layouts import _shell as shell
 from layouts._share import share
-from portal import figures, kpi_values
+from portal import figures, kpi_values, wording
 
 PAGE = "scorecard"
 PERIOD, AS_OF, TILES, OVERALL, ASOF, URL_SYNC = "sc-period", "sc-as-of", "sc-tiles", "sc-overall", "sc-asof", "sc-url-sync"
@@ -58,10 +58,7 @@ def layout(period: str = "month", as_of: str | None = None, mode: str | None = N
 
 
 def _number(value, unit: str) -> str:
-    if value is None:
-        return "no data"
-    text = f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
-    return f"{text}%" if unit == "%" else f"{text} {unit}"
+    return wording.amount(value, unit)  # counts whole, durations in the unit that reads (issue 16)
 
 
 def _target_text(k: dict) -> str:
@@ -195,7 +192,7 @@ def overall(card: dict) -> list:
     scored = sum(1 for k in card["kpis"].values() if k["score"] is not None)
     return [
         html.H2("Overall city score"),
-        html.P(className="overall-score", children="no data" if score is None else f"{score:.2f}"),
+        html.P(className="overall-score", children="no data" if score is None else wording.score(score)),
         html.P(f"{card['period'].title()} {card['start']} to {_last_day(card['end'])}{_so_far(card)}; {scored} of "
                f"{len(card['kpis'])} indicators have data.", className="period"),
         html.P(card["overall_formula"], className="formula"),

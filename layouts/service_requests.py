@@ -8,11 +8,11 @@ from __future__ import annotations
 import dash
 
 from layouts import _shell as shell
-from portal import filters
+from portal import filter_messages, filters
 
 PAGE = "service_requests"
 START, END, BOROUGH, AGENCY, TYPE, PERIOD = "sr-start", "sr-end", "sr-borough", "sr-agency", "sr-type", "sr-period"
-ASOF, URL_SYNC = "sr-asof", "sr-url-sync"
+ASOF, URL_SYNC, NOTE = "sr-asof", "sr-url-sync", "sr-filter-note"
 # URL query name -> (component id, property): the callback's inputs and the URL sync both read this.
 CONTROLS = {"start": (START, "value"), "end": (END, "value"), "borough": (BOROUGH, "value"), "agency": (AGENCY, "value"),
             "complaint_type": (TYPE, "value"), "period": (PERIOD, "data")}
@@ -32,4 +32,5 @@ def layout(**query):
             shell.choice(AGENCY, "Agency", choices["agency"], p["agency"]),
             shell.choice(TYPE, "Complaint type", choices["complaint_type"], p["complaint_type"]),
             shell.toggle_group(PERIOD, "Group volume by", [(x, x.title()) for x in filters.PERIODS], p["period"]),
+            shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
     ])

@@ -6,11 +6,11 @@ import dash
 from dash import dcc
 
 from layouts import _shell as shell
-from portal import filters, freshness, panels_snow, queries, queries_snow
+from portal import filter_messages, filters, freshness, panels_snow, queries, queries_snow
 
 PAGE = "snow"
 STORM, HOURS, TARGET = "snow-storm", "snow-hours", "snow-target"
-ASOF, URL_SYNC = "snow-asof", "snow-url-sync"
+ASOF, URL_SYNC, NOTE = "snow-asof", "snow-url-sync", "snow-filter-note"
 CONTROLS = {"storm_id": (STORM, "value"), "hours": (HOURS, "value"), "target_hours": (TARGET, "value")}
 
 dash.register_page(__name__, path="/snow", name="Snow", title="Snow operations \u00b7 Pulse",
@@ -42,4 +42,5 @@ def layout(**query):
                          placeholder="now"),
             _whole_input(f"Target hours to first pass (official: {panels_snow.official_target()}; another value is a what-if)", TARGET,
                          queries.TARGET_HOURS, p["target_hours"]),
+            shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
     ])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dash
 
 from layouts import _shell as shell
-from portal import filters
+from portal import filter_messages, filters
 
 PAGE = "volunteers"
 START, END, BOROUGH = "vol-start", "vol-end", "vol-borough"
-ASOF, URL_SYNC = "vol-asof", "vol-url-sync"
+ASOF, URL_SYNC, NOTE = "vol-asof", "vol-url-sync", "vol-filter-note"
 CONTROLS = {"start": (START, "value"), "end": (END, "value"), "borough": (BOROUGH, "value")}
 
 dash.register_page(__name__, path="/volunteers", name="Volunteers", title="Volunteer activity \u00b7 Pulse",
@@ -23,4 +23,5 @@ def layout(**query):
             shell.date_input(START, "From", p["start"]),
             shell.date_input(END, "To", p["end"]),
             shell.choice(BOROUGH, "Borough", filters.volunteer_boroughs(), p["borough"]),
+            shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
     ])

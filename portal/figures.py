@@ -32,17 +32,73 @@ def apply_template(fig: go.Figure, name: str = "simple_white") -> go.Figure:
     return fig
 
 
-def _layout(*, x_title: str = "", y_title: str = "", legend_title: str = "") -> dict:
+# Phone sizes (issue 16: at 390 px legends squashed a chart to ~70 px and axis titles were cut). A chart's
+# plot area keeps PLOT_HEIGHT however many rows its legend needs on a phone; the figure grows instead.
+PLOT_HEIGHT = 240
+PHONE_WIDTH = 300  # px a legend row or a title has in a chart card on a 390-px phone
+CHAR_PX = 8  # a generous width of one 14-px system-ui character
+LEGEND_ROW = 24
+AXIS_SPACE = 90  # tick labels (two lines on a date axis) and the x-axis title under the plot
+TICK_CHARS = 18  # a category label longer than this is wrapped onto lines of about this length
+UPRIGHT_CHARS = 10  # a vertical bar's category label is wrapped onto lines of about this length
+Y_TITLE_CHARS = 20  # a y-axis title runs up the plot's side: lines of about this length fit its height
+BESIDE_LABELS_CHARS = 18  # the x title of horizontal bars stands under the bars only, right of the labels
+
+
+def wrapped(text: str, chars: int) -> str:
+    """`text` broken onto lines of at most about `chars` characters (<br>, which plotly draws as lines),
+    so a long axis title or category label fits a phone instead of running off the chart."""
+    lines, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + 1 + len(word) > chars:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
+
+
+def legend_rows(labels, title: str = "") -> int:
+    """How many rows a horizontal legend of `labels` takes on a phone: entries packed left to right
+    (symbol and gap ~40 px each), the title on a row of its own."""
+    rows, used = 0, PHONE_WIDTH
+    for label in map(str, labels):
+        width = 40 + CHAR_PX * len(label)
+        if used + width > PHONE_WIDTH:
+            rows, used = rows + 1, 0
+        used += width
+    return rows + (len(title.split("<br>")) if title else 0)
+
+
+def bottom_legend(labels, title: str = "") -> tuple[dict, int]:
+    """A horizontal legend under the chart, where the chart toolbar (top right) never covers it, and
+    the height it needs on a phone (nothing for a single series, which needs no legend)."""
+    title_lines = wrapped(title, PHONE_WIDTH // CHAR_PX) if title else ""
+    rows = legend_rows(labels, title_lines) if len(labels) > 1 else 0
+    return ({"title": {"text": title_lines, "side": "top"}, "orientation": "h", "xref": "container",
+             "yref": "container", "x": 0, "y": 0, "yanchor": "bottom", "xanchor": "left"}, LEGEND_ROW * rows)
+
+
+def _layout(*, x_title: str = "", y_title: str = "", legend_title: str = "", legend: tuple = (),
+            x_title_chars: int = PHONE_WIDTH // CHAR_PX) -> dict:
     """The house look as one layout dict, validated once when the figure is made (plotly's
-    update_layout/update_xaxes calls cost a few ms each, issue 4)."""
+    update_layout/update_xaxes calls cost a few ms each, issue 4).
+
+    The figure is as tall as the plot area plus what its legend (bottom_legend) needs on a phone, so
+    a long legend never squashes the chart (issue 16). Axis titles are wrapped to a phone's width."""
+    below, legend_height = bottom_legend(legend, legend_title)
+    x_text = wrapped(x_title, x_title_chars) if x_title else ""
+    x_lines = x_text.count("<br>") + 1 if x_title else 0
+    bottom = AXIS_SPACE + 18 * max(x_lines - 1, 0) + legend_height
     return {
         "colorway": PALETTE, "font": {"family": FONT, "size": 14, "color": INK},
-        "margin": {"l": 60, "r": 16, "t": 16, "b": 48}, "hovermode": "x unified", "height": 340,
-        "legend": {"title": {"text": legend_title}, "orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        "margin": {"l": 60, "r": 16, "t": 16, "b": bottom}, "hovermode": "x unified",
+        "height": PLOT_HEIGHT + 16 + bottom, "legend": below,
         "paper_bgcolor": "white", "plot_bgcolor": "white",
-        "xaxis": {"title": x_title, "showgrid": False, "linecolor": INK, "tickcolor": INK},
-        "yaxis": {"title": y_title, "showgrid": True, "gridcolor": GRID, "linecolor": INK, "tickcolor": INK,
-                  "rangemode": "tozero"},
+        "xaxis": {"title": {"text": x_text}, "showgrid": False, "linecolor": INK,
+                  "tickcolor": INK, "automargin": True},
+        "yaxis": {"title": {"text": wrapped(y_title, Y_TITLE_CHARS)}, "showgrid": True, "gridcolor": GRID, "linecolor": INK,
+                  "tickcolor": INK, "rangemode": "tozero", "automargin": True},
     }
 
 
@@ -74,25 +130,38 @@ def lines(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="
     traces = [go.Scatter(x=part[x], y=part[y], name=y_title if name is None else str(name), mode=mode,
                          marker=marker(n, part), line={"dash": (dash_by or {}).get(name, "solid"), "width": 2})
               for n, (name, part) in enumerate(groups)]
-    return apply_template(go.Figure(traces, _layout(x_title=x_title, y_title=y_title, legend_title=legend_title)))
+    return apply_template(go.Figure(traces, _layout(x_title=x_title, y_title=y_title, legend_title=legend_title,
+                                                    legend=tuple(t.name for t in traces))))
 
 
 def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="", legend_title="",
          horizontal: bool = False, barmode: str = "group") -> go.Figure:
+    """Bars, one trace per value of `group` told apart by pattern as well as colour. Horizontal bars
+    have their category labels wrapped (a phone has ~300 px for labels and bars together) and one
+    band of height per label line, so labels neither run off the chart nor overlap."""
     groups = [(None, df)] if group is None else list(df.groupby(group, sort=True, dropna=False))
     patterns = ("", "/", ".", "x", "-", "|", "+", "\\")
-    traces = [go.Bar(x=part[y] if horizontal else part[x], y=part[x] if horizontal else part[y],
+    def category(values):
+        return [wrapped(v, TICK_CHARS if horizontal else UPRIGHT_CHARS) for v in values]
+    traces = [go.Bar(x=part[y] if horizontal else category(part[x]), y=category(part[x]) if horizontal else part[y],
                      name=y_title if name is None else str(name), orientation="h" if horizontal else "v",
                      marker={"pattern": {"shape": patterns[n % len(patterns)]}})
               for n, (name, part) in enumerate(groups)]
     layout = _layout(x_title=y_title if horizontal else x_title, y_title=x_title if horizontal else y_title,
-                     legend_title=legend_title)
+                     legend_title=legend_title, legend=tuple(t.name for t in traces) if group else (),
+                     x_title_chars=BESIDE_LABELS_CHARS if horizontal else PHONE_WIDTH // CHAR_PX)
     layout["barmode"] = barmode
+    if not horizontal:  # labels too wide for their bar stand upright: the plot keeps its height below them
+        upright = max((len(line) for v in df[x].unique() for line in wrapped(v, UPRIGHT_CHARS).split("<br>")), default=0)
+        layout["xaxis"]["autotickangles"] = [0, 90]
+        layout["margin"]["b"] += CHAR_PX * upright
+        layout["height"] += CHAR_PX * upright
     if horizontal:
+        labels = [wrapped(v, TICK_CHARS) for v in df[x].unique()]
         layout["yaxis"].update(autorange="reversed", rangemode="normal", showgrid=False)
         layout["xaxis"].update(showgrid=True, gridcolor=GRID, rangemode="tozero")
-        layout.update(height=max(340, 28 * len(df[x].unique()) + 80))
-        layout["margin"]["l"] = 220
+        plot = max(PLOT_HEIGHT, sum(max(18 * (label.count("<br>") + 1), 14 * len(traces)) + 10 for label in labels))
+        layout.update(height=layout["height"] - PLOT_HEIGHT + plot)
     return apply_template(go.Figure(traces, layout))
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import config
 import datasets
+from portal import wording
 
 
 def _n(x) -> str:
@@ -15,7 +16,7 @@ def _n(x) -> str:
 
 
 def _pct(x) -> str:
-    return "no data" if x is None else f"{x:.1f}%"
+    return "no data" if x is None else wording.percent(x)
 
 
 def _local_time(iso: str) -> str:

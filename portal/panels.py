@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 import config
-from portal import cache, figures, geo, queries
+from portal import cache, figures, geo, queries, wording
 from portal.quoting import clipped, quoted
 from portal.reader import QueryError, QueryTimeout, QueryTooBig, read_pool
 
@@ -121,8 +121,8 @@ def _cell(value):
         return ""
     if isinstance(value, bool):  # before int: True is an int, and "1" says nothing in a "more than" column
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
+    if isinstance(value, float):  # the page's one rounding of a measure (portal/wording.py)
+        return wording.number(value)
     if isinstance(value, int):
         return f"{value:,}"
     if hasattr(value, "isoformat"):
@@ -160,6 +160,16 @@ def render_all(panels: list[Panel], params: dict) -> list[PanelView]:
         return [render(p, params) for p in panels]
     with read_pool(min(len(panels), 4)) as pool:
         return list(pool.map(lambda p: render(p, params), panels))
+
+
+HELD = "Not drawn: a filter above needs a fix (the message under the filters says which and how)."
+
+
+def held(panel: Panel, params: dict) -> PanelView:
+    """What a panel shows while a filter of its page is wrong: a pointer to the one message beside
+    the filters (portal/filter_messages.py), not the query's own words again (issue 16); an empty
+    figure, so the pointer is read once, in the summary."""
+    return PanelView(figures.message("").to_plotly_json(), HELD, [], [], 0, csv_href(panel, params), False)
 
 
 def _failed(text: str, href: str) -> PanelView:
@@ -203,11 +213,4 @@ def _drawn(panel: Panel, params: dict, df: pd.DataFrame, href: str) -> PanelView
 def _unexpected(panel: Panel, params: dict, href: str) -> PanelView:
     log.exception("panel %s failed for %s", panel.id, {k: quoted(v) for k, v in params.items()})
     return _failed("This chart could not be drawn because of an error on our side; it has been logged.", href)
-
-
-def fmt(n: float | None, digits: int = 0) -> str:
-    """A number as a sentence wants it: thousands separators, fixed decimals."""
-    if n is None or pd.isna(n):
-        return "no value"
-    return f"{n:,.{digits}f}"
 

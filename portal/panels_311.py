@@ -7,7 +7,8 @@ import pandas as pd
 
 import config
 from portal import choropleth, figures, filters, geo
-from portal.panels import Panel, fmt, query_frame, register
+from portal.panels import Panel, query_frame, register
+from portal.wording import count, duration, percent, plural, whole
 
 PAGE = "service_requests"
 FILTERS = ("start", "end", "borough", "agency", "complaint_type")
@@ -70,17 +71,17 @@ def volume_summary(df, p):
     total = int(df["requests"].sum())
     by_channel = df.groupby("channel", dropna=False)["requests"].sum().sort_values(ascending=False)
     top, top_n = by_channel.index[0], int(by_channel.iloc[0])
-    whole = df[~df["partial"]] if (~df["partial"]).any() else df
-    per = whole.groupby("period_start")["requests"].sum()
+    complete = df[~df["partial"]] if (~df["partial"]).any() else df
+    per = complete.groupby("period_start")["requests"].sum()
     unit = p.get("period") or "day"
     partial = sorted(df.loc[df["partial"], "period_start"].unique())
     part = "" if not partial else (
         f" The {unit} starting {partial[0]} is only partly covered by the range or the data (open marker), so it "
         f"reads low." if len(partial) == 1 else f" The {unit}s starting {' and '.join(map(str, partial))} are only "
         f"partly covered by the range or the data (open markers), so they read low.")
-    return (f"{fmt(total)} requests were created {_range(p)}; most came by {top or 'an unknown channel'} "
-            f"({fmt(100 * top_n / total)}%), and the busiest whole {unit} was the one starting "
-            f"{per.idxmax()} with {fmt(per.max())}.{part}")
+    return (f"{count(total, 'request')} {'was' if total == 1 else 'were'} created {_range(p)}; most came by "
+            f"{top or 'an unknown channel'} ({percent(100 * top_n / total)}), and the busiest whole {unit} was the one "
+            f"starting {per.idxmax()} with {whole(per.max())}.{part}")
 
 
 # ---- time to close by complaint type -------------------------------------------------------------
@@ -100,8 +101,8 @@ def close_figure(df, p):
     long = df.melt(id_vars="complaint_type", value_vars=["median_days", "p90_days"], var_name="measure", value_name="days")
     more = df.melt(id_vars="complaint_type", value_vars=["median_more_than", "p90_more_than"], value_name="more")["more"]
     long["measure"] = long["measure"].map({"median_days": "Median", "p90_days": "90th percentile"})
-    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days from created to closed (open requests "
-                       "counted as at least their age)", legend_title="Time to close", horizontal=True)
+    fig = figures.bars(long, "complaint_type", "days", "measure", y_title="Days to close (an open request counts its "
+                       "age so far)", legend_title="Time to close", horizontal=True)
     labels = ["more than" if m else "" for m in more.tolist()]
     for n, trace in enumerate(fig.data):  # a bar that is only a lower bound says so on the bar
         trace.text = labels[n * len(df):(n + 1) * len(df)]
@@ -110,15 +111,14 @@ def close_figure(df, p):
 
 
 def _duration(days: float, more_than: bool = False) -> str:
-    """A time to close in words a resident reads at a glance: hours under a day ("0.0 days" said nothing)."""
-    words = f"{fmt(days * 24, 1)} hours" if days < 1 else f"{fmt(days, 1)} days"
-    return f"more than {words}" if more_than else words
+    """A time to close in the unit that reads ("0.0 days" for a 56-minute median said nothing)."""
+    return duration(days * 24, more_than)
 
 
 def _open_words(r) -> str:
     if not r.still_open:
         return "none is still open"
-    return f"{fmt(r.still_open)} still open (the oldest for {_duration(r.oldest_open_days)})"
+    return f"{whole(r.still_open)} still open (the oldest for {_duration(r.oldest_open_days)})"
 
 
 METHOD = ("Open requests count as taking at least as long as they have been open (Kaplan-Meier), so the times do not "
@@ -132,12 +132,13 @@ def close_summary(df, p):
                 if r.median_more_than else f"half are closed within {_duration(r.median_days)}")
         nine = (f"the 90th percentile is more than {_duration(r.p90_days)}" if r.p90_more_than
                 else f"nine in ten within {_duration(r.p90_days)}")
-        return (f"{fmt(r.requests)} {r.complaint_type} requests were created {_range(p)}; {_open_words(r)}. "
+        return (f"{whole(r.requests)} {r.complaint_type} {plural(r.requests, 'request')} "
+                f"{'was' if r.requests == 1 else 'were'} created {_range(p)}; {_open_words(r)}. "
                 f"Counting them, {half}; {nine}. {METHOD}")
     slow = df.sort_values("median_days", ascending=False).iloc[0]
     fast = df.sort_values("median_days").iloc[0]
-    return (f"Of the {fmt(df.requests.sum())} requests of the {len(df)} most common complaint types created {_range(p)}, "
-            f"{fmt(df.still_open.sum())} are still open. {slow.complaint_type} takes longest (median "
+    return (f"Of the {count(df.requests.sum(), 'request')} of the {len(df)} most common complaint types created "
+            f"{_range(p)}, {whole(df.still_open.sum())} {'is' if df.still_open.sum() == 1 else 'are'} still open. {slow.complaint_type} takes longest (median "
             f"{_duration(slow.median_days, slow.median_more_than)}, {_open_words(slow)}) and {fast.complaint_type} is "
             f"quickest (median {_duration(fast.median_days, fast.median_more_than)}). {METHOD}")
 
@@ -157,7 +158,7 @@ def target_data(p):
 def target_figure(df, p):
     fig = figures.bars(df, "agency", "pct_within_target", x_title="Agency",
                        y_title="% on time (open past due counted late)", horizontal=True)
-    figures.reference_line(fig, x=85, label="city standard 85%")
+    figures.reference_line(fig, x=85, label="city standard 85%", position="top left")
     fig.update_xaxes(range=[0, 100])
     return fig
 
@@ -168,10 +169,13 @@ def target_summary(df, p):
     closed_only = 100 * df["closed_within_target"].sum() / df["closed_with_due"].sum() if df["closed_with_due"].sum() else None
     requests = df["closed_with_due"].sum() + df["open_with_due"].sum()
     worst = df.iloc[0]
-    return (f"Of the {fmt(requests)} requests created {_range(p)} that have a due date, {fmt(df.open_with_due.sum())} are "
-            f"still open ({fmt(df.open_past_due.sum())} past due). Counting those past due as late, {fmt(total, 1)}% "
-            f"were on time ({fmt(closed_only, 1)}% of the closed ones alone); {worst.agency} had the lowest share "
-            f"({fmt(worst.pct_within_target, 1)}%). The scorecard's on-time KPI counts each request in the period it was "
+    # "the lowest share" only among several agencies: with one, it is that agency's share (issue 16)
+    lowest = (f"; {worst.agency} had the lowest share ({percent(worst.pct_within_target)})" if len(df) > 1
+              else f", all of them {worst.agency}'s")
+    return (f"Of the {count(requests, 'request')} created {_range(p)} that have a due date, "
+            f"{whole(df.open_with_due.sum())} {'is' if df.open_with_due.sum() == 1 else 'are'} still open "
+            f"({whole(df.open_past_due.sum())} past due). Counting those past due as late, {percent(total)} "
+            f"were on time ({percent(closed_only)} of the closed ones alone){lowest}. The scorecard's on-time KPI counts each request in the period it was "
             f"decided (closed on time, or its due time passed), so its figure for a month differs.")
 
 
@@ -191,8 +195,8 @@ def backlog_summary(df, p):
     # The daily flow the backlog is summed from is kept by agency and borough, not by type
     # (datasets/rollups.yaml): say so rather than look filtered.
     scope = " (all complaint types: the backlog is not counted by type)" if p.get("complaint_type") else ""
-    return (f"The open backlog{scope} {word} from {fmt(first.open_requests)} on {first.day} to "
-            f"{fmt(last.open_requests)} on {last.day}, peaking at {fmt(df.open_requests.max())}.")
+    return (f"The open backlog{scope} {word} from {whole(first.open_requests)} on {first.day} to "
+            f"{whole(last.open_requests)} on {last.day}, peaking at {whole(df.open_requests.max())}.")
 
 
 # ---- maps --------------------------------------------------------------------------------------------
@@ -221,11 +225,14 @@ def area_figure(df, p, layer):
 
 
 def area_summary(df, p, what):
+    """`what` is the area's noun in the singular ("borough", "community district")."""
     top = df.iloc[0]
     name = top.iloc[0]
+    if len(df) == 1:
+        return f"All {count(top.requests, 'request')} created {_range(p)} with a known {what} were in {name}."
     share = 100 * top.requests / df.requests.sum()
-    return (f"Across {len(df)} {what}, {name} had the most requests created {_range(p)}: "
-            f"{fmt(top.requests)} ({fmt(share, 1)}% of those with a known {what[:-1] if what.endswith('s') else what}).")
+    return (f"Across {count(len(df), what)}, {name} had the most requests created {_range(p)}: "
+            f"{whole(top.requests)} ({percent(share)} of those with a known {what}).")
 
 
 register(
@@ -247,10 +254,10 @@ register(
     Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
           columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
-          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs"),
+          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "borough"),
           queries=("sr_by_area",)),
     Panel("sr-map-district", PAGE, "Requests by community district (map)", FILTERS,
           lambda p: area_data(p, "community_district"), lambda df, p: area_figure(df, p, "community_district"),
-          lambda df, p: area_summary(df, p, "community districts"), columns={"community_board": "community district"},
+          lambda df, p: area_summary(df, p, "community district"), columns={"community_board": "community district"},
           queries=("sr_by_area",)),
 )

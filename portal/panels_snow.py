@@ -12,7 +12,8 @@ import config
 import datasets
 from datasets import kpis as kpi_decls
 from portal import figures
-from portal.panels import Panel, fmt, query_frame, register
+from portal.panels import Panel, query_frame, register
+from portal.wording import count, duration, measured, percent, whole
 from portal.queries import TARGET_HOURS
 
 PAGE = "snow"
@@ -24,6 +25,7 @@ SERVICE_BINS = ((0, 2, "plowed in the last 2 hours", figures.PALETTE[2]),
                 (6, 12, "6 to 12 hours ago", figures.PALETTE[5]),
                 (12, float("inf"), "more than 12 hours ago", figures.PALETTE[1]))
 NOT_SERVICED = ("not yet plowed this storm", "#6b6b6b")
+NO_STORM = "No plowing to show: no storm has been recorded yet, or this storm has no streets on its routes."
 
 
 def _storm(p) -> str:
@@ -77,12 +79,19 @@ def progress_figure(df, p):
 def progress_summary(df, p):
     last_hour = df["hour"].max()
     end = df[df["hour"] == last_hour].sort_values("route_priority")
-    parts = [f"priority {int(r.route_priority)} {fmt(r.pct_segments)}% of segments" for r in end.itertuples()]
+    parts = [f"priority {int(r.route_priority)} {percent(r.pct_segments)} of segments" for r in end.itertuples()]
     p1 = df[(df["route_priority"] == 1) & (df["pct_segments"] >= 90)]
     reach = f"; priority 1 passed 90% at hour {int(p1['hour'].min())}" if not p1.empty else ""
     # the elapsed time itself, as the other panels say it, not the chart's last whole hour
-    return (f"{df['storm'].iloc[0]} {fmt(df['elapsed_hours'].iloc[0], 1)} hours after it began, plows had reached "
+    return (f"{df['storm'].iloc[0]} {duration(df['elapsed_hours'].iloc[0])} after it began, plows had reached "
             + ", ".join(parts) + reach + ".")
+
+
+def storm_name(p) -> str:
+    """The storm as a reader knows it: its name, or "storm <id>" when it has none."""
+    storms = query_frame("snow_storms")
+    row = storms[storms["storm_id"] == _storm(p)]
+    return (row.iloc[0]["name"] if not row.empty and row.iloc[0]["name"] else None) or f"storm {_storm(p)}"
 
 
 def storm_status(p) -> str:
@@ -121,24 +130,25 @@ def first_pass_figure(df, p):
 
 
 def _first_pass_part(r) -> str:
-    reached = f"{fmt(r.serviced)} of {fmt(r.segments)} segments reached ({fmt(r.unreached)} not yet)"
+    reached = (f"{whole(r.serviced)} of {count(r.segments, 'segment')} reached"
+               + (f" ({whole(r.unreached)} not yet)" if r.unreached else ""))
     if r.median_more_than:
-        times = f"median more than {fmt(r.elapsed_hours, 1)} h: fewer than half reached"
+        times = f"median {duration(r.elapsed_hours, more_than=True)}: fewer than half reached"
     elif r.p90_more_than:
-        times = (f"median {fmt(r.median_hours, 1)} h, 90th percentile more than {fmt(r.elapsed_hours, 1)} h: "
+        times = (f"median {duration(r.median_hours)}, 90th percentile {duration(r.elapsed_hours, more_than=True)}: "
                  f"fewer than 90% reached")
     else:
-        times = f"median {fmt(r.median_hours, 1)} h, 90th percentile {fmt(r.p90_hours, 1)} h"
+        times = f"median {duration(r.median_hours)}, 90th percentile {duration(r.p90_hours)}"
     return f"priority {int(r.route_priority)}: {reached}; {times}"
 
 
 def first_pass_summary(df, p):
     first = df.iloc[0]
-    window = (f"{fmt(first.within_target)} priority-1 segments reached within {target_words(p)}; in progress, the "
+    window = (f"{count(first.within_target, 'priority-1 segment')} reached within {target_words(p)}; in progress, the "
               f"window ends {_local(first.window_ends)}" if not first.window_closed else
               "Share within " + target_words(p) + ": "
-              + ", ".join(f"priority {int(r.route_priority)} {fmt(r.pct_within_target)}%" for r in df.itertuples()))
-    return (f"{fmt(first.elapsed_hours, 1)} hours after the start, counting segments not yet reached as taking "
+              + ", ".join(f"priority {int(r.route_priority)} {percent(r.pct_within_target)}" for r in df.itertuples()))
+    return (f"{duration(first.elapsed_hours)} after the start, counting segments not yet reached as taking "
             f"longer than that: " + "; ".join(_first_pass_part(r) for r in df.itertuples()) + f". {window}.")
 
 
@@ -156,6 +166,17 @@ def _bin(hours) -> str:
     if hours is None or pd.isna(hours):
         return NOT_SERVICED[0]
     return next(label for lo, hi, label, *_ in SERVICE_BINS if lo <= hours < hi)
+
+
+MAP_HEIGHT = 420
+TAP_CHARS = 22  # a tapped street's label is at most about this wide, so it fits beside the finger on a phone
+
+
+def tap_label(street, segment, priority, status: str) -> str:
+    """What a tap (or hover) on a street says, on short lines: at 390 px the one-line label was cut on
+    both sides (issue 16)."""
+    return "<br>".join([figures.wrapped(street, TAP_CHARS), f"{segment}, priority {priority}",
+                        figures.wrapped(status, TAP_CHARS)])
 
 
 def map_figure(df, p) -> dict:
@@ -178,18 +199,19 @@ def map_figure(df, p) -> dict:
             coords = json.loads(geometry)["coordinates"] if geometry else []
             lons += [c[0] for c in coords] + [None]
             lats += [c[1] for c in coords] + [None]
-            text += [f"{street} ({segment}), priority {priority}: {label}"] * len(coords) + [None]
+            text += [tap_label(street, segment, priority, label)] * len(coords) + [None]
         lats_all += [y for y in lats if y is not None]
         arrays.append({"x": lons, "y": lats, "text": text})
         traces.append(go.Scatter(x=[], y=[], mode="lines", name=f"{label} ({len(by_status[label]):,})",
                                  line={"color": colour, "width": 2}, text=[], hoverinfo="text"))
     mid = (min(lats_all) + max(lats_all)) / 2 if lats_all else 0.0
+    legend, legend_height = figures.bottom_legend([t.name for t in traces], "Last plowed")
     # constrain="domain": with scaleanchor alone, a resize made plotly and Dash's resize observer fight
     # for tens of seconds on a narrow page.
     fig = figures.apply_template(go.Figure(traces, {
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 460, "font": {"family": figures.FONT, "color": figures.INK},
-        "legend": {"title": {"text": "Last plowed"}, "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.9)"},
-        "hovermode": "closest",
+        "margin": {"l": 0, "r": 0, "t": 0, "b": legend_height}, "height": MAP_HEIGHT + legend_height,
+        "font": {"family": figures.FONT, "color": figures.INK}, "legend": legend,
+        "hovermode": "closest", "hoverlabel": {"font": {"size": 13}},
         "xaxis": {"visible": False, "constrain": "domain"},
         "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid)), 0.1),
                   "constrain": "domain"},
@@ -207,8 +229,8 @@ def map_summary(df, p):
     as_of = df["as_of"].iloc[0] if "as_of" in df and len(df) else None
     zone = datasets.city(config.get("city")).timezone
     when = f" at {as_of.tz_convert(zone):%Y-%m-%d %H:%M %Z}" if as_of is not None and not pd.isna(as_of) else ""
-    return (f"Of {fmt(len(df))} street segments{when}, {fmt(recent)} had been plowed in the previous 2 hours and "
-            f"{fmt(waiting)} had not been plowed yet during storm {_storm(p)}.")
+    return (f"Of {count(len(df), 'street segment')}{when}, {whole(recent)} had been plowed in the previous 2 hours and "
+            f"{whole(waiting)} had not been plowed yet during {storm_name(p)}.")
 
 
 # ---- per district -------------------------------------------------------------------------------------
@@ -229,25 +251,29 @@ def district_figure(df, p):
 def district_summary(df, p):
     p1 = df[df["route_priority"] == 1]
     if p1.empty:
-        return f"{len(df['district'].unique())} districts; no priority-1 segments."
+        return f"{count(df['district'].nunique(), 'district')}; no priority-1 segments."
     if not p1["window_closed"].iloc[0]:
         slow = p1.assign(share=p1["serviced"] / p1["segments"]).sort_values("share").iloc[0]
-        return (f"In progress: the window of {target_words(p)} ends {_local(slow.window_ends)}. So far "
-                f"{slow.district} has the fewest priority-1 segments reached: {fmt(slow.serviced)} of "
-                f"{fmt(slow.segments)}.")
+        so_far = (f"{slow.district} has the fewest priority-1 segments reached: {whole(slow.serviced)} of "
+                  f"{whole(slow.segments)}" if p1["district"].nunique() > 1 else
+                  f"{whole(slow.serviced)} of {count(slow.segments, 'priority-1 segment')} in {slow.district} are reached")
+        return f"In progress: the window of {target_words(p)} ends {_local(slow.window_ends)}. So far {so_far}."
     worst = p1.sort_values("pct_within_target").iloc[0]
-    return (f"Across {df['district'].nunique()} districts, {worst.district} had the lowest priority-1 share "
-            f"first plowed within {target_words(p)}: {fmt(worst.pct_within_target)}% of {int(worst.segments)} segments.")
+    share = f"{percent(worst.pct_within_target)} of {count(worst.segments, 'segment')}"
+    if p1["district"].nunique() == 1:  # "the lowest share" needs more than one district (issue 16)
+        return f"In {worst.district}, {share} on priority-1 routes were first plowed within {target_words(p)}."
+    return (f"Across {count(df['district'].nunique(), 'district')}, {worst.district} had the lowest priority-1 share "
+            f"first plowed within {target_words(p)}: {share}.")
 
 
 register(
     Panel("snow-progress", PAGE, "Progress since the storm began", FILTERS, progress_data, progress_figure,
-          progress_summary, empty="No storm selected, or no segments in the lake.",
+          progress_summary, empty=NO_STORM,
           columns={"route_priority": "route priority", "segments_serviced": "segments serviced",
                    "pct_segments": "% of segments", "pct_lane_miles": "% of lane-miles", "elapsed_hours": "hours elapsed"},
           queries=("snow_progress", "snow_storms")),
     Panel("snow-first-pass", PAGE, "Time to first pass against target", FILTERS, first_pass_data, first_pass_figure,
-          first_pass_summary, empty="No storm selected, or no segments in the lake.",
+          first_pass_summary, empty=NO_STORM,
           columns={"route_priority": "route priority", "elapsed_hours": "hours elapsed", "median_hours": "median hours",
                    "median_more_than": "median more than", "p90_hours": "90th percentile hours",
                    "p90_more_than": "90th percentile more than", "window_ends": "window ends",
@@ -255,12 +281,12 @@ register(
                    "pct_within_target": "% within target"},
           queries=("snow_time_to_first_pass",)),
     Panel("snow-map", PAGE, "Street segments by hours since last plowed (map)", FILTERS, map_data, map_figure,
-          map_summary, empty="No storm selected, or no segments in the lake.",
+          map_summary, empty=NO_STORM,
           columns={"segment_id": "segment", "route_priority": "route priority", "last_serviced": "last plowed",
                    "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",),
           queries=("snow_segment_status",)),
     Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
-          district_summary, empty="No storm selected, or no segments in the lake.",
+          district_summary, empty=NO_STORM,
           columns={"route_priority": "route priority", "serviced": "reached", "window_ends": "window ends",
                    "window_closed": "window passed", "serviced_within_target": "within target",
                    "pct_within_target": "% within target"},

@@ -1,9 +1,11 @@
-"""The volunteers page's panels: sign-ups and hours over time (the day-of-service spike shows),
-by borough and category, and open opportunities still needing volunteers."""
+"""The volunteers page's panels: open opportunities still needing volunteers first (what a reader can
+do, issue 16), then sign-ups and hours over time (the day-of-service spike shows) and by borough and
+category."""
 from __future__ import annotations
 
 from portal import figures
-from portal.panels import Panel, fmt, query_frame, register
+from portal.panels import Panel, query_frame, register
+from portal.wording import count, measured, times, whole
 
 PAGE = "volunteers"
 FILTERS = ("start", "end", "borough")
@@ -23,9 +25,9 @@ def by_day_figure(df, p):
 def by_day_summary(df, p):
     peak = df.sort_values("signups", ascending=False).iloc[0]
     typical = df["signups"].median()
-    return (f"{fmt(df['signups'].sum())} sign-ups and {fmt(df['hours'].sum())} hours served from {p['start']} to "
-            f"{p['end']}; the busiest day was {peak.event_date} with {fmt(peak.signups)} sign-ups, "
-            f"{fmt(peak.signups / typical if typical else 0, 1)} times a typical day ({fmt(typical)}).")
+    return (f"{count(df['signups'].sum(), 'sign-up')} and {measured(df['hours'].sum(), 'hour')} served from "
+            f"{p['start']} to {p['end']}; the busiest day was {peak.event_date} with {count(peak.signups, 'sign-up')}, "
+            f"{times(peak.signups / typical if typical else 0)} a typical day ({whole(typical)}).")
 
 
 def borough_data(p):
@@ -44,11 +46,11 @@ def borough_summary(df, p):
     by_b = df.groupby("borough")["signups"].sum().sort_values(ascending=False)
     by_c = df.groupby("category")["signups"].sum().sort_values(ascending=False)
     top_c = df[df["category"] == by_c.index[0]]
-    where = (f"{by_b.index[0].title()} had the most sign-ups ({fmt(by_b.iloc[0])}) and " if len(by_b) > 1
+    where = (f"{by_b.index[0].title()} had the most sign-ups ({whole(by_b.iloc[0])}) and " if len(by_b) > 1
              else f"In {by_b.index[0].title()}, ")
-    return (f"{where}{by_c.index[0]} was the most popular category ({fmt(by_c.iloc[0])} sign-ups, "
-            f"{fmt(top_c['hours'].sum(), 1)} hours served); {fmt(df['signups'].sum())} sign-ups and "
-            f"{fmt(df['hours'].sum(), 1)} hours in all.")
+    return (f"{where}{by_c.index[0]} was the most popular category ({count(by_c.iloc[0], 'sign-up')}, "
+            f"{measured(top_c['hours'].sum(), 'hour')} served); {count(df['signups'].sum(), 'sign-up')} and "
+            f"{measured(df['hours'].sum(), 'hour')} in all.")
 
 
 def open_data(p):
@@ -72,21 +74,23 @@ def open_figure(df, p):
 def open_summary(df, p):
     top = df.iloc[0]
     total, needed = int(top.open_opportunities), int(top.needed_in_all)
-    shown = (f"The {len(df)} most in need of {fmt(total)} open opportunities, which need {fmt(needed)} volunteers in all"
-             if total > len(df) else f"{fmt(total)} open opportunities still need {fmt(needed)} volunteers")
-    return (f"{shown} as of {p['end']}; the most is {fmt(top.still_needed)} for \u201c{top.title}\u201d. An ongoing "
+    shown = (f"The {len(df)} most in need of {count(total, 'open opportunity', 'open opportunities')}, which need "
+             f"{count(needed, 'volunteer')} in all" if total > len(df) else
+             f"{count(total, 'open opportunity', 'open opportunities')} still "
+             f"{'needs' if total == 1 else 'need'} {count(needed, 'volunteer')}")
+    return (f"{shown} as of {p['end']}; the most is {whole(top.still_needed)} for \u201c{top.title}\u201d. An ongoing "
             f"opportunity counts the volunteers its next session still needs, a one-time event those it needs once.")
 
 
 register(
-    Panel("vol-by-day", PAGE, "Volunteers by event day", FILTERS, by_day_data, by_day_figure, by_day_summary,
-          columns={"event_date": "event day", "signups": "sign-ups"}, queries=("vol_by_day",)),
-    Panel("vol-by-borough", PAGE, "Sign-ups by borough and category", FILTERS, borough_data, borough_figure,
-          borough_summary, columns={"signups": "sign-ups"}, queries=("vol_by_borough_category",)),
     Panel("vol-open", PAGE, "Open opportunities still needing volunteers", FILTERS, open_data, open_figure,
           open_summary, empty="No open opportunities need volunteers on this day.",
           columns={"opportunity_id": "id", "next_session": "next session", "volunteers_needed": "needed (per session if ongoing)",
                    "signed_up": "signed up", "still_needed": "still needed", "start_date": "starts", "end_date": "ends",
                    "open_opportunities": "open in all", "needed_in_all": "needed in all"},
           queries=("vol_open_opportunities",)),
+    Panel("vol-by-day", PAGE, "Volunteers by event day", FILTERS, by_day_data, by_day_figure, by_day_summary,
+          columns={"event_date": "event day", "signups": "sign-ups"}, queries=("vol_by_day",)),
+    Panel("vol-by-borough", PAGE, "Sign-ups by borough and category", FILTERS, borough_data, borough_figure,
+          borough_summary, columns={"signups": "sign-ups"}, queries=("vol_by_borough_category",)),
 )

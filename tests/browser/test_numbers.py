@@ -26,7 +26,12 @@ def storm_portal(tmp_path_factory):
 
 
 def _hours(text: str) -> float:
-    return float(re.search(r"([\d.]+) hours after", text).group(1))
+    """The elapsed time a summary states, in hours ("less than a minute after", "20 minutes after", "5.2 hours
+    after": portal/wording.py)."""
+    if "less than a minute after" in text:
+        return 0.0
+    found = re.search(r"([\d.,]+) (minute|hour|day)s? after", text)
+    return float(found.group(1).replace(",", "")) * {"minute": 1 / 60, "hour": 1, "day": 24}[found.group(2)]
 
 
 def test_snow_in_the_first_minutes_of_a_storm_agrees_with_itself(open_page, storm_portal):

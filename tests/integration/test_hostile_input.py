@@ -45,6 +45,12 @@ def summaries(resp) -> list[str]:
     return [props["children"] for cid, props in out.items() if cid.endswith("-summary")]
 
 
+def filter_note(resp) -> list[str]:
+    """The lines of the filter bar's message in a chart page's callback answer (portal/filter_messages.py)."""
+    out = resp.get_json()["response"]
+    return [p["props"]["children"] for cid, props in out.items() if cid.endswith("-filter-note") for p in props["children"]]
+
+
 # ---- request size ------------------------------------------------------------------------------------
 def test_a_body_past_the_limit_is_a_413_in_json_before_dash_reads_it(portal):
     # issue 13: a 60 MB callback POST took a worker to 3.9 GB for 34 s; nothing capped the body
@@ -93,15 +99,16 @@ def test_a_long_filter_value_is_no_such_value_and_is_not_repeated(portal):
     assert resp.status_code == 200
     assert "Z" * 1000 not in resp.get_data(as_text=True)
     assert len(resp.get_data()) < len(value) / 2
-    said = summaries(resp)
-    assert said and all(s.startswith(("No ", "This chart")) or "all complaint types" in s for s in said), said
+    assert set(summaries(resp)) == {panels.HELD}  # the charts wait for the filter to be fixed (issue 16)
+    assert filter_note(resp) == ["Complaint type: What was typed is not a complaint type (too long, or not text). "
+                                 "Choose one from the list, or leave the box empty for every type."]
 
 
 def test_a_filter_that_is_not_text_matches_nothing_rather_than_failing(portal):
     app, client = portal
     resp = client.post(UPDATE, json=sr_update(app, ["2026"], {"x": 1}, {"$ne": ""}, True, [1, 2], ["week"]))
     assert resp.status_code == 200
-    assert all(s.startswith(("No ", "This chart")) for s in summaries(resp))
+    assert set(summaries(resp)) == {panels.HELD} and len(filter_note(resp)) == 5  # dates, borough, agency, type
     body = resp.get_data(as_text=True)
     assert "$ne" not in body and "{'x': 1}" not in body  # not written out as a text and looked for
 
@@ -121,14 +128,16 @@ def test_a_chart_csv_past_the_date_range_is_a_400_naming_the_parameter(portal):
     assert "parameter 'end'" in resp.json["error"] and "from 1900-01-01 to 9000-12-31" in resp.json["error"]
 
 
-def test_the_service_requests_page_past_the_date_range_says_so_in_every_chart(portal):
+def test_the_service_requests_page_past_the_date_range_says_so_once_beside_the_filters(portal):
     # issue 13: the same end date broke all six charts of /service-requests (a 500);
-    # issue 15: opening on the default range instead hid the mistake: each chart now says what the API says
+    # issue 15: opening on the default range instead hid the mistake;
+    # issue 16: each chart then repeated the query's message: now it is said once, in words, by the filters
     app, client = portal
     resp = client.post(UPDATE, json=sr_update(app, "2026-01-01", "9999-12-31"))
     assert resp.status_code == 200
-    said = summaries(resp)
-    assert len(said) == 6 and all("from 1900-01-01 to 9000-12-31, got '9999-12-31'" in s for s in said), said
+    assert filter_note(resp) == ["To: \u201c9999-12-31\u201d is outside the dates that can be asked for "
+                                 "(1900-01-01 to 9000-12-31)."]
+    assert summaries(resp) == [panels.HELD] * 6
 
 
 @pytest.mark.parametrize("query", [{"end": "0001-01-01"}, {"start": "0001-01-01"}, {"end": "9999-12-31"}])
