@@ -130,11 +130,11 @@ def test_a_chart_page_shows_the_datasets_its_panels_read(demo_lake):
     from callbacks import snow, volunteers
 
     storm = filters.storms()[0]["storm_id"]
-    shown = text_of(snow.update(storm, 12, 6, {})[-1])
+    shown = text_of(snow.update(storm, 12, 6, {})[-2])  # "Data and sources"; the filter note is last
     assert sorted(part.split("(")[1].split(" ")[0] for part in shown.removeprefix("Showing ").split("; ")) == [
         "plow_activity", "snow_segments", "snow_storms"]
     v = filters.volunteer_params({})
-    assert "volunteer_opportunities v1" in text_of(volunteers.update(v["start"], v["end"], None, {})[-1])
+    assert "volunteer_opportunities v1" in text_of(volunteers.update(v["start"], v["end"], None, {})[-2])
 
 
 def test_a_kpi_trend_runs_oldest_to_newest_ending_at_the_current_value(demo_lake):
