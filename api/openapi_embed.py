@@ -33,7 +33,7 @@ def embed_paths() -> dict:
              _param("version", "query", STR, "Pinned versions: dataset:N[,dataset:N], or N for a target reading one.")],
             example="/embed/sr-volume/share.json?borough=BRONX", tag="portal"),
         "/oembed": _get(
-            "oEmbed", "oEmbed 1.0 (https://oembed.com/) for a permalink of this site (a dashboard page, naming a chart "
+            "oEmbed", "oEmbed (https://oembed.com/, the spec's version one) for a permalink of this site (a dashboard page, naming a chart "
             "with chart= or a KPI with kpi=; its first chart otherwise) or an /embed/ URL: a rich answer whose html "
             "is the embed snippet. format=xml is not served (501, as the spec allows); another site's URL is a 404.",
             {"200": _json(oembed, "The oEmbed answer."), "501": _json({"type": "object"}, "format=xml."),

@@ -46,8 +46,9 @@ def _median(actual, d: dict) -> str:
                f"{_n(d.get('created_still_open'))} not closed by the period's end (or by now), each counted as open at least that "
                f"long (Kaplan-Meier)")
     if actual is None and d.get("denominator"):
-        return (f"{counted}. Fewer than half have closed yet, so the median is more than "
-                f"{float(d.get('more_than_days') or 0):.1f} days: no score until half have closed.")
+        return (f"{counted}. Fewer than half have closed yet, so the median is "
+                f"{wording.duration(float(d.get('more_than_days') or 0) * 24, more_than=True)}: no score until half "
+                f"have closed.")
     return counted + "." if d.get("denominator") else "No requests were created in this period."
 
 
