@@ -1,5 +1,6 @@
-"""What every chart page's callback does: render each panel of the page for the parameters, and keep
-the URL query in step with the filters so the view is a citable link."""
+"""What every chart page's callback does: render each panel of the page for the parameters, hand each
+figure to its graph when the graph comes into view, and keep the URL query in step with the filters
+so the view is a citable link."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from portal import freshness, panels
 def outputs(page: str) -> list[Output]:
     out = []
     for p in panels.for_page(page):
-        out += [Output(shell.graph_id(p.id), "figure"), Output(shell.summary_id(p.id), "children"),
-                Output(shell.table_id(p.id), "children"), Output(shell.download_id(p.id), "href")]
+        out += [Output(shell.figure_id(p.id), "data"), Output(shell.summary_id(p.id), "children"),
+                Output(shell.table_store_id(p.id), "data"), Output(shell.download_id(p.id), "href")]
     return out
 
 
@@ -32,6 +33,28 @@ def redraw(page: str, params: dict) -> list:
     """A chart page's outputs for its parameters: the "Showing ..." line of the datasets its panels
     read, then `values`."""
     return [freshness.as_of(panels.page_datasets(page)), *values(page, params)]
+
+
+def draw_when_seen(page: str) -> None:
+    """Each panel's figure goes from its store to its graph at once if the graph is on or near the
+    screen, else when it is scrolled to (assets/pulse.js, `offerFigure`): a page draws the charts
+    one can see, not all of them, before it answers a click. Its table (up to TABLE_ROWS rows,
+    thousands of elements on /snow) is built once its "view as table" has been opened (decision 0021)."""
+    for p in panels.for_page(page):
+        clientside_callback(
+            "function (clicks, table) { return clicks ? table : window.dash_clientside.no_update; }",
+            Output(shell.table_id(p.id), "children"),
+            Input(shell.table_toggle_id(p.id), "n_clicks"),
+            Input(shell.table_store_id(p.id), "data"),
+            prevent_initial_call=True,
+        )
+        clientside_callback(
+            ClientsideFunction("pulse", "offerFigure"),
+            Output(shell.graph_id(p.id), "figure"),
+            Input(shell.figure_id(p.id), "data"),
+            State(shell.graph_id(p.id), "id"),
+            prevent_initial_call=True,
+        )
 
 
 def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:

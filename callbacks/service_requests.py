@@ -19,6 +19,8 @@ def update(start, end, borough, agency, complaint_type, period, _versions):
     return _panels.redraw(page.PAGE, params)
 
 
+_panels.draw_when_seen(page.PAGE)
+
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)
 
 _panels.toggles(page.PERIOD)

@@ -18,4 +18,6 @@ def update(storm_id, hours, target_hours, _versions):
     return _panels.redraw(page.PAGE, params)
 
 
+_panels.draw_when_seen(page.PAGE)
+
 _panels.sync_url(page.URL_SYNC, page.CONTROLS)

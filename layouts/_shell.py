@@ -43,27 +43,55 @@ def download_id(panel_id: str) -> str:
     return f"{panel_id}-download"
 
 
+def table_store_id(panel_id: str) -> str:
+    """The store the page's callback writes a panel's table into; it is shown once its "view as
+    table" is opened (decision 0021)."""
+    return f"{panel_id}-table-data"
+
+
+def table_toggle_id(panel_id: str) -> str:
+    return f"{panel_id}-table-toggle"
+
+
+def figure_id(panel_id: str) -> str:
+    """The store the page's callback writes a panel's figure into; the graph draws it when it comes
+    into view (assets/pulse.js, `offerFigure`; decision 0021)."""
+    return f"{panel_id}-figure"
+
+
 # Selection and zoom tools do nothing for these charts' readers but add ten tab stops per chart for a
 # keyboard user (sixty on the 311 page); saving the image and resetting the axes stay.
 MODEBAR_REMOVED = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 
 
+def blank_figure(height: int) -> dict:
+    """What a graph shows until its figure is drawn: nothing, at the chart's height. No axes: plotly
+    draws empty axes with ticks and labels, ~50-150 ms each on the 311 page (decision 0021)."""
+    return {"data": [], "layout": {"height": height, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
+
 def chart_card(panel) -> html.Section:
-    """One chart with its text alternative, its table and its download, under a heading."""
+    """One chart with its text alternative, its table and its download, under a heading. The graph
+    keeps the panel's height from the first paint (nothing below it moves when it is drawn) and draws
+    its figure, kept in a store until then, when it comes near the screen (decision 0021)."""
     heading = f"{panel.id}-heading"
     return html.Section(className="card", **{"aria-labelledby": heading}, children=[
         html.H2(panel.title, id=heading),
         html.P(id=summary_id(panel.id), className="summary", children="Loading\u2026"),
-        dcc.Graph(id=graph_id(panel.id), className="chart", figure={"layout": {"height": 340}},
+        dcc.Graph(id=graph_id(panel.id), className="chart", figure=blank_figure(panel.height),
+                  style={"minHeight": f"{panel.height}px"},
                   config={"displaylogo": False, "toImageButtonOptions": {"filename": panel.id},
                           "modeBarButtonsToRemove": MODEBAR_REMOVED}),
-        html.Details(className="as-table", children=[
+        html.Details(id=table_toggle_id(panel.id), className="as-table", children=[
             html.Summary(f"View \u201c{panel.title}\u201d as a table"),
             html.Div(id=table_id(panel.id), className="table-wrap", tabIndex="0",
                      role="region", **{"aria-label": f"{panel.title}, table"}),
         ]),
         html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href="#",
                **{"aria-describedby": heading}),
+        dcc.Store(id=figure_id(panel.id)),
+        dcc.Store(id=table_store_id(panel.id)),
     ])
 
 
