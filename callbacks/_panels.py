@@ -23,9 +23,7 @@ def values(page: str, params: dict) -> list:
     out = []
     page_panels = panels.for_page(page)
     for p, view in zip(page_panels, panels.render_all(page_panels, params), strict=True):
-        out += [view.figure, view.summary,
-                shell.data_table(p.title, view.columns, view.rows, view.total_rows, panels.TABLE_ROWS),
-                view.csv_href]
+        out += shell.card_values(p, view)
     return out
 
 
@@ -48,12 +46,11 @@ def draw_when_seen(page: str) -> None:
             Input(shell.table_store_id(p.id), "data"),
             prevent_initial_call=True,
         )
-        clientside_callback(
+        clientside_callback(  # an initial call too: the page's layout arrives with its figures
             ClientsideFunction("pulse", "offerFigure"),
             Output(shell.graph_id(p.id), "figure"),
             Input(shell.figure_id(p.id), "data"),
             State(shell.graph_id(p.id), "id"),
-            prevent_initial_call=True,
         )
 
 

@@ -12,6 +12,7 @@ from portal import filters
 @callback(
     [Output(page.ASOF, "children"), *_panels.outputs(page.PAGE)],
     [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
+    prevent_initial_call=True,  # the page's layout arrives with its data (layouts/_shell.chart_page)
 )
 def update(start, end, borough, _versions):
     params = filters.volunteer_params({"start": start, "end": end, "borough": borough})

@@ -64,23 +64,38 @@ def figure_id(panel_id: str) -> str:
 MODEBAR_REMOVED = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 
 
+BLANK = "blank"  # the `meta` of a blank figure: what a test (or a script) asks to know a chart is not drawn yet
+
+
 def blank_figure(height: int) -> dict:
     """What a graph shows until its figure is drawn: nothing, at the chart's height. No axes: plotly
     draws empty axes with ticks and labels, ~50-150 ms each on the 311 page (decision 0021)."""
-    return {"data": [], "layout": {"height": height, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+    return {"data": [], "layout": {"height": height, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "meta": BLANK,
                                    "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
-def chart_card(panel) -> html.Section:
-    """One chart with its text alternative, its table and its download, under a heading. The graph
-    keeps the panel's height from the first paint (nothing below it moves when it is drawn) and draws
-    its figure, kept in a store until then, when it comes near the screen (decision 0021)."""
+def card_values(panel, view) -> list:
+    """What a chart card shows of a PanelView: its figure, summary, table and download link, in the
+    order of callbacks/_panels.outputs (the layout's first values and the page callback's are one)."""
+    from portal.panels import TABLE_ROWS
+
+    # the table as JSON: it waits in a store until its details are opened, and a store holds data, not components
+    table = data_table(panel.title, view.columns, view.rows, view.total_rows, TABLE_ROWS).to_plotly_json()
+    return [view.figure, view.summary, table, view.csv_href]
+
+
+def chart_card(panel, view=None) -> html.Section:
+    """One chart with its text alternative, its table and its download, under a heading; filled from
+    `view` when the page renders with its data, else by the page's callback. The graph keeps the
+    panel's height from the first paint (nothing below it moves when it is drawn) and draws its
+    figure, kept in a store until then, when it comes near the screen (decision 0021)."""
+    figure, summary, table, href = card_values(panel, view) if view is not None else (None, "Loading\u2026", None, "#")
     heading = f"{panel.id}-heading"
-    return html.Section(className="card", **{"aria-labelledby": heading}, children=[
+    # The height as a CSS variable on the card: the graph's own element is replaced when plotly.js has loaded.
+    return html.Section(className="card", style={"--chart-height": f"{panel.height}px"}, **{"aria-labelledby": heading}, children=[
         html.H2(panel.title, id=heading),
-        html.P(id=summary_id(panel.id), className="summary", children="Loading\u2026"),
+        html.P(id=summary_id(panel.id), className="summary", children=summary),
         dcc.Graph(id=graph_id(panel.id), className="chart", figure=blank_figure(panel.height),
-                  style={"minHeight": f"{panel.height}px"},
                   config={"displaylogo": False, "toImageButtonOptions": {"filename": panel.id},
                           "modeBarButtonsToRemove": MODEBAR_REMOVED}),
         html.Details(id=table_toggle_id(panel.id), className="as-table", children=[
@@ -88,10 +103,10 @@ def chart_card(panel) -> html.Section:
             html.Div(id=table_id(panel.id), className="table-wrap", tabIndex="0",
                      role="region", **{"aria-label": f"{panel.title}, table"}),
         ]),
-        html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href="#",
+        html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href=href,
                **{"aria-describedby": heading}),
-        dcc.Store(id=figure_id(panel.id)),
-        dcc.Store(id=table_store_id(panel.id)),
+        dcc.Store(id=figure_id(panel.id), data=figure),
+        dcc.Store(id=table_store_id(panel.id), data=table),
     ])
 
 
@@ -162,23 +177,28 @@ def toggle_group(group_id: str, label: str, options: list[tuple[str, str]], valu
 
 
 def chart_page(page: str, title: str, intro: str, asof_id: str, url_sync_id: str, filters_label: str,
-               controls: list) -> html.Div:
-    """A dashboard page: heading, "showing version ..." line, a filter bar, and a card per panel."""
+               controls: list, params: dict) -> html.Div:
+    """A dashboard page: heading, "showing version ..." line, a filter bar, and a card per panel,
+    rendered with their data for `params` (the page's filters from its URL): the page arrives whole,
+    its callback runs only when a filter or the data changes, and no text arrives later to push a
+    chart down (decision 0021). The views are the callback's, cached by data version."""
     from portal import panels
 
+    page_panels = panels.for_page(page)
+    views = panels.render_all(page_panels, params)
     return html.Div([
-        page_header(title, intro, asof_id),
+        page_header(title, intro, asof_id, freshness.as_of(panels.page_datasets(page))),
         html.Div(className="filters", role="search", **{"aria-label": filters_label}, children=controls),
         dcc.Store(id=url_sync_id),
-        html.Div(className="cards", children=[chart_card(panel) for panel in panels.for_page(page)]),
+        html.Div(className="cards", children=[chart_card(panel, view) for panel, view in zip(page_panels, views, strict=True)]),
     ])
 
 
-def page_header(title: str, intro: str, asof_id: str) -> html.Div:
+def page_header(title: str, intro: str, asof_id: str, asof: str = "") -> html.Div:
     return html.Div(className="page-head", children=[
         html.H1(title),
         html.P(intro, className="intro"),
-        html.P(id=asof_id, className="asof", children=""),
+        html.P(id=asof_id, className="asof", children=asof),
     ])
 
 

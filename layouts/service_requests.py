@@ -32,4 +32,4 @@ def layout(**query):
             shell.choice(AGENCY, "Agency", choices["agency"], p["agency"]),
             shell.choice(TYPE, "Complaint type", choices["complaint_type"], p["complaint_type"]),
             shell.toggle_group(PERIOD, "Group volume by", [(x, x.title()) for x in filters.PERIODS], p["period"]),
-    ])
+    ], p)

@@ -40,4 +40,4 @@ def layout(**query):
                          placeholder="now"),
             _whole_input(f"Target hours to first pass (official: {panels_snow.official_target()}; another value is a what-if)", TARGET,
                          queries.TARGET_HOURS, p["target_hours"]),
-    ])
+    ], p)

@@ -23,4 +23,4 @@ def layout(**query):
             shell.date_input(START, "From", p["start"]),
             shell.date_input(END, "To", p["end"]),
             shell.choice(BOROUGH, "Borough", filters.volunteer_boroughs(), p["borough"]),
-    ])
+    ], p)
