@@ -15,7 +15,8 @@ http       the same callbacks through HTTP: POST /_dash-update-component to a re
            (the workers' readers stay open), warm = the same request again.
 lighthouse Lighthouse 12 (node_modules, `make node-deps`) desktop performance and accessibility of
            `/` and `/service-requests` on that gunicorn, LIGHTHOUSE_RUNS runs each, medians. Goals:
-           accessibility 1.0, performance >= 0.9.
+           accessibility 1.0, performance >= 0.9. Every page, beside a floor: `--only lighthouse`
+           (benchmarks/lighthouse.py).
 """
 from __future__ import annotations
 
