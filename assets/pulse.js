@@ -191,3 +191,64 @@
       .catch(function () { if (status) { status.textContent = "The share links could not be made; try again."; } });
   }, true);
 })();
+
+/* Performance (decision 0021): a chart is drawn when it comes near the screen, not when its figure
+   arrives. The page's callback writes each figure into a store; `offerFigure` (a clientside callback,
+   callbacks/_panels.draw_when_seen) hands it to the graph at once if the graph is on or near the
+   screen, else keeps it until an IntersectionObserver sees the graph, then sets the graph's figure.
+   Drawing six charts at load blocked the 311 page's main thread for over a second (Lighthouse
+   TBT); the ones out of sight now cost nothing until they are looked at. Printing draws them all. */
+(function () {
+  "use strict";
+  var MARGIN = 0;  // px around the screen within which a graph counts as seen: its card entering the
+                   // screen starts its drawing, a summary's height before the chart itself shows
+  var waiting = {};  // graph id -> the figure it has not drawn yet
+  var watched = typeof WeakSet === "function" ? new WeakSet() : null;
+  var observer = "IntersectionObserver" in window
+    ? new IntersectionObserver(seen, { rootMargin: MARGIN + "px 0px" }) : null;
+
+  function draw(id) {
+    var figure = waiting[id];
+    delete waiting[id];
+    if (figure) { window.dash_clientside.set_props(id, { figure: figure }); }
+  }
+
+  function seen(entries) {
+    entries.forEach(function (entry) {
+      if (!entry.isIntersecting) { return; }
+      Object.keys(waiting).forEach(function (id) {
+        if (entry.target.contains(document.getElementById(id))) { draw(id); }
+      });
+    });
+  }
+
+  function nearScreen(el) {
+    var box = el.getBoundingClientRect();
+    return box.width > 0 && box.bottom > -MARGIN && box.top < window.innerHeight + MARGIN;
+  }
+
+  function drawAll() { Object.keys(waiting).forEach(draw); }
+
+  window.addEventListener("beforeprint", drawAll);
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside);
+  window.dash_clientside.pulse = Object.assign({}, window.dash_clientside.pulse, {
+    offerFigure: function (figure, id) {
+      var el = document.getElementById(id);
+      if (!figure || !el) { return window.dash_clientside.no_update; }
+      waiting[id] = figure;
+      if (!observer || nearScreen(el)) {
+        /* Each chart in a task of its own, after the callback's: the page answers a click between two. */
+        window.setTimeout(function () { draw(id); }, 0);
+        return window.dash_clientside.no_update;
+      }
+      /* The card, not the graph: the graph's element is replaced once plotly.js has loaded. */
+      var card = el.closest(".card") || el;
+      if (!watched || !watched.has(card)) {
+        observer.observe(card);
+        if (watched) { watched.add(card); }
+      }
+      return window.dash_clientside.no_update;
+    }
+  });
+})();

@@ -1,5 +1,6 @@
-"""What every chart page's callback does: render each panel of the page for the parameters, and keep
-the URL query in step with the filters so the view is a citable link."""
+"""What every chart page's callback does: render each panel of the page for the parameters, hand each
+figure to its graph when the graph comes into view, and keep the URL query in step with the filters
+so the view is a citable link."""
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ def outputs(page: str, asof_id: str | None = None) -> list[Output]:
     and sources" line (layouts/_shell.sources_block)."""
     out = []
     for p in panels.for_page(page):
-        out += [Output(shell.graph_id(p.id), "figure"), Output(shell.summary_id(p.id), "children"),
-                Output(shell.table_id(p.id), "children"), Output(shell.download_id(p.id), "href")]
+        out += [Output(shell.figure_id(p.id), "data"), Output(shell.summary_id(p.id), "children"),
+                Output(shell.table_store_id(p.id), "data"), Output(shell.download_id(p.id), "href")]
     return out + ([Output(shell.sources_id(asof_id), "children")] if asof_id else [])
 
 
@@ -24,12 +25,8 @@ def values(page: str, params: dict) -> list:
     """Each panel's outputs; while a filter is wrong the panels wait and point to the filter bar's message."""
     out = []
     page_panels = panels.for_page(page)
-    views = ([panels.held(p, params) for p in page_panels] if filter_messages.problems(page, params)
-             else panels.render_all(page_panels, params))
-    for p, view in zip(page_panels, views, strict=True):
-        out += [view.figure, view.summary,
-                shell.data_table(p.title, view.columns, view.rows, view.total_rows, panels.TABLE_ROWS),
-                view.csv_href]
+    for p, view in zip(page_panels, shell.panel_views(page, params), strict=True):
+        out += shell.card_values(p, view)
     return out
 
 
@@ -45,6 +42,27 @@ def redraw(page: str, params: dict) -> list:
 def problems(page: str, params: dict) -> list:
     """The filter bar's message: one line per wrong filter, or nothing."""
     return shell.note_lines(filter_messages.note(page, params))
+
+
+def draw_when_seen(page: str) -> None:
+    """Each panel's figure goes from its store to its graph at once if the graph is on or near the
+    screen, else when it is scrolled to (assets/pulse.js, `offerFigure`): a page draws the charts
+    one can see, not all of them, before it answers a click. Its table (up to TABLE_ROWS rows,
+    thousands of elements on /snow) is built once its "view as table" has been opened (decision 0021)."""
+    for p in panels.for_page(page):
+        clientside_callback(
+            "function (clicks, table) { return clicks ? table : window.dash_clientside.no_update; }",
+            Output(shell.table_id(p.id), "children"),
+            Input(shell.table_toggle_id(p.id), "n_clicks"),
+            Input(shell.table_store_id(p.id), "data"),
+            prevent_initial_call=True,
+        )
+        clientside_callback(  # an initial call too: the page's layout arrives with its figures
+            ClientsideFunction("pulse", "offerFigure"),
+            Output(shell.graph_id(p.id), "figure"),
+            Input(shell.figure_id(p.id), "data"),
+            State(shell.graph_id(p.id), "id"),
+        )
 
 
 def sync_url(store_id: str, controls: dict[str, tuple[str, str]]) -> None:

@@ -46,28 +46,71 @@ def download_id(panel_id: str) -> str:
     return f"{panel_id}-download"
 
 
+def table_store_id(panel_id: str) -> str:
+    """The store the page's callback writes a panel's table into; it is shown once its "view as
+    table" is opened (decision 0021)."""
+    return f"{panel_id}-table-data"
+
+
+def table_toggle_id(panel_id: str) -> str:
+    return f"{panel_id}-table-toggle"
+
+
+def figure_id(panel_id: str) -> str:
+    """The store the page's callback writes a panel's figure into; the graph draws it when it comes
+    into view (assets/pulse.js, `offerFigure`; decision 0021)."""
+    return f"{panel_id}-figure"
+
+
 # Selection and zoom tools do nothing for these charts' readers but add ten tab stops per chart for a
 # keyboard user (sixty on the 311 page); saving the image and resetting the axes stay.
 MODEBAR_REMOVED = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 
 
-def chart_card(panel) -> html.Section:
-    """One chart with its text alternative, its table and its download, under a heading."""
+BLANK = "blank"  # the `meta` of a blank figure: what a test (or a script) asks to know a chart is not drawn yet
+
+
+def blank_figure(height: int) -> dict:
+    """What a graph shows until its figure is drawn: nothing, at the chart's height. No axes: plotly
+    draws empty axes with ticks and labels, ~50-150 ms each on the 311 page (decision 0021)."""
+    return {"data": [], "layout": {"height": height, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "meta": BLANK,
+                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
+
+def card_values(panel, view) -> list:
+    """What a chart card shows of a PanelView: its figure, summary, table and download link, in the
+    order of callbacks/_panels.outputs (the layout's first values and the page callback's are one)."""
+    from portal.panels import TABLE_ROWS
+
+    # the table as JSON: it waits in a store until its details are opened, and a store holds data, not components
+    table = data_table(panel.title, view.columns, view.rows, view.total_rows, TABLE_ROWS).to_plotly_json()
+    return [view.figure, view.summary, table, view.csv_href]
+
+
+def chart_card(panel, view=None) -> html.Section:
+    """One chart with its text alternative, its table and its download, under a heading; filled from
+    `view` when the page renders with its data, else by the page's callback. The graph keeps the
+    panel's height from the first paint (nothing below it moves when it is drawn) and draws its
+    figure, kept in a store until then, when it comes near the screen (decision 0021)."""
+    figure, summary, table, href = card_values(panel, view) if view is not None else (None, "Loading\u2026", None, "#")
     heading = f"{panel.id}-heading"
-    return html.Section(className="card", **{"aria-labelledby": heading}, children=[
+    # The height as a CSS variable on the card: the graph's own element is replaced when plotly.js has loaded.
+    return html.Section(className="card", style={"--chart-height": f"{panel.height}px"}, **{"aria-labelledby": heading}, children=[
         html.H2(panel.title, id=heading),
-        html.P(id=summary_id(panel.id), className="summary", children="Loading\u2026"),
-        dcc.Graph(id=graph_id(panel.id), className="chart", figure={"layout": {"height": 340}},
+        html.P(id=summary_id(panel.id), className="summary", children=summary),
+        dcc.Graph(id=graph_id(panel.id), className="chart", figure=blank_figure(panel.height),
                   config={"displaylogo": False, "toImageButtonOptions": {"filename": panel.id},
                           "modeBarButtonsToRemove": MODEBAR_REMOVED}),
-        html.Details(className="as-table", children=[
+        html.Details(id=table_toggle_id(panel.id), className="as-table", children=[
             html.Summary(f"View \u201c{panel.title}\u201d as a table"),
             html.Div(id=table_id(panel.id), className="table-wrap", tabIndex="0",
                      role="region", **{"aria-label": f"{panel.title}, table"}),
         ]),
-        html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href="#",
+        html.A("Download this data (CSV)", id=download_id(panel.id), className="download", href=href,
                **{"aria-describedby": heading}),
         share(panel.id, panel.title),
+        dcc.Store(id=figure_id(panel.id), data=figure),
+        dcc.Store(id=table_store_id(panel.id), data=table),
     ])
 
 
@@ -157,25 +200,42 @@ def sources_id(asof_id: str) -> str:
 
 
 def chart_page(page: str, title: str, intro: str, asof_id: str, url_sync_id: str, filters_label: str,
-               controls: list) -> html.Div:
+               controls: list, params: dict) -> html.Div:
     """A dashboard page: heading, "data through" line, a filter bar, a card per panel, and the
-    "Data and sources" line."""
-    from portal import panels
+    "Data and sources" line, rendered with their data for `params` (the page's filters from its URL):
+    the page arrives whole, its callback runs only when a filter or the data changes, and no text
+    arrives later to push a chart down (decision 0021). The views are the callback's, cached by data
+    version."""
+    from portal import news, panels
 
+    page_panels = panels.for_page(page)
+    names = panels.page_datasets(page)
     return html.Div([
-        page_header(title, intro, asof_id),
+        page_header(title, intro, asof_id, data_line(freshness.data_words(names), news.digest(page, params))),
         html.Div(className="filters", role="search", **{"aria-label": filters_label}, children=controls),
         dcc.Store(id=url_sync_id),
-        html.Div(className="cards", children=[chart_card(panel) for panel in panels.for_page(page)]),
-        sources_block(sources_id(asof_id)),
+        html.Div(className="cards", children=[chart_card(panel, view) for panel, view
+                                              in zip(page_panels, panel_views(page, params), strict=True)]),
+        sources_block(sources_id(asof_id), sources(freshness.sources(names))),
     ])
 
 
-def page_header(title: str, intro: str, asof_id: str) -> html.Div:
+def panel_views(page: str, params: dict) -> list:
+    """Each panel's view for the page's filters; while a filter is wrong the panels wait and point to
+    the filter bar's message (portal/filter_messages.py). The layout and the page callback both ask."""
+    from portal import filter_messages, panels
+
+    page_panels = panels.for_page(page)
+    if filter_messages.problems(page, params):
+        return [panels.held(p, params) for p in page_panels]
+    return panels.render_all(page_panels, params)
+
+
+def page_header(title: str, intro: str, asof_id: str, asof="") -> html.Div:
     return html.Div(className="page-head", children=[
         html.H1(title),
         html.P(intro, className="intro"),
-        html.P(id=asof_id, className="asof", children=""),
+        html.P(id=asof_id, className="asof", children=asof),
     ])
 
 
@@ -186,12 +246,12 @@ def data_line(text: str, news: dict | None = None) -> html.Span:
     return html.Span(text, className="data-line", **extra)
 
 
-def sources_block(block_id: str) -> html.Section:
+def sources_block(block_id: str, children="") -> html.Section:
     """Where the versions a page shows are named, below its content, beside how to cite them."""
     heading = f"{block_id}-heading"
     return html.Section(className="sources", **{"aria-labelledby": heading}, children=[
         html.H2("Data and sources", id=heading),
-        html.P(id=block_id, children=""),
+        html.P(id=block_id, children=children),
     ])
 
 

@@ -33,4 +33,4 @@ def layout(**query):
             shell.choice(TYPE, "Complaint type", choices["complaint_type"], p["complaint_type"]),
             shell.toggle_group(PERIOD, "Group volume by", [(x, x.title()) for x in filters.PERIODS], p["period"]),
             shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
-    ])
+    ], p)

@@ -43,4 +43,4 @@ def layout(**query):
             _whole_input(f"Target hours to first pass (official: {panels_snow.official_target()}; another value is a what-if)", TARGET,
                          queries.TARGET_HOURS, p["target_hours"]),
             shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
-    ])
+    ], p)

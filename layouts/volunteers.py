@@ -24,4 +24,4 @@ def layout(**query):
             shell.date_input(END, "To", p["end"]),
             shell.choice(BOROUGH, "Borough", filters.volunteer_boroughs(), p["borough"]),
             shell.filter_note(NOTE, filter_messages.note(PAGE, p)),
-    ])
+    ], p)

@@ -43,6 +43,7 @@ class Panel:
     columns: dict[str, str] = field(default_factory=dict)  # column -> heading; default: the column name
     off_table: tuple[str, ...] = ()  # columns too bulky for the on-page table (geometry); the CSV keeps them
     queries: tuple[str, ...] = ()
+    height: int = 340  # px the chart's box keeps from the first paint (layouts/_shell.chart_card): its figure's height
 
 
 @dataclass(frozen=True)

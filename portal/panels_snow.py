@@ -284,7 +284,7 @@ register(
           map_summary, empty=NO_STORM,
           columns={"segment_id": "segment", "route_priority": "route priority", "last_serviced": "last plowed",
                    "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",),
-          queries=("snow_segment_status",)),
+          queries=("snow_segment_status",), height=460),
     Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
           district_summary, empty=NO_STORM,
           columns={"route_priority": "route priority", "serviced": "reached", "window_ends": "window ends",

@@ -154,6 +154,23 @@ def settle(page, timeout: float = 30_000) -> None:
         "!(document.querySelector('#sc-tiles') || {textContent: ''}).textContent.startsWith('Loading')", timeout=timeout)
 
 
+# A chart is drawn when its graph holds a figure that is not the blank one it starts with
+# (layouts/_shell.blank_figure): charts draw when they come into view (decision 0021).
+CHART_DRAWN = "el => { const gd = el.querySelector('.js-plotly-plot'); return !!(gd && gd.layout && gd.layout.meta !== 'blank'); }"
+
+
+def draw_chart(page, graph_id: str, timeout: float = 30_000) -> None:
+    """Scroll a chart into view and wait until it has drawn (a chart out of sight waits for that)."""
+    page.locator(f"#{graph_id}").scroll_into_view_if_needed()
+    page.wait_for_function(f"id => ({CHART_DRAWN})(document.getElementById(id))", arg=graph_id, timeout=timeout)
+
+
+def draw_every_chart(page, timeout: float = 30_000) -> None:
+    for graph_id in page.eval_on_selector_all(".dash-graph[id]", "els => els.map(e => e.id)"):
+        draw_chart(page, graph_id, timeout)
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def axe_violations(page, disabled_rules: dict[str, str] | None = None) -> list[dict]:
     """axe-core's violations on the page; `disabled_rules` maps a rule to the reason it is off."""
     # Evaluated through the browser's debugging protocol, not as an inline <script>: the page's CSP
@@ -166,6 +183,7 @@ def axe_violations(page, disabled_rules: dict[str, str] | None = None) -> list[d
 
 
 def screenshot(page, name: str) -> Path:
+    draw_every_chart(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, timeout=60_000)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, axe_violations, screenshot, settle
+from tests.browser.conftest import PHONE, axe_violations, draw_chart, draw_every_chart, screenshot, settle
 
 PAGES = {
     "scorecard": "/",
@@ -36,7 +36,8 @@ def test_charts_draw_with_plotly_basic_bundle_not_the_full_one(open_page, portal
     w = open_page(PAGES["service-requests"])
     plotly = [u for u in w.requested if "plotly" in u.rsplit("/", 1)[-1]]
     assert len(plotly) == 1 and "/assets/vendor/plotly-basic-" in plotly[0], plotly
-    # every chart drew, the two maps included: one filled SVG shape per boundary feature
+    # every chart drew once scrolled to, the two maps included: one filled SVG shape per boundary feature
+    draw_every_chart(w.page)
     assert w.page.locator(".js-plotly-plot").count() == 6
     features = sum(len(json.loads((portal.data_dir / "geo" / f).read_text())["features"])
                    for f in ("boroughs.geojson", "community_districts.geojson"))
@@ -46,8 +47,8 @@ def test_charts_draw_with_plotly_basic_bundle_not_the_full_one(open_page, portal
 
 def test_hovering_the_map_names_each_area_with_its_whole_count(open_page):
     page = open_page(PAGES["service-requests"]).page
+    draw_chart(page, "sr-map-borough-graph")
     graph = page.locator("#sr-map-borough-graph")
-    graph.scroll_into_view_if_needed()
     summary = page.locator("#sr-map-borough-summary").text_content()  # "..., BROOKLYN had the most ...: 516 (...)"
     top, count = re.search(r"boroughs, (.+?) had the most .*?: ([\d,]+) \(", summary).groups()
     fills, seen = graph.locator("path.js-fill"), set()
