@@ -5,6 +5,7 @@ tests/browser/test_embeds.py."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
@@ -285,6 +286,7 @@ def test_a_kpi_preview_and_an_svg_download(client):
 
 def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
     from app import app
+    from layouts import _shell as shell
     from tests.helpers import callback_body
 
     client, _ = two_versions
@@ -292,13 +294,14 @@ def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
     body = callback_body(app, "..sr-asof", [None, None, None, None, None, "week", None])
 
     def shown(referer: str) -> tuple[str, str]:
+        """The "Data and sources" line (the versions shown; issue 16 moved them below) and a summary."""
         answer = client.post("/_dash-update-component", json=body, headers={"Referer": referer}).json["response"]
-        return answer["sr-asof"]["children"], answer["sr-volume-summary"]["children"]
+        return json.dumps(answer[shell.sources_id("sr-asof")]["children"]), answer["sr-volume-summary"]["children"]
 
     pinned = shown("http://localhost/service-requests?version=service_requests:1")
-    assert "service_requests v1 " in pinned[0] and pinned[1].startswith("30 requests were created")
+    assert "service_requests v1," in pinned[0] and pinned[1].startswith("30 requests were created")
     live = shown("http://localhost/service-requests")
-    assert "service_requests v2 " in live[0] and live[1].startswith("60 requests were created")
+    assert "service_requests v2," in live[0] and live[1].startswith("60 requests were created")
     assert shown("http://localhost/service-requests?version=service_requests:9") == live, "not published: the page says v2"
     layout = client.get("/_dash-layout", headers={"Referer": "http://localhost/?version=service_requests:1"})
     assert '"service_requests":1' in layout.get_data(as_text=True)  # the page's data-version store
