@@ -144,9 +144,10 @@
   }
 
   new MutationObserver(function (records) {
+    // also a page that arrives whole (its line in the layout, decision 0021): its digest is the baseline
     var touched = records.some(function (r) {
       return r.target.closest && (r.target.closest(".asof") || r.target.classList.contains("data-line"));
-    });
+    }) || (!spoken && document.querySelector(".data-line[data-news]"));
     if (touched) { considerNews(); }
   }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-news"] });
 

@@ -77,6 +77,12 @@ def blank_figure(height: int) -> dict:
                                    "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
+def _figure_height(figure) -> int | None:
+    layout = (figure or {}).get("layout") if isinstance(figure, dict) else getattr(figure, "layout", None)
+    height = layout.get("height") if isinstance(layout, dict) else getattr(layout, "height", None)
+    return int(height) if height else None
+
+
 def card_values(panel, view) -> list:
     """What a chart card shows of a PanelView: its figure, summary, table and download link, in the
     order of callbacks/_panels.outputs (the layout's first values and the page callback's are one)."""
@@ -93,12 +99,15 @@ def chart_card(panel, view=None) -> html.Section:
     panel's height from the first paint (nothing below it moves when it is drawn) and draws its
     figure, kept in a store until then, when it comes near the screen (decision 0021)."""
     figure, summary, table, href = card_values(panel, view) if view is not None else (None, "Loading\u2026", None, "#")
+    # The figure's own height when the page arrives with it (portal/figures.py sizes each for its legend
+    # and labels), else the panel's: the box the graph keeps from the first paint to drawn.
+    height = _figure_height(figure) or panel.height
     heading = f"{panel.id}-heading"
     # The height as a CSS variable on the card: the graph's own element is replaced when plotly.js has loaded.
-    return html.Section(className="card", style={"--chart-height": f"{panel.height}px"}, **{"aria-labelledby": heading}, children=[
+    return html.Section(className="card", style={"--chart-height": f"{height}px"}, **{"aria-labelledby": heading}, children=[
         html.H2(panel.title, id=heading),
         html.P(id=summary_id(panel.id), className="summary", children=summary),
-        dcc.Graph(id=graph_id(panel.id), className="chart", figure=blank_figure(panel.height),
+        dcc.Graph(id=graph_id(panel.id), className="chart", figure=blank_figure(height),
                   config={"displaylogo": False, "toImageButtonOptions": {"filename": panel.id},
                           "modeBarButtonsToRemove": MODEBAR_REMOVED}),
         html.Details(id=table_toggle_id(panel.id), className="as-table", children=[

@@ -254,10 +254,10 @@ register(
     Panel("sr-backlog", PAGE, "Open backlog over time", BACKLOG_FILTERS, backlog_data, backlog_figure, backlog_summary,
           columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
-          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "boroughs"),
+          lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "borough"),
           queries=("sr_by_area",), height=420),
     Panel("sr-map-district", PAGE, "Requests by community district (map)", FILTERS,
           lambda p: area_data(p, "community_district"), lambda df, p: area_figure(df, p, "community_district"),
-          lambda df, p: area_summary(df, p, "community districts"), columns={"community_board": "community district"},
+          lambda df, p: area_summary(df, p, "community district"), columns={"community_board": "community district"},
           queries=("sr_by_area",), height=420),
 )
