@@ -12,32 +12,11 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from callbacks import _panels
-from datasets.kpis import PERIODS
 from layouts import _shell as shell
 from layouts import scorecard as page
-from portal import freshness, kpi_values
 
 
-def _period(period) -> str:
-    return period if isinstance(period, str) and period in PERIODS else "month"
-
-
-def _card(period, as_of) -> dict | str:
-    """The scorecard for the page's period and as_of, or the API's message when as_of is refused."""
-    try:
-        day = page.as_of_day(as_of)
-    except ValueError as e:
-        return str(e)
-    return kpi_values.scorecard(_period(period), as_of=day, history=page.HISTORY)
-
-
-def _data_line(card=None):
-    """The page's "data through" line, carrying the tiles' values for the announcer (assets/pulse.js)."""
-    return shell.data_line(freshness.data_words(kpi_values.datasets_read()), page.news(card) if card else None)
-
-
-def _sources():
-    return shell.sources(freshness.sources(kpi_values.datasets_read()))
+_card, _data_line, _sources = page.card_for, page.data_line, page.sources_line
 
 
 @callback(
@@ -45,16 +24,11 @@ def _sources():
      Output(page.SOURCES, "children")],
     Input(page.PERIOD, "data"),
     State(page.AS_OF, "data"),
+    prevent_initial_call=True,  # the page's layout arrives with its tiles (layouts/scorecard.layout)
 )
 def update(period, as_of):
-    """The page's own checks, as the API's (issue 13): an unknown period is the default month; an as_of
-    the API refuses (not a date, out of range, in the future) is the API's message in place of the
-    scores, never a silent switch to the current month (issue 15)."""
-    card = _card(period, as_of)
-    sources = _sources()
-    if isinstance(card, str):
-        return _data_line(), page.refused(card), [], sources
-    return _data_line(card), page.overall(card), page.tiles(card), sources
+    """Another period: the tiles drawn anew (layouts/scorecard.rendered)."""
+    return page.rendered(period, as_of)
 
 
 def _parts(kind: str) -> list[str]:

@@ -37,21 +37,59 @@ def as_of_day(value) -> date | None:
     return kpi_values.as_of_day(value)
 
 
+def card_for(period, as_of) -> dict | str:
+    """The scorecard for the page's period and as_of, or the API's message when as_of is refused."""
+    try:
+        day = as_of_day(as_of)
+    except ValueError as e:
+        return str(e)
+    return kpi_values.scorecard(period if isinstance(period, str) and period in PERIODS else "month",
+                                as_of=day, history=HISTORY)
+
+
+def data_line(card=None):
+    """The page's "data through" line, carrying the tiles' values for the announcer (assets/pulse.js)."""
+    from portal import freshness
+
+    return shell.data_line(freshness.data_words(kpi_values.datasets_read()), news(card) if card else None)
+
+
+def sources_line():
+    from portal import freshness
+
+    return shell.sources(freshness.sources(kpi_values.datasets_read()))
+
+
+def rendered(period, as_of) -> tuple:
+    """(data line, overall, tiles, sources) for the period and as_of: what the page arrives with and what
+    its callback draws when the period changes. The page's own checks, as the API's (issue 13): an
+    unknown period is the default month; an as_of the API refuses is its message in place of the
+    scores, never a silent switch to the current month (issue 15)."""
+    card = card_for(period, as_of)
+    if isinstance(card, str):
+        return data_line(), refused(card), [], sources_line()
+    return data_line(card), overall(card), tiles(card), sources_line()
+
+
 def layout(period: str = "month", as_of: str | None = None, mode: str | None = None, **_):
     period = period if period in PERIODS else "month"
     meeting = mode == "meeting"
+    # kept as typed (a long value as a marker the check refuses) and checked as the callback checks it
+    stored = (as_of if len(as_of) <= 40 else "(too long)") if isinstance(as_of, str) else None
+    # the page arrives whole: nothing is inserted after the first paint to push the page down (decision 0021)
+    line, overall_children, tile_children, sources_children = rendered(period, stored)
     return html.Div(className="scorecard meeting" if meeting else "scorecard", children=[
         shell.page_header("City scorecard", "How the city is doing against its own targets. Each score is the "
-                          "actual value divided by the target (flipped when lower is better): 1.00 is on target.", ASOF),
+                          "actual value divided by the target (flipped when lower is better): 1.00 is on target.", ASOF,
+                          line),
         html.Div(className="filters", role="group", **{"aria-label": "Scorecard period"}, children=[
             shell.toggle_group(PERIOD, "Period", [(p, p.title()) for p in PERIODS], period),
         ]),
-        # kept as typed (a long value as a marker the check refuses) and checked by the callback
-        dcc.Store(id=AS_OF, data=(as_of if len(as_of) <= 40 else "(too long)") if isinstance(as_of, str) else None),
+        dcc.Store(id=AS_OF, data=stored),
         dcc.Store(id=URL_SYNC),
-        html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}),
-        html.Div(id=TILES, className="tiles", children=html.P("Loading the scorecard\u2026")),
-        shell.sources_block(SOURCES),
+        html.Section(id=OVERALL, className="overall", **{"aria-label": "Overall city score"}, children=overall_children),
+        html.Div(id=TILES, className="tiles", children=tile_children),
+        shell.sources_block(SOURCES, sources_children),
         html.P(className="meeting-hint", children="Arrow keys or Tab move between indicators; Enter enlarges one, "
                "Escape shrinks it." if meeting else ""),
     ])

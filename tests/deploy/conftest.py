@@ -74,6 +74,11 @@ def portal(tmp_path_factory) -> Portal:
 def proxy(portal, tmp_path_factory) -> Proxy:
     px = start_nginx(tmp_path_factory.mktemp("nginx"), portal.port)
     yield px
+    stop_nginx(px)
+
+
+def stop_nginx(px: Proxy) -> None:
+    """SIGTERM, so the master takes its workers with it (a SIGKILLed master leaves them listening)."""
     px.proc.terminate()
     try:
         px.proc.wait(timeout=10)

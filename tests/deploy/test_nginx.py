@@ -209,7 +209,7 @@ def test_a_callback_is_answered_from_the_cache_by_its_body_and_only_by_it(proxy)
 
 
 def test_with_gunicorn_down_nginx_answers_json_503_with_the_headers(tmp_path):
-    from tests.deploy.conftest import start_nginx
+    from tests.deploy.conftest import start_nginx, stop_nginx
 
     px = start_nginx(tmp_path, free_port())  # nothing listens upstream
     try:
@@ -218,7 +218,7 @@ def test_with_gunicorn_down_nginx_answers_json_503_with_the_headers(tmp_path):
         assert headers["Retry-After"] == "5" and headers["X-Content-Type-Options"] == "nosniff"
         assert "try again" in json.loads(body)["error"]
     finally:
-        px.proc.kill()
+        stop_nginx(px)
 
 
 @pytest.mark.parametrize("values", [700, 3_000], ids=["refused-by-gunicorn", "refused-by-nginx"])
