@@ -1,7 +1,7 @@
 """Share and embed (issue 17, items 1-4): embed pages, version pins through the one read path, the share
 links, oEmbed and social previews. Real lakes, the portal's own app, real Chromium for the images
 (kaleido). The browser side (framing from another origin, resizing, live refresh, axe) is in
-tests/browser/test_embeds.py."""
+tests/browser/test_embeds_in_a_browser.py."""
 from __future__ import annotations
 
 import io
