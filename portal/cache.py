@@ -12,6 +12,7 @@ import ast
 import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
@@ -130,11 +131,16 @@ def import_closure(root: Path, entry_points: tuple[str, ...] = ENTRY_POINTS) -> 
     return seen
 
 
+_PARSING = threading.Lock()
+
+
 def _imported(path: Path, root: Path) -> set[str]:
     """Dotted names a module imports (`from a import b` gives a and a.b: b may be a module)."""
     package = path.relative_to(root).with_suffix("").parts[:-1]
     names = set()
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    with _PARSING:  # CPython 3.11's parser is not safe in two threads at once (a SystemError, seen under gthread)
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
