@@ -230,7 +230,24 @@
 
   function drawAll() { Object.keys(waiting).forEach(draw); }
 
+  /* Besides the observer, a look after each scroll or resize: a card the observer saw while the page
+     was still moving (a chart above it drawing, a font arriving) is drawn once it is on the screen. */
+  var looking = false;
+  function lookAgain() {
+    if (looking || !Object.keys(waiting).length) { return; }
+    looking = true;
+    window.requestAnimationFrame(function () {
+      looking = false;
+      Object.keys(waiting).forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el && nearScreen(el.closest(".card") || el)) { draw(id); }
+      });
+    });
+  }
+
   window.addEventListener("beforeprint", drawAll);
+  window.addEventListener("scroll", lookAgain, { passive: true });
+  window.addEventListener("resize", lookAgain, { passive: true });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside);
   window.dash_clientside.pulse = Object.assign({}, window.dash_clientside.pulse, {

@@ -160,9 +160,25 @@ CHART_DRAWN = "el => { const gd = el.querySelector('.js-plotly-plot'); return !!
 
 
 def draw_chart(page, graph_id: str, timeout: float = 30_000) -> None:
-    """Scroll a chart into view and wait until it has drawn (a chart out of sight waits for that)."""
-    page.locator(f"#{graph_id}").scroll_into_view_if_needed()
-    page.wait_for_function(f"id => ({CHART_DRAWN})(document.getElementById(id))", arg=graph_id, timeout=timeout)
+    """Scroll a chart into view and wait until it has drawn (a chart out of sight waits for that).
+
+    Scrolled to again every few seconds: a chart above it drawing while the page scrolls can leave it
+    just below the screen, as a reader would scroll a little further. A chart on the screen that does
+    not draw still fails, with where it was."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        page.locator(f"#{graph_id}").scroll_into_view_if_needed()
+        try:
+            page.wait_for_function(f"id => ({CHART_DRAWN})(document.getElementById(id))", arg=graph_id,
+                                   timeout=min(3_000, max(1, (deadline - time.monotonic()) * 1000)))
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() >= deadline:
+                box = page.evaluate("id => { const r = document.getElementById(id).getBoundingClientRect();"
+                                    " return {top: r.top, bottom: r.bottom, screen: window.innerHeight}; }", graph_id)
+                raise AssertionError(f"chart {graph_id} did not draw in {timeout / 1000:.0f} s; where it was: {box}")
 
 
 def draw_every_chart(page, timeout: float = 30_000) -> None:
