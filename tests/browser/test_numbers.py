@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.browser.conftest import start_portal, stop_portal
+from tests.helpers import sr_row, write_csv
 from tests.integration.test_api_kpis import RECOMPUTE
 
 
@@ -51,14 +52,18 @@ def test_snow_in_the_first_minutes_of_a_storm_agrees_with_itself(open_page, stor
     assert empty == []
 
 
-def test_a_pinned_dataset_page_cites_its_own_version(open_page, storm_portal):
+def test_a_pinned_dataset_page_cites_its_own_version(open_page, storm_portal, tmp_path):
     import json
     import urllib.request
 
+    # A version of its own beside the simulator's (which, late at night in New York, may publish no 311
+    # request in its first simulated minutes): the page pinned to version 1 is then not the newest.
+    rows = [sr_row(7000 + i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(5)]
+    storm_portal.etl("load", "service_requests", str(write_csv(tmp_path / "more.csv", rows)))
     with urllib.request.urlopen(f"{storm_portal.url}/api/v1/datasets/service_requests") as r:
         versions = json.load(r)["versions"]
     first = next(v for v in versions if v["version"] == 1)
-    assert max(v["version"] for v in versions) > 1  # the simulator published more
+    assert max(v["version"] for v in versions) > 1
     page = open_page("/data/service_requests?version=1", server=storm_portal).page
     cite = page.locator(".cite").text_content()
     assert f"version 1 ({first['rows']:,} rows)" in cite and "service_requests?version=1." in cite
