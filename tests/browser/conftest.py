@@ -178,7 +178,7 @@ def draw_chart(page, graph_id: str, timeout: float = 30_000) -> None:
             if time.monotonic() >= deadline:
                 box = page.evaluate("id => { const r = document.getElementById(id).getBoundingClientRect();"
                                     " return {top: r.top, bottom: r.bottom, screen: window.innerHeight}; }", graph_id)
-                raise AssertionError(f"chart {graph_id} did not draw in {timeout / 1000:.0f} s; where it was: {box}")
+                raise AssertionError(f"chart {graph_id} did not draw in {timeout / 1000:.0f} s; where it was: {box}") from None
 
 
 def draw_every_chart(page, timeout: float = 30_000) -> None:

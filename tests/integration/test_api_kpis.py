@@ -105,7 +105,6 @@ def test_a_kpi_links_to_the_exact_rows_behind_its_number(client):
     names the version it was read from."""
     import csv
     import io
-    import statistics
     from datetime import datetime
 
     row = client.get(f"/api/v1/kpis/sr_median_days_to_close?period=month&history=0&as_of={AS_OF}").json
