@@ -203,11 +203,17 @@ def tile_how(k: dict) -> list:
         html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
         html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
                 ", ".join(trace["columns"]), "."]),
-        html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
-                html.A("This KPI as JSON", href=trace["json_url"]),
-                *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
-                  if trace.get("dashboard") else [])]),
+        html.P([html.A("The rows behind this number", href=trace["rows_url"], id=how_link_id(k["id"], "rows")),
+                " \u00b7 ", html.A("This KPI as JSON", href=trace["json_url"], id=how_link_id(k["id"], "json")),
+                *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"],
+                                      id=how_link_id(k["id"], "dashboard"))] if trace.get("dashboard") else [])]),
     ]
+
+
+def how_link_id(kpi_id: str, link: str) -> str:
+    """A stable id for a link inside "How is this computed?": a new version rewrites the details'
+    inside (new elements), and assets/pulse.js gives focus back to the link of the same id (issue 16)."""
+    return f"sc-how-{kpi_id}-{link}"
 
 
 def tile(k: dict) -> html.Article:

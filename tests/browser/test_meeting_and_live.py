@@ -52,8 +52,8 @@ def pdf_pages(page) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
-def publish(room, tmp_path, name: str, n: int = 30) -> None:
-    rows = [sr_row(5000 + i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00", agency="DSNY") for i in range(n)]
+def publish(room, tmp_path, name: str, n: int = 30, first: int = 5000) -> None:
+    rows = [sr_row(first + i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00", agency="DSNY") for i in range(n)]
     room.etl("load", "service_requests", str(write_csv(tmp_path / name, rows)))
 
 
@@ -138,6 +138,30 @@ def test_a_published_version_keeps_focus_open_details_and_the_presenters_place(m
     assert after == {"same": True, "inside": True, "open": True}
     meeting.keyboard.press("ArrowRight")
     assert meeting.evaluate("document.activeElement === document.querySelectorAll('article.tile')[4]")
+
+
+def test_a_published_version_keeps_focus_on_a_link_inside_open_details(meeting, room, tmp_path):
+    # Issue 16: the inside of "How is this computed?" is rewritten by a new version (new elements), so
+    # a reader tabbing through its links lost focus to <body>; it now goes back to the same link.
+    tile = meeting.locator("article.tile").nth(2)
+    details = tile.locator("details.how")
+    if not details.evaluate("d => d.open"):
+        details.locator("summary").click()
+    link = details.locator("a").nth(1)  # "This KPI as JSON"
+    link.focus()
+    link_id = link.get_attribute("id")
+    meeting.evaluate("window.__link = document.activeElement")
+
+    publish(room, tmp_path, "meeting-again.csv", first=7000)
+    meeting.wait_for_function("() => document.querySelector('#sc-sources').textContent.includes('service_requests v3,')",
+                              timeout=30_000)
+    settle(meeting)
+    after = meeting.evaluate("""() => ({rewritten: window.__link !== document.activeElement && !window.__link.isConnected,
+        id: document.activeElement.id, inside: document.querySelectorAll('article.tile')[2].contains(document.activeElement),
+        open: document.querySelectorAll('article.tile')[2].querySelector('details.how').open})""")
+    assert after == {"rewritten": True, "id": link_id, "inside": True, "open": True}
+    meeting.keyboard.press("Shift+Tab")  # and the reader's next Tab goes on from there
+    assert meeting.evaluate("document.activeElement.id") == link_id.replace("-json", "-rows")
 
 
 def test_printing_meeting_mode_gives_the_same_one_page_brief(meeting, browser, room):
