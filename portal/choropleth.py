@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
+from portal import wording
 from portal.figures import FONT, INK, SEQUENTIAL, apply_template
 
 # The lightest tenth of the sequential scale is nearly white, which a small value's area would share
@@ -84,11 +85,12 @@ def _values(df, location: str, value: str) -> dict[str, float]:
 
 
 def _label(key: str, v) -> str:
+    """"area: value" as the rest of the page says figures (portal/wording.py): a count whole, a measure
+    with its one rounding ("MANHATTAN: 1,748", "101: 2.5")."""
     if v is None:
         return f"{key}: no data"
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return f"{key}: {v:,}" if isinstance(v, int) else f"{key}: {v:,.2f}"
+    whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+    return f"{key}: {wording.whole(v) if whole else wording.number(v)}"
 
 
 def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
