@@ -151,6 +151,23 @@
     if (touched) { considerNews(); }
   }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-news"] });
 
+  /* Focus kept across a live update: a new version rewrites parts of a page (the inside of a tile's
+     "How is this computed?", callbacks/scorecard.refresh), and Dash 4 remounts what it rewrites, so a
+     focused link there is removed and focus falls to <body>. The element that had focus is remembered
+     by its id; when it has left the page and nothing else has focus, its successor of the same id
+     (layouts/scorecard.how_link_id) takes focus again, without scrolling. */
+  var focused = null;
+  document.addEventListener("focusin", function (event) {
+    focused = event.target && event.target.id ? event.target : null;
+  });
+  new MutationObserver(function () {
+    if (!focused || focused.isConnected) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body) { focused = null; return; }
+    var again = document.getElementById(focused.id);
+    if (again) { again.focus({ preventScroll: true }); }
+  }).observe(document.documentElement, { childList: true, subtree: true });
+
   /* Meeting mode: arrow keys move between KPI tiles; Enter enlarges the focused tile with its trend
      (a data attribute, which the live refresh never rewrites), Escape or Enter again shrinks it. */
   document.addEventListener("keydown", function (event) {

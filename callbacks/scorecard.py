@@ -16,9 +16,6 @@ from layouts import _shell as shell
 from layouts import scorecard as page
 
 
-_card, _data_line, _sources = page.card_for, page.data_line, page.sources_line
-
-
 @callback(
     [Output(page.ASOF, "children"), Output(page.OVERALL, "children"), Output(page.TILES, "children"),
      Output(page.SOURCES, "children")],
@@ -48,14 +45,14 @@ def _parts(kind: str) -> list[str]:
 def refresh(_versions, period, as_of):
     """A new version: the same tiles, their parts rewritten. A KPI that is not on the page (the period
     changed meanwhile) is left to `update`; one that left the scorecard keeps its last value."""
-    card = _card(period, as_of)
+    card = page.card_for(period, as_of)
     tiles, bodies, hows = _parts("tile"), _parts("body"), _parts("how")
     if isinstance(card, str):
-        return (_data_line(), page.refused(card), no_update,
+        return (page.data_line(), page.refused(card), no_update,
                 [no_update] * len(tiles), [no_update] * len(bodies), [no_update] * len(hows))
     kpis = card["kpis"]
     pick = lambda ids, draw: [draw(kpis[i]) if i in kpis else no_update for i in ids]  # noqa: E731
-    return (_data_line(card), page.overall(card), _sources(),
+    return (page.data_line(card), page.overall(card), page.sources_line(),
             pick(tiles, page.tile_class), pick(bodies, page.tile_body), pick(hows, page.tile_how))
 
 

@@ -9,6 +9,7 @@ enlarging one with its trend (assets/pulse.js). A live update rewrites each tile
 from __future__ import annotations
 
 import base64
+import re
 from datetime import date, timedelta
 
 import dash
@@ -155,12 +156,24 @@ def tile_class(k: dict) -> str:
     return f"tile status-{k['status']['icon']}"
 
 
+FIGURE = re.compile(r"([\d.,]+%?)( .+)?")  # a number, then the unit it is in: "1,277", " requests"
+
+
+def _figure(figure: str) -> list:
+    """A figure as its number and its unit, so meeting mode can set the unit smaller than the number on
+    a small projector ("1,277" large, "requests" beside it) without a word being cut in two."""
+    match = FIGURE.fullmatch(figure)
+    if not match or not match.group(2):
+        return [figure]
+    return [match.group(1), html.Span(match.group(2), className="unit")]
+
+
 def _value(k: dict) -> html.P:
     """The figure large, and what qualifies it ("so far; on pace for ...") smaller beside it, so a
     room reads the number from the back."""
     text, figure = _value_text(k), _number(k["actual"], k["unit"])
     rest = text[len(figure):] if text.startswith(figure) else ""
-    return html.P(className="value", children=[html.Span(text[:len(text) - len(rest)], className="figure"),
+    return html.P(className="value", children=[html.Span(_figure(text[:len(text) - len(rest)]), className="figure"),
                                                *([html.Span(rest, className="qualifier")] if rest else [])])
 
 
@@ -190,11 +203,17 @@ def tile_how(k: dict) -> list:
         html.P(["Why this target: ", k.get("target_note") or "not stated.", " ", k.get("target_source") or ""]),
         html.P(["Query ", html.Code(trace["query"]), f" over {k['start']} to {k['end']} (end excluded), reading ",
                 ", ".join(trace["columns"]), "."]),
-        html.P([html.A("The rows behind this number", href=trace["rows_url"]), " \u00b7 ",
-                html.A("This KPI as JSON", href=trace["json_url"]),
-                *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"])]
-                  if trace.get("dashboard") else [])]),
+        html.P([html.A("The rows behind this number", href=trace["rows_url"], id=how_link_id(k["id"], "rows")),
+                " \u00b7 ", html.A("This KPI as JSON", href=trace["json_url"], id=how_link_id(k["id"], "json")),
+                *([" \u00b7 ", html.A("The dashboard that explains it", href=trace["dashboard"],
+                                      id=how_link_id(k["id"], "dashboard"))] if trace.get("dashboard") else [])]),
     ]
+
+
+def how_link_id(kpi_id: str, link: str) -> str:
+    """A stable id for a link inside "How is this computed?": a new version rewrites the details'
+    inside (new elements), and assets/pulse.js gives focus back to the link of the same id (issue 16)."""
+    return f"sc-how-{kpi_id}-{link}"
 
 
 def tile(k: dict) -> html.Article:
@@ -231,8 +250,9 @@ def overall(card: dict) -> list:
     return [
         html.H2("Overall city score"),
         html.P(className="overall-score", children="no data" if score is None else wording.score(score)),
-        html.P(f"{card['period'].title()} {card['start']} to {_last_day(card['end'])}{_so_far(card)}; {scored} of "
-               f"{len(card['kpis'])} indicators have data.", className="period"),
+        html.P([f"{card['period'].title()} {card['start']} to {_last_day(card['end'])}",
+                *([html.Span(so_far, className="so-far")] if (so_far := _so_far(card)) else []),
+                f"; {scored} of {len(card['kpis'])} indicators have data."], className="period"),
         html.P(card["overall_formula"], className="formula"),
     ]
 

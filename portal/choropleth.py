@@ -14,11 +14,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
+from portal import wording
 from portal.figures import FONT, INK, SEQUENTIAL, apply_template
 
 # The lightest tenth of the sequential scale is nearly white, which a small value's area would share
 # with the page and with "no data"; the shading starts above it, and "no data" is hatched instead.
 SCALE_FLOOR = 0.15
+HEIGHT = 420  # px of every area map, drawn and declared (portal/panels_311.py: the box it keeps from the first paint)
 NO_DATA = {"fillcolor": "#ffffff", "fillpattern": {"shape": "/", "fgcolor": "#9a9a9a", "size": 6, "solidity": 0.15}}
 
 
@@ -37,7 +39,7 @@ def choropleth(geojson: dict, feature_key: str, df, location: str, value: str, *
     ))
     layers = [{"sourcetype": "raster", "source": [tile_url], "below": "traces"}]
     fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": zoom, "layers": layers},
-                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420, font={"family": FONT, "color": INK})
+                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=HEIGHT, font={"family": FONT, "color": INK})
     return fig
 
 
@@ -84,11 +86,12 @@ def _values(df, location: str, value: str) -> dict[str, float]:
 
 
 def _label(key: str, v) -> str:
+    """"area: value" as the rest of the page says figures (portal/wording.py): a count whole, a measure
+    with its one rounding ("MANHATTAN: 1,748", "101: 2.5")."""
     if v is None:
         return f"{key}: no data"
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return f"{key}: {v:,}" if isinstance(v, int) else f"{key}: {v:,.2f}"
+    whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+    return f"{key}: {wording.whole(v) if whole else wording.number(v)}"
 
 
 def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value_title: str,
@@ -135,7 +138,7 @@ def svg(geojson: dict, feature_key: str, df, location: str, value: str, *, value
     # default ("MANHATTAN: 1..."). constrain="domain" as on the snow map: scaleanchor alone made
     # plotly and Dash's resize observer fight on a narrow page.
     fig = apply_template(go.Figure([bar], {
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 420, "font": {"family": FONT, "color": INK},
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": HEIGHT, "font": {"family": FONT, "color": INK},
         "hovermode": "closest", "hoverlabel": {"namelength": -1}, "plot_bgcolor": "white",
         "xaxis": {"visible": False, "constrain": "domain"},
         "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid)), 0.1),

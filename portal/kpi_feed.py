@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from datasets import kpis as kpi_decls
-from portal import kpi_values, scoring
+from portal import kpi_values, scoring, wording
 from portal.feeds import Entry, Feed, Link
 
 PERIODS_SHOWN = 12  # earlier periods in the feed, beside the current one
@@ -26,18 +26,27 @@ def _stamp(day: date | str) -> str:
     return datetime.combine(day, datetime.min.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _number(value: float | None, unit: str) -> str:
-    return "no data" if value is None else f"{value:,.2f} {unit}"
-
-
 def _shown(value):
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def _changed(newer: kpi_decls.Definition, older: kpi_decls.Definition) -> list[str]:
-    """What moved between two definitions, in words."""
-    return [f"{key} was {_shown(getattr(older, key))!r}, is {_shown(getattr(newer, key))!r}"
-            for key in ("formula", "target", "direction") if getattr(older, key) != getattr(newer, key)]
+def _target(target: float | Mapping[str, float], unit: str) -> str:
+    """A declared target in words (portal/wording.py): "2,000 requests", or one per period ("40 sign-ups
+    a day, 280 sign-ups a week, ...")."""
+    if isinstance(target, Mapping):
+        return ", ".join(f"{wording.amount(v, unit)} a {period}" for period, v in target.items())
+    return wording.amount(target, unit)
+
+
+def _direction(direction: str) -> str:
+    return direction.replace("_", " ")  # "lower_is_better" -> "lower is better"
+
+
+def _changed(newer: kpi_decls.Definition, older: kpi_decls.Definition, unit: str) -> list[str]:
+    """What moved between two definitions, in words: the formula quoted, a target with its unit."""
+    said = {"formula": repr, "target": lambda t: _target(t, unit), "direction": _direction}
+    return [f"{key} was {say(getattr(older, key))}, is {say(getattr(newer, key))}"
+            for key, say in said.items() if getattr(older, key) != getattr(newer, key)]
 
 
 def kpi_feed(kpi_id: str, period: str, base_url: str, as_of: date | None = None) -> Feed:
@@ -56,9 +65,9 @@ def kpi_feed(kpi_id: str, period: str, base_url: str, as_of: date | None = None)
         score = "no score" if p["score"] is None else f"score {p['score']:.2f}"
         entries.append(Entry(
             id=f"{api}?period={period}&as_of={p['start']}", title=f"{kpi.name}, {period} from {p['start']}: "
-            f"{_number(p['actual'], kpi.unit)}", updated=_stamp(min(date.fromisoformat(p["end"]), kpi_values.city_today())),
-            summary=f"{kpi.name} for the {period} {p['start']} to {p['end']}: {_number(p['actual'], kpi.unit)}, "
-                    f"{score} against a target of {kpi.target_for(period):g} ({status}).{moved}",
+            f"{wording.amount(p['actual'], kpi.unit)}", updated=_stamp(min(date.fromisoformat(p["end"]), kpi_values.city_today())),
+            summary=f"{kpi.name} for the {period} {p['start']} to {p['end']}: {wording.amount(p['actual'], kpi.unit)}, "
+                    f"{score} against a target of {wording.amount(kpi.target_for(period), kpi.unit)} ({status}).{moved}",
             data={"kind": "value", "period": period, "start": p["start"], "end": p["end"], "actual": p["actual"],
                   "score": p["score"], "status": status, "status_changed": bool(moved)},
             links=(Link(f"{api}?period={period}&as_of={p['start']}", type="application/json", title="kpi"),)))
@@ -66,11 +75,12 @@ def kpi_feed(kpi_id: str, period: str, base_url: str, as_of: date | None = None)
     for newer, older in zip(kpi.definitions, [*kpi.definitions[1:], None], strict=True):
         if newer.effective is None:
             continue
-        what = "; ".join(_changed(newer, older)) if older else "the definition first published"
+        what = "; ".join(_changed(newer, older, kpi.unit)) if older else "the definition first published"
         entries.append(Entry(
             id=f"{api}#definition-{newer.effective}", title=f"{kpi.name}: definition from {newer.effective}",
             updated=_stamp(newer.effective),
-            summary=f"From {newer.effective}: {newer.formula} Target {newer.target!r} ({newer.direction}). "
+            summary=f"From {newer.effective}: {newer.formula} Target {_target(newer.target, kpi.unit)} "
+                    f"({_direction(newer.direction)}). "
                     f"{'Changed: ' + what + '.' if older else what.capitalize() + '.'}"
                     f"{' Why: ' + older.note if older and older.note else ''}",
             data={"kind": "definition", **definition_json(newer)}, links=(Link(api, type="application/json", title="kpi"),)))

@@ -255,9 +255,9 @@ register(
           columns={"open_requests": "open requests"}, queries=("sr_open_backlog",)),
     Panel("sr-map-borough", PAGE, "Requests by borough (map)", FILTERS, lambda p: area_data(p, "borough"),
           lambda df, p: area_figure(df, p, "borough"), lambda df, p: area_summary(df, p, "borough"),
-          queries=("sr_by_area",), height=420),
+          queries=("sr_by_area",), height=choropleth.HEIGHT),
     Panel("sr-map-district", PAGE, "Requests by community district (map)", FILTERS,
           lambda p: area_data(p, "community_district"), lambda df, p: area_figure(df, p, "community_district"),
           lambda df, p: area_summary(df, p, "community district"), columns={"community_board": "community district"},
-          queries=("sr_by_area",), height=420),
+          queries=("sr_by_area",), height=choropleth.HEIGHT),
 )

@@ -13,8 +13,8 @@ import datasets
 from datasets import kpis as kpi_decls
 from portal import figures
 from portal.panels import Panel, query_frame, register
-from portal.wording import count, duration, measured, percent, whole
 from portal.queries import TARGET_HOURS
+from portal.wording import count, duration, percent, whole
 
 PAGE = "snow"
 FILTERS = ("storm_id", "hours", "target_hours")
@@ -168,7 +168,8 @@ def _bin(hours) -> str:
     return next(label for lo, hi, label, *_ in SERVICE_BINS if lo <= hours < hi)
 
 
-MAP_HEIGHT = 420
+MAP_HEIGHT = 420  # px of the streets themselves; the legend under them adds its own (map_legend)
+MAP_STYLES = tuple((label, colour) for _, _, label, colour in SERVICE_BINS) + (NOT_SERVICED,)
 TAP_CHARS = 22  # a tapped street's label is at most about this wide, so it fits beside the finger on a phone
 
 
@@ -179,6 +180,16 @@ def tap_label(street, segment, priority, status: str) -> str:
                         figures.wrapped(status, TAP_CHARS)])
 
 
+def map_legend(names) -> tuple[dict, int]:
+    """The map's legend of statuses, each with its count of segments, and the height it adds."""
+    return figures.bottom_legend(names, "Last plowed")
+
+
+# The map's box from the first paint (Panel.height): the streets and the legend as a storm's counts
+# (up to four digits) make it, the figure map_figure draws.
+MAP_BOX = MAP_HEIGHT + map_legend([f"{label} (9,999)" for label, _ in MAP_STYLES])[1]
+
+
 def map_figure(df, p) -> dict:
     """Street segments drawn as SVG lines on lon/lat axes with a local aspect ratio: the streets are
     the map, so there is no tile server, and no WebGL (2,000 segments in software WebGL froze a phone-
@@ -187,7 +198,7 @@ def map_figure(df, p) -> dict:
     Returned as figure JSON: plotly builds the traces' style and the layout, the coordinate and hover
     arrays (~25,000 points) are put in afterwards, because plotly validating and copying them took
     ~200 ms of the snow callback (issue 4). The JSON is the same as the all-plotly figure's."""
-    styles = [(label, colour) for _, _, label, colour in SERVICE_BINS] + [NOT_SERVICED]
+    styles = MAP_STYLES
     by_status = {label: [] for label, _ in styles}  # each status's segments, in the frame's order
     for row in zip(df["status"].tolist(), df["geometry"].tolist(), df["street"].tolist(), df["segment_id"].tolist(),
                    df["route_priority"].tolist(), strict=True):
@@ -205,7 +216,7 @@ def map_figure(df, p) -> dict:
         traces.append(go.Scatter(x=[], y=[], mode="lines", name=f"{label} ({len(by_status[label]):,})",
                                  line={"color": colour, "width": 2}, text=[], hoverinfo="text"))
     mid = (min(lats_all) + max(lats_all)) / 2 if lats_all else 0.0
-    legend, legend_height = figures.bottom_legend([t.name for t in traces], "Last plowed")
+    legend, legend_height = map_legend([t.name for t in traces])
     # constrain="domain": with scaleanchor alone, a resize made plotly and Dash's resize observer fight
     # for tens of seconds on a narrow page.
     fig = figures.apply_template(go.Figure(traces, {
@@ -284,7 +295,7 @@ register(
           map_summary, empty=NO_STORM,
           columns={"segment_id": "segment", "route_priority": "route priority", "last_serviced": "last plowed",
                    "hours_since_service": "hours since plowed", "as_of": "as of"}, off_table=("geometry",),
-          queries=("snow_segment_status",), height=460),
+          queries=("snow_segment_status",), height=MAP_BOX),
     Panel("snow-districts", PAGE, "Plowed within target, by district", FILTERS, district_data, district_figure,
           district_summary, empty=NO_STORM,
           columns={"route_priority": "route priority", "serviced": "reached", "window_ends": "window ends",

@@ -1,15 +1,18 @@
 """Words people use and a phone's width (issue 16, What to build 4 and 5), in real Chromium against
-gunicorn: no page shows a number with a needless decimal, a bad filter is said once beside the
+gunicorn: no page nor change feed shows a number with a needless decimal, a bad filter is said once beside the
 filters, /volunteers opens with what one can do; at 390x844 no chart text (axis titles, tick labels,
 legends, titles, a tapped map's label) leaves its chart or the screen, the chart toolbar covers no
 legend, the storm box shows the whole storm, and the API docs page is inside the site."""
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 
 import pytest
 
 import datasets
+from datasets import kpis as kpi_decls
 from tests.browser.conftest import DESKTOP, PHONE, axe_violations, draw_every_chart
 from web.site import NAV
 
@@ -96,6 +99,24 @@ def test_no_page_shows_a_number_with_a_needless_decimal(pages, portal, path):
     text = page.evaluate("() => document.body.innerText")
     assert re.search(r"\d", text)
     assert needless_decimals(text) == []
+
+
+FEEDS = (*(f"/api/v1/kpis/{kpi.id}/changes.json?period={period}" for kpi in kpi_decls.kpis().values()
+           for period in kpi.periods), *(f"/data/{name}/changes.json" for name in sorted(datasets.datasets())))
+
+
+def test_no_change_feed_says_a_number_with_a_needless_decimal(portal):
+    """The KPI and dataset change feeds (portal/kpi_feed.py, portal/feeds.py) are read as the pages
+    are: every title and summary of every feed, through the same checker."""
+    found = {}
+    for path in FEEDS:
+        with urllib.request.urlopen(portal.url + path, timeout=60) as resp:
+            items = json.load(resp)["items"]
+        text = "\n".join(f"{i['title']}\n{i['content_text']}" for i in items)
+        assert re.search(r"\d", text), path
+        if needless_decimals(text):
+            found[path] = needless_decimals(text)
+    assert found == {}
 
 
 def test_the_overall_score_comes_with_its_word(pages, portal):

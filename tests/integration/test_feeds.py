@@ -11,6 +11,7 @@ import pytest
 import lake
 from datasets import kpis as kpi_decls
 from etl.load import load_file
+from portal import wording
 from tests.conftest import demo_lake_at
 from tests.helpers import sr_row, write_csv
 
@@ -76,6 +77,24 @@ def test_a_kpi_feed_has_each_periods_value_and_the_definitions_date(client):
     assert {i["_pulse"]["kind"] for i in items} == {"value", "definition"}
 
 
+def test_a_kpi_feed_says_its_figures_as_the_scorecard_does(client):
+    # portal/wording.py: a count whole ("2,000 requests", not "1,277.00 requests" or "2000"), a
+    # duration in the unit that reads, a target per period with its unit
+    backlog = client.get(f"/api/v1/kpis/{KPI}/changes.json?period=month").get_json()["items"]
+    latest = next(i for i in backlog if i["_pulse"]["kind"] == "value")
+    assert latest["title"].endswith(f": {wording.amount(latest['_pulse']['actual'], 'requests')}")
+    assert "against a target of 2,000 requests (" in latest["content_text"]
+    (definition,) = [i for i in backlog if i["_pulse"]["kind"] == "definition"]
+    assert "Target 2,000 requests (lower is better)." in definition["content_text"]
+    signups = client.get("/api/v1/kpis/volunteer_signups/changes.json?period=week").get_json()["items"]
+    assert "against a target of 280 sign-ups (" in next(i for i in signups if i["_pulse"]["kind"] == "value")["content_text"]
+    (definition,) = [i for i in signups if i["_pulse"]["kind"] == "definition"]
+    assert "Target 40 sign-ups a day, 280 sign-ups a week, 1,200 sign-ups a month, 3,600 sign-ups a quarter " \
+        in definition["content_text"]
+    median = client.get("/api/v1/kpis/sr_median_days_to_close/changes.json?period=month").get_json()["items"]
+    assert "against a target of 3 days (" in next(i for i in median if i["_pulse"]["kind"] == "value")["content_text"]
+
+
 def test_kpi_definitions_are_published_newest_first_with_their_dates(client):
     body = client.get(f"/api/v1/kpis/{KPI}").get_json()
     assert body["definitions"] == [{"effective": "2026-11-25", "formula": kpi_decls.get(KPI).formula, "target": 2000.0,
@@ -107,9 +126,9 @@ def test_a_changed_yardstick_shows_in_the_feed_with_when_and_why(client, monkeyp
                                                                           ("2024-01-01", 5000.0)]
     feed = _atom(client, f"/api/v1/kpis/{KPI}/changes.atom?period=quarter")
     changes = {e.title.rsplit(" ", 1)[1]: e.summary for e in feed.entries if "definition" in e.title}
-    assert "target was 4000.0, is 2000.0" in changes["2026-11-25"]
+    assert "target was 4,000 requests, is 2,000 requests" in changes["2026-11-25"]  # in words (portal/wording.py)
     assert "Why: The backlog target was halved at the 2026 review." in changes["2026-11-25"]
-    assert "target was 5000.0, is 4000.0" in changes["2025-07-01"] and "Why: First review." in changes["2025-07-01"]
+    assert "target was 5,000 requests, is 4,000 requests" in changes["2025-07-01"] and "Why: First review." in changes["2025-07-01"]
     assert "first published" in changes["2024-01-01"]
 
 

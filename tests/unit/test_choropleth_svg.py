@@ -56,6 +56,14 @@ def test_every_joinable_area_is_one_filled_shape_with_its_whole_label_on_hover()
     assert fig["layout"]["hoverlabel"]["namelength"] == -1
 
 
+def test_an_areas_label_says_its_figure_as_the_page_does():
+    # portal/wording.py: a count whole with separators, a measure with one rounding, never "1,748.00"
+    counts = _shapes(_fig(pd.DataFrame({"area": ["NORTH", "SOUTH"], "requests": [1748.0, 12]})))
+    assert counts["NORTH"]["name"] == "NORTH: 1,748" and counts["SOUTH"]["name"] == "SOUTH: 12"
+    hours = _shapes(_fig(pd.DataFrame({"area": ["NORTH", "SOUTH", "ISLES"], "requests": [2.54, 14418.5, 3.0]})))
+    assert [hours[k]["name"] for k in ("NORTH", "SOUTH", "ISLES")] == ["NORTH: 2.5", "SOUTH: 14,418", "ISLES: 3"]
+
+
 def test_rings_are_kept_apart_so_islands_and_holes_draw_as_they_are():
     shapes = _shapes(_fig())
     assert shapes["ISLES"]["x"].count(None) == 2  # two islands, two closed rings
