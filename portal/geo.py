@@ -43,7 +43,7 @@ def feature_key(layer: str) -> str:
 
 
 def view(geojson: dict) -> tuple[dict, float]:
-    """A map centre and zoom that fit every feature (Web Mercator, 420 px tall)."""
+    """A map centre and zoom that fit every feature (Web Mercator, the map's height: portal/choropleth.HEIGHT)."""
     xs, ys = [], []
 
     def walk(coords):

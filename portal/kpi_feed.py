@@ -6,7 +6,7 @@ and the declarations (datasets/kpis.py); written as Atom or JSON Feed by portal/
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from datasets import kpis as kpi_decls
 from portal import kpi_values, scoring, wording
@@ -24,6 +24,11 @@ def definition_json(d: kpi_decls.Definition) -> dict:
 def _stamp(day: date | str) -> str:
     day = date.fromisoformat(day) if isinstance(day, str) else day
     return datetime.combine(day, datetime.min.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _last_day(end: str) -> str:
+    """A period's last day: its `end` is the first day after it (the scorecard says the same)."""
+    return (date.fromisoformat(end) - timedelta(days=1)).isoformat()
 
 
 def _shown(value):
@@ -66,7 +71,7 @@ def kpi_feed(kpi_id: str, period: str, base_url: str, as_of: date | None = None)
         entries.append(Entry(
             id=f"{api}?period={period}&as_of={p['start']}", title=f"{kpi.name}, {period} from {p['start']}: "
             f"{wording.amount(p['actual'], kpi.unit)}", updated=_stamp(min(date.fromisoformat(p["end"]), kpi_values.city_today())),
-            summary=f"{kpi.name} for the {period} {p['start']} to {p['end']}: {wording.amount(p['actual'], kpi.unit)}, "
+            summary=f"{kpi.name} for the {period} {p['start']} to {_last_day(p['end'])}: {wording.amount(p['actual'], kpi.unit)}, "
                     f"{score} against a target of {wording.amount(kpi.target_for(period), kpi.unit)} ({status}).{moved}",
             data={"kind": "value", "period": period, "start": p["start"], "end": p["end"], "actual": p["actual"],
                   "score": p["score"], "status": status, "status_changed": bool(moved)},

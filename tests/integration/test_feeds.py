@@ -3,6 +3,7 @@ feedparser (PyPI) without a bozo flag; a new version is in its dataset's feed ri
 published; KPI definitions have a public, dated history; the pages link their feeds."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import feedparser
@@ -84,6 +85,9 @@ def test_a_kpi_feed_says_its_figures_as_the_scorecard_does(client):
     latest = next(i for i in backlog if i["_pulse"]["kind"] == "value")
     assert latest["title"].endswith(f": {wording.amount(latest['_pulse']['actual'], 'requests')}")
     assert "against a target of 2,000 requests (" in latest["content_text"]
+    # a month runs to its last day, as the scorecard says it (the period's `end` is the day after)
+    last_day = (date.fromisoformat(latest["_pulse"]["end"]) - timedelta(days=1)).isoformat()
+    assert f"{latest['_pulse']['start']} to {last_day}: " in latest["content_text"]
     (definition,) = [i for i in backlog if i["_pulse"]["kind"] == "definition"]
     assert "Target 2,000 requests (lower is better)." in definition["content_text"]
     signups = client.get("/api/v1/kpis/volunteer_signups/changes.json?period=week").get_json()["items"]
