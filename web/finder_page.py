@@ -89,7 +89,8 @@ def fragment(view: View, action: str, root: str) -> str:
             f'{"sign-up" if view.week_count == 1 else "sign-ups"} for volunteering this week</span> '
             f'(since Monday {view.week_start.isoformat()})</p>')
     return (f'<div class="finder" id="finder" data-finder="{data}">'
-            '<h1>Find a way to volunteer</h1>' + week + _form(view, action) + _results(view, root) + "</div>")
+            '<h1>Find a way to volunteer</h1>' + week + _form(view, action) + _results(view, root, action == EMBED_PATH)
+            + "</div>")
 
 
 def _form(view: View, action: str) -> str:
@@ -142,7 +143,7 @@ def _select(name: str, options: list[tuple[str, str]], chosen: str, errors: dict
     return f'<select id="f-{name}" name="{name}"{_described(name, errors, False)}>{body}</select>'
 
 
-def _results(view: View, root: str) -> str:
+def _results(view: View, root: str, framed: bool) -> str:
     found = view.found
     head = '<section class="finder-results" aria-labelledby="finder-results-heading"><h2 id="finder-results-heading">Open opportunities</h2>'
     if found is None:
@@ -158,7 +159,7 @@ def _results(view: View, root: str) -> str:
                      "search by borough to see them.")
     if found.truncated:
         notes.append("The search matched more than one query returns: narrow it.")
-    items = "".join(_item(opp) for opp in found.opportunities[:SHOWN])
+    items = "".join(_item(opp, framed) for opp in found.opportunities[:SHOWN])
     listing = f'<ol class="finder-list">{items}</ol>' if items else ""
     feeds = _feed_query(view)
     return (head + f'<p id="finder-count" role="status" aria-live="polite">{count}.</p>'
@@ -168,7 +169,7 @@ def _results(view: View, root: str) -> str:
             f'<a href="{escape(root + PAGE_PATH[1:] + feeds)}" target="_top">Open in Pulse</a>.</p></section>')
 
 
-def _item(opp: dict) -> str:
+def _item(opp: dict, framed: bool) -> str:
     where = place(opp) + (f", {opp['miles']:.1f} miles away" if "miles" in opp else "")
     rows = [("Organisation", opp.get("organisation") or "Not given"), ("Place", where), ("Date", when(opp)),
             ("Volunteers", needed(opp))]
@@ -178,7 +179,20 @@ def _item(opp: dict) -> str:
     summary = f'<p>{escape(opp["summary"])}</p>' if opp.get("summary") else ""
     oid = escape(str(opp["opportunity_id"]))
     return (f'<li id="opp-{oid}"><article aria-labelledby="opp-{oid}-title"><h3 id="opp-{oid}-title">{escape(opp["title"])}</h3>'
-            f'<dl>{details}</dl>{summary}</article></li>')
+            f'<dl>{details}</dl>{summary}{_signup(opp, framed)}</article></li>')
+
+
+def _signup(opp: dict, framed: bool) -> str:
+    """The organiser's sign-up page, where the data gives one (validated as http(s) at load, decision
+    0026). Its accessible name names the opportunity: a list of links all called "Sign up" says nothing
+    to a screen reader's links list. From an embed it opens a new tab (a partner's page stays; the frame
+    is no place for a sign-up form), without giving that page a handle on the frame (`noopener`)."""
+    if not opp.get("signup_url"):
+        return ""
+    away = ' target="_blank" rel="noopener"' if framed else ""
+    said = " (opens in a new tab)" if framed else ""
+    return (f'<p class="finder-signup"><a href="{escape(opp["signup_url"])}"{away}>Sign up'
+            f'<span class="finder-hidden"> for {escape(opp["title"])}{said}</span></a></p>')
 
 
 def _feed_query(view: View) -> str:
