@@ -124,3 +124,29 @@ def test_axe_finds_nothing_on_any_embed(browser, embed_portal):
             found[path] = violations
     assert found == {}
     page.close()
+
+
+def test_a_pinned_dashboard_page_holds_its_pin_without_a_referer(browser, embed_portal, tmp_path):
+    # Referrer-Policy: no-referrer on the page (as a privacy extension or a proxy would set it): Dash's
+    # requests carry no Referer, so only the page's own script (assets/pagepin.js) can carry the pin.
+    if _current(embed_portal) < 2:  # run alone: make the pinned version an old one
+        rows = [sr_row(i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(30)]
+        embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "batch.csv", rows)))
+    page = browser.new_page()
+
+    def no_referrer(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "referrer-policy": "no-referrer"})
+
+    page.route(lambda url: "/service-requests" in url, no_referrer)
+    sent = []
+    page.on("request", lambda r: sent.append(r.all_headers()) if "/_dash-" in r.url and r.method == "POST" else None)
+    page.goto(f"{embed_portal.url}{SR_VIEW}&version=service_requests:1")
+    expect(page.locator("#sr-asof-sources")).to_contain_text("service_requests v1,", timeout=30_000)
+    assert sent and all("referer" not in h for h in sent), "the browser sent no Referer"
+    assert all(h.get("x-pulse-version") == "service_requests:1" for h in sent)
+    page.close()
+
+
+def _current(portal) -> int:
+    return int((portal.data_dir / "lake" / "service_requests" / "CURRENT").read_text())
