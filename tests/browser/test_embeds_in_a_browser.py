@@ -90,11 +90,24 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
     dashboard = page.frame(url=lambda u: u.endswith("/service-requests"))
     assert dashboard is None or "Pulse" not in dashboard.evaluate("document.body ? document.body.innerText : ''")
 
-    # a version lands: the live embeds reload and show it
+    # a version lands: the live embeds redraw in place and show it (the frames are not reloaded: a mark
+    # left on each window survives; the reader's focus stays where it was; the frames keep their sizing)
+    for frame in (chart_frame, tile_frame):
+        frame.evaluate("window.__beforeTheVersion = true")
+    tile_frame.locator(".live-toggle").focus()
+    plotted = "document.getElementById('embed-chart')._fullData.reduce((n, t) => n + Array.from(t.y).reduce((a, b) => a + b, 0), 0)"
+    before = chart_frame.evaluate(plotted)
     rows = [sr_row(i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(30)]
     embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "batch.csv", rows)))
     for frame in (chart_frame, tile_frame):
         expect(frame.locator(".asof")).to_contain_text("service_requests v2", timeout=30_000)
+        assert frame.evaluate("window.__beforeTheVersion === true"), "the frame was reloaded"
+        expect(frame.locator("#embed-status")).to_contain_text("service_requests v2")
+    assert tile_frame.evaluate("document.activeElement.className") == "live-toggle"
+    chart_frame.wait_for_function(f"{plotted} === {before} + 30", timeout=10_000)  # the 30 new requests, drawn
+    page.wait_for_timeout(500)
+    outer, inner = _frame_height(page, chart_frame, 0)
+    assert abs(outer - inner) <= 2, (outer, inner)
     ctx.close()
 
 
