@@ -15,12 +15,16 @@ from html import escape
 from pathlib import Path
 
 import config
+from portal import embeds
 from portal import volunteer_finder as finder
 from portal.finder_feeds import needed, place, when
 from portal.reader import reader
 
 STATIC = Path(__file__).resolve().parent / "finder"
-STATIC_FILES = {"finder.js": "text/javascript", "finder.css": "text/css", "embed.js": "text/javascript"}
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+STATIC_FILES = {"finder.js": (STATIC / "finder.js", "text/javascript"), "finder.css": (STATIC / "finder.css", "text/css"),
+                # Every embed's sizing script, at the address the finder's first snippets pasted (kept working)
+                "embed.js": (ASSETS / "embed" / "resize.js", "text/javascript")}
 STATIC_PREFIX = "/volunteer/static/"
 EMBED_PATH = "/embed/volunteer-finder"
 PAGE_PATH = "/volunteer"
@@ -64,7 +68,7 @@ def build_view(args) -> View:
 
 def static_url(name: str) -> str:
     """A static file's URL with its modification time, so it is served as immutable (api/httpcache.py)."""
-    return f"{STATIC_PREFIX}{name}?m={int((STATIC / name).stat().st_mtime)}"
+    return f"{STATIC_PREFIX}{name}?m={int(STATIC_FILES[name][0].stat().st_mtime)}"
 
 
 def document(view: View, root: str) -> str:
@@ -200,9 +204,10 @@ def _feed_query(view: View) -> str:
 
 
 def snippet(root: str, query: str = "", height: int = 900) -> str:
-    """The HTML a partner pastes: the framed finder and the small script that sizes it to its content."""
+    """The HTML a partner pastes: the framed finder and the script that sizes it to its content, the
+    same one every Pulse embed's snippet loads (portal/embeds.RESIZE_SCRIPT)."""
     src = root + EMBED_PATH[1:] + (f"?{query}" if query else "")
     return (f'<iframe src="{escape(src)}" title="Volunteer finder (Pulse)" data-pulse-embed '
             f'style="width:100%;border:0" height="{height}" loading="lazy"></iframe>\n'
-            f'<script async src="{escape(root + STATIC_PREFIX[1:] + "embed.js")}"></script>')
+            f'<script async src="{escape(root + embeds.RESIZE_SCRIPT[1:])}"></script>')
 

@@ -9,7 +9,8 @@
 
    The height message, for any page that frames an embed (documented in README "Share and embed"):
      window.parent.postMessage({"pulse-height": N}, "*")   N: the document's height in CSS pixels,
-   sent after drawing and whenever it changes. assets/embed/resize.js applies it to the iframe. */
+   sent after drawing, whenever it changes and when the parent asks ({"pulse-embed": "height"}).
+   assets/embed/resize.js applies it to the iframe. */
 (function () {
   "use strict";
   var card = document.querySelector(".embed-card");
@@ -39,6 +40,13 @@
 
   if (chart && window.Plotly) { draw(JSON.parse(document.getElementById("embed-figure").textContent), false); }
   if (window.ResizeObserver) { new ResizeObserver(postHeight).observe(document.documentElement); }
+  /* the parent's resize.js, loaded after this frame posted, asks again */
+  window.addEventListener("message", function (event) {
+    if (event.source === window.parent && event.data && event.data["pulse-embed"] === "height") {
+      lastHeight = 0;
+      postHeight();
+    }
+  });
   window.addEventListener("load", postHeight);
   document.addEventListener("toggle", postHeight, true);
   postHeight();

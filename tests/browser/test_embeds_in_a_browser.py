@@ -4,14 +4,10 @@ KPI tile; both draw, take the height they report, and reload when a version land
 refuses to be framed there; axe finds nothing on any embed route."""
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, settle, start_portal, stop_portal
+from tests.browser.conftest import axe_violations, settle, start_portal, static_site, stop_portal
 from tests.helpers import sr_row, write_csv
 
 SR_VIEW = "/service-requests?start=2026-09-01&end=2026-11-19"
@@ -26,13 +22,10 @@ def embed_portal(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def partner_site(tmp_path_factory):
-    """A second origin: a static file server on its own port, serving whatever the test writes."""
+    """A second origin serving whatever the test writes."""
     root = tmp_path_factory.mktemp("partner")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://localhost:{server.server_address[1]}"  # localhost: another origin than 127.0.0.1
-    server.shutdown()
+    with static_site(root) as base:
+        yield root, base
 
 
 def _snippet(page, base: str, path: str, target: str, field: str = "snippet") -> str:

@@ -404,3 +404,20 @@ def test_the_embed_needs_no_plotly_and_is_small(client):
     assets = [client.get(f"/volunteer/static/{n}", headers={"Accept-Encoding": "gzip"}) for n in ("finder.js", "finder.css")]
     assert all(a.status_code == 200 for a in assets)
     assert len(html.get_data()) + sum(len(a.get_data()) for a in assets) < 100_000
+
+
+def test_every_embed_snippet_loads_one_sizing_script_and_the_finder_s_old_address_serves_it(client):
+    from layouts import _share
+    from portal import embeds
+
+    assert finder_page_snippet().endswith(f'<script async src="http://localhost{embeds.RESIZE_SCRIPT}"></script>')
+    assert _share.RESIZE_SCRIPT == embeds.RESIZE_SCRIPT
+    one = client.get(embeds.RESIZE_SCRIPT).get_data()
+    old = client.get("/volunteer/static/embed.js")  # in snippets partners pasted before
+    assert old.status_code == 200 and old.mimetype == "text/javascript" and old.get_data() == one
+
+
+def finder_page_snippet() -> str:
+    from web import finder_page
+
+    return finder_page.snippet("http://localhost/", "borough=Bronx")
