@@ -170,9 +170,8 @@ class LakeReader:
         typed = datasets.get(name).public_typed
         view = f"{name}__{tag}{m.version if m else 0}"
         files = lake.file_paths(name, m) if m else []
-        if files:  # a file written before a column was declared reads it as NULL (lake/relation.py)
-            listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
-            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.columns(listed, typed)}')
+        if files:  # paths from our own manifest; a file written before a column was declared reads it as NULL
+            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.columns(files, typed)}')
         else:
             self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.empty(typed)}')
         if tag == "v":

@@ -17,7 +17,7 @@ import lake
 from datasets import Dataset
 from lake import relation
 from lake import stamps as stamps_
-from lake.sql import ident, lit
+from lake.sql import ident
 from portal.reader import Results, reader
 
 OPS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -88,8 +88,7 @@ class RowQuery:
         system fields)."""
         typed = {**self.ds.public_typed, **(stamps_.TYPED if stamps else {})}
         if self.manifest and self.manifest.files:
-            listed = "[" + ", ".join(lit(p) for p in lake.file_paths(self.ds.name, self.manifest)) + "]"
-            return relation.columns(listed, typed)  # NULL where a file predates a column
+            return relation.columns(lake.file_paths(self.ds.name, self.manifest), typed)  # NULL where a file predates a column
         return relation.empty(typed)
 
     def keyset_exprs(self) -> list[str]:
