@@ -70,6 +70,8 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     full.goto(finder_portal.url + "/volunteer?" + SEARCH)
     settle(full)
     assert full.locator("#f-borough").input_value() == "Brooklyn" and week_count(full) == before
+    signup = full.get_by_role("link", name=re.compile(r"^Sign up for [^(]+$")).first  # in the site: this tab
+    assert signup.get_attribute("target") is None and signup.evaluate("(a) => a.getBoundingClientRect().width") < 120
     now = datetime.now(ZoneInfo("America/New_York"))
     rows = [{"signup_id": f"SU-T{i}", "opportunity_id": "OPP-0001", "signed_up_at": now.isoformat(sep=" "),
              "event_date": now.date().isoformat(), "borough": "BROOKLYN", "attended": "", "hours": "",
