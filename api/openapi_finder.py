@@ -38,8 +38,9 @@ def finder_paths() -> dict:
             _search(), example=f"{finder_page.EMBED_PATH}?borough=Brooklyn", tag="portal"),
         **feeds,
         finder_page.STATIC_PREFIX + "{name}": _get(
-            "Volunteer finder files", "The finder's script and stylesheet, and embed.js, the script a partner page "
-            "loads to size the finder's iframe.",
+            "Volunteer finder files", "The finder's script and stylesheet, and embed.js: the script that sizes a "
+            "partner page's Pulse iframes, /assets/embed/resize.js, also served here for finder snippets pasted before "
+            "every embed shared that one script.",
             {"200": {"description": "The file.", "content": {"text/javascript": {"schema": STR}, "text/css": {"schema": STR}}},
              **_errors(404)},
             [_param("name", "path", {"type": "string", "enum": sorted(finder_page.STATIC_FILES)}, "The file.")],

@@ -71,5 +71,6 @@ def static(name: str):
     """The finder's script and stylesheet, and embed.js for the partner's page (immutable with ?m=)."""
     if name not in page.STATIC_FILES:
         abort(404)
-    return send_from_directory(page.STATIC, name, mimetype=page.STATIC_FILES[name])
+    path, mimetype = page.STATIC_FILES[name]
+    return send_from_directory(path.parent, path.name, mimetype=mimetype)
 

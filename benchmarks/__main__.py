@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    columns,
     dashboards,
     embed,
     exports,
@@ -47,6 +48,7 @@ BENCHES = {
     "soda": lambda a: soda.run(rows=a.rows),
     "finder": lambda a: finder.run(scale=a.serving_scale),
     "embed": lambda a: embed.run(scale=a.serving_scale),
+    "columns": lambda a: columns.run(rows=a.rows),
 }
 
 

@@ -187,6 +187,12 @@ def up_to_date(data: Path) -> bool:
                for r in [*rollups.projections("service_requests"), *rollups.of("service_requests")])
 
 
+def raw_sql() -> dict[str, str]:
+    """Each named query's SQL computed from the rows alone (no rollups, no projections)."""
+    return {"sr_time_to_close": RAW_TIME_TO_CLOSE, "sr_open_backlog": RAW_BACKLOG, "sr_volume_by_borough": RAW_VOLUME_BY_BOROUGH,
+            "sr_within_target": RAW_WITHIN_TARGET, "sr_top_descriptors": RAW_TOP_DESCRIPTORS}
+
+
 def lake_for(rows: int) -> Path:
     """A lake holding the benchmark's N-row 311 CSV, built once and reused while it is up to date."""
     data = OUT / f"lake-{rows}"
@@ -203,9 +209,7 @@ def run(rows: int = 1_000_000) -> dict:
     shutil.rmtree(data / "cache", ignore_errors=True)
     q = json.dumps(QUERIES)
     pulse = run_python("pulse", PULSE.format(queries=q), env=env)
-    raw_sql = {"sr_time_to_close": RAW_TIME_TO_CLOSE, "sr_open_backlog": RAW_BACKLOG, "sr_volume_by_borough": RAW_VOLUME_BY_BOROUGH,
-               "sr_within_target": RAW_WITHIN_TARGET, "sr_top_descriptors": RAW_TOP_DESCRIPTORS}
-    raw = run_python("duckdb_raw", DUCKDB_RAW.format(queries=q, raw=raw_sql), env=env)
+    raw = run_python("duckdb_raw", DUCKDB_RAW.format(queries=q, raw=raw_sql()), env=env)
     pandas_run = run_python("pandas", PANDAS.format(end=END), env=env) if rows <= 5_000_000 else None
     p, d = json.loads(pulse.stdout.splitlines()[-1]), json.loads(raw.stdout.splitlines()[-1])
     pd_ = json.loads(pandas_run.stdout.splitlines()[-1]) if pandas_run else {}

@@ -126,6 +126,16 @@ class Dataset:
         return tuple(c for c in self.columns if c.public)
 
     @property
+    def typed(self) -> dict[str, str]:
+        """Every column's DuckDB type by name: what a reader of the lake's files expects (lake/relation.py)."""
+        return {c.name: c.duckdb_type for c in self.columns}
+
+    @property
+    def public_typed(self) -> dict[str, str]:
+        """The public columns' DuckDB types by name: all the web side may read."""
+        return {c.name: c.duckdb_type for c in self.public_columns}
+
+    @property
     def free_text_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.free_text)
 

@@ -36,9 +36,10 @@ import datasets
 import lake
 import lake.write
 from etl import rollups, upsert
+from lake import relation
 from lake.sql import ident, lit
 from lake.stamps import COLUMNS as stamp_columns
-from lake.stamps import with_stamps
+from lake.stamps import TYPED as stamps_typed
 
 MIN_KEEP_VERSIONS = 2  # the current version and the one before: readers may still be finishing a query on it
 MTIME_MARGIN_S = 0.1  # a file must predate OLDEST's publication by this much to be deleted (file times are coarse)
@@ -120,7 +121,7 @@ def _rewrite(con, dataset: str, merge: list[lake.DataFile], full: bool) -> list[
     new: list[lake.DataFile] = []
     stamps = ", ".join(stamp_columns)  # each row keeps when it entered the lake and last changed
     con.execute(f"CREATE TEMP TABLE _merge AS SELECT {typed}, {stamps}, row_number() OVER (ORDER BY {order}) - 1 AS _i "
-                f"FROM {with_stamps(f'SELECT * FROM read_parquet({listed}, union_by_name=true)')}")
+                f"FROM {relation.files(listed, {**ds.typed, **stamps_typed})}")  # NULL where a file predates a column
     total = con.execute("SELECT count(*) FROM _merge").fetchone()[0]
     columns = ", ".join([*(ident(c.name) for c in ds.columns), *stamp_columns])
     for lo in range(0, total, size):  # one write per output file, each already in sort order

@@ -17,6 +17,7 @@ from etl.demo_city import BOROUGHS, DISTRICTS, TZ
 OPPORTUNITIES = 270  # plus the day-of-service events
 SIGNUPS_PER_DAY = 14
 DAY_OF_SERVICE_FACTOR = 10
+SIGNUP_LINK_SHARE = 0.7  # opportunities whose organiser takes sign-ups on a web page
 BOROUGH_SHARE = (0.30, 0.15, 0.25, 0.20, 0.10)
 ORGANISATIONS = {
     "Education": ("Learning Leaders", "Reading Partners NYC", "Partnership with Children", "Big Brothers Big Sisters of NYC"),
@@ -93,7 +94,17 @@ def opportunities(rng: random.Random, end: datetime) -> list[dict]:
     out.sort(key=lambda o: (o["start_date"], o["created"], o["title"]))
     for n, o in enumerate(out, start=1):
         o["opportunity_id"] = f"OPP-{n:04d}"
+        o["signup_url"] = signup_url(o["opportunity_id"], o["organisation"])
     return out
+
+
+def signup_url(opportunity_id: str, organisation: str) -> str:
+    """The organiser's sign-up page for about SIGNUP_LINK_SHARE of the opportunities, empty for the rest
+    (a sign-up by phone or in person, as in real listings). Chosen by a hash of the id rather than by the
+    generator's random stream, so the other demo values stay what they were before the column existed."""
+    if int(hashlib.sha1(opportunity_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF >= SIGNUP_LINK_SHARE:
+        return ""
+    return f"https://{_slug(organisation)}.example.org/volunteer/{opportunity_id.lower()}"
 
 
 def signups(rng: random.Random, opps: list[dict], end: datetime) -> list[list]:
@@ -133,7 +144,7 @@ def write_volunteers(src: Path, seed: int, end: datetime) -> dict[str, Path]:
     rng = random.Random(f"pulse-demo-volunteers:{seed}")
     opps = opportunities(rng, end)
     cols = ["opportunity_id", "title", "organisation", "category", "borough", "start_date", "end_date", "recurrence",
-            "volunteers_needed", "hours", "latitude", "longitude", "created", "summary", "contact_email"]
+            "volunteers_needed", "hours", "latitude", "longitude", "created", "summary", "signup_url", "contact_email"]
     out = {"volunteer_opportunities": src / "volunteer_opportunities.csv", "volunteer_signups": src / "volunteer_signups.csv"}
     with open(out["volunteer_opportunities"], "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")

@@ -304,6 +304,7 @@ class Simulator:
                     "NYC Service", "Seniors", scen.borough, scen.event_day.isoformat(), scen.event_day.isoformat(),
                     "onetime", 300, 3, lat0, lon0, _iso(scen.event_posted),
                     "Clear walks, steps and hydrants for older and disabled neighbours. Shovels and salt provided.",
+                    f"https://nycservice.example.org/volunteer/{scen.opportunity_id.lower()}",
                     "volunteer@nycservice.example.org"])
             closes = datetime.combine(scen.event_day, datetime.min.time(), TZ).timestamp() + 12 * 3600
             lo, hi = max(t0, scen.event_posted), min(t1, closes)

@@ -19,8 +19,10 @@ import config
 import lake
 import lake.write
 from datasets import Dataset
+from lake import relation
 from lake.sql import ident, lit
-from lake.stamps import CREATED, UPDATED, with_stamps
+from lake.stamps import CREATED, UPDATED
+from lake.stamps import TYPED as stamps_typed
 from lake.stamps import now as stamp_now
 
 
@@ -172,7 +174,8 @@ def _stored_rows(con, ds: Dataset, batch: str, current: lake.Manifest) -> None:
     candidates = _candidate_files(con, ds, batch, current)
     if candidates:
         base = lake.dataset_dir(ds.name)
-        stored = with_stamps("SELECT * FROM read_parquet(?, filename=true, union_by_name=true)")
+        # a file written before a column was declared, or before the stamps, reads them as NULL
+        stored = relation.files("?", {**ds.typed, **stamps_typed}, options="filename=true")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {EXISTING} AS
             SELECT e.* FROM {stored} e SEMI JOIN {batch} b ON {_key_join(ds, 'e', 'b')}""",
@@ -237,7 +240,7 @@ def _rewrite_updated(con, ds: Dataset, current: lake.Manifest) -> list[lake.Data
         files += write_files(
             con, ds,
             f"""SELECT {_typed_select(ds, 'o', 'o')}, o.{CREATED}, o.{UPDATED}
-                FROM {with_stamps(f"SELECT * FROM read_parquet({lit(path)})")} o
+                FROM {relation.files(f"[{lit(path)}]", {**ds.typed, **stamps_typed})} o
                 ANTI JOIN (SELECT {keys} FROM {updated}) u USING ({keys})
                 UNION ALL BY NAME
                 SELECT {_typed_select(ds, MERGED)}, {STAMPS} FROM {updated}""",

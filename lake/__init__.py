@@ -14,7 +14,8 @@ Beside the lake: PULSE_DATA_DIR/runs.jsonl (lake/runlog.py) and realtime/<writer
 (lake/writerstate.py).
 
 Modules: model (the typed manifest and its entries), read (what readers may do), write (what only writers do),
-runlog, writerstate, sql (quoting), errors; store (the S3 object store a lake may live in,
+runlog, writerstate, sql (quoting), relation (a version's files with every column a reader expects: NULL
+where a file predates a column, decision 0026), stamps, errors; store (the S3 object store a lake may live in,
 PULSE_LAKE_URL) and mirror (a node's read-through copy of it). The read functions are re-exported
 here, so a reader writes `lake.manifest(name)`; writers import `lake.write`. Every file access of
 the contract goes through this package, so a lake in a folder and one in an object store look the

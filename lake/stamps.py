@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from lake.relation import with_columns
+
 CREATED = "_created_at"
 UPDATED = "_updated_at"
 TYPE = "TIMESTAMPTZ"
 COLUMNS = (CREATED, UPDATED)
+TYPED = dict.fromkeys(COLUMNS, TYPE)
 
 
 def now() -> str:
@@ -29,6 +32,5 @@ def now() -> str:
 
 def with_stamps(select_sql: str) -> str:
     """`select_sql` as a relation that has the stamp columns: its own where its files carry them, NULL
-    where they predate them (UNION ALL BY NAME fills a column one side lacks with NULL)."""
-    empty = ", ".join(f"CAST(NULL AS {TYPE}) AS {c}" for c in COLUMNS)
-    return f"(SELECT * FROM ({select_sql}) UNION ALL BY NAME SELECT {empty} WHERE false)"
+    where they predate them (lake/relation.py)."""
+    return with_columns(select_sql, TYPED)

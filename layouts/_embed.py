@@ -5,7 +5,8 @@ Why server-made HTML and not a Dash page: a partner's reader downloads the chart
 page is this HTML, a small stylesheet and script (assets/embed/) and, for a chart, the vendored
 plotly.js basic bundle: about a tenth of a dashboard's bytes (docs/benchmarks.md, `--only embed`).
 The script draws the figure, posts the page's height to the parent window (`{"pulse-height": N}`),
-and reloads when a dataset it reads gets a new version (never when pinned).
+and redraws in place when a dataset it reads gets a new version (never when pinned): it fetches this
+same page again and brings in the figure (Plotly.react), summary, "as of", versions, table and tile.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from dash import html
 
 from portal import embeds
 
-RESIZE_SCRIPT = "/assets/embed/resize.js"
+RESIZE_SCRIPT = embeds.RESIZE_SCRIPT
 EMBED_HEIGHT = {"chart": 560, "kpi": 420}  # the iframe's height before the embed reports its own
 
 

@@ -18,6 +18,8 @@ from portal import cache, figures, filters, kpi_values, panels
 from portal.reader import reader
 
 KPI_PREFIX = "kpi-"
+# The one script a partner page loads to size every Pulse iframe it holds (charts, tiles, the finder)
+RESIZE_SCRIPT = "/assets/embed/resize.js"
 KPI_PARAMS = ("period", "as_of")
 KPI_HISTORY = 8  # earlier periods the tile's trend draws, as on the scorecard
 # The page filters a chart's view starts from when its link leaves them out (api/charts.py reads these too).

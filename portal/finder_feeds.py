@@ -74,7 +74,7 @@ def ics(found: Found, page_url: str, published: datetime | None) -> bytes:
         event.add("location", place(opp))
         if opp.get("latitude") is not None and opp.get("longitude") is not None:
             event.add("geo", (opp["latitude"], opp["longitude"]))
-        event.add("url", item_url(page_url, opp))
+        event.add("url", opp.get("signup_url") or item_url(page_url, opp))  # one URL an event: where to sign up, if given
         event.add("description", description(opp))
         if opp.get("category"):
             event.add("categories", [opp["category"]])
@@ -89,6 +89,8 @@ def description(opp: dict) -> str:
         lines.append(f"About {opp['hours']:g} hours of service.")
     if opp.get("summary"):
         lines.append(opp["summary"])
+    if opp.get("signup_url"):
+        lines.append(f"Sign up: {opp['signup_url']}")
     return "\n".join(lines)
 
 
@@ -101,9 +103,12 @@ def json_feed(found: Found, page_url: str, feed_url: str, signed_up_this_week: i
                                                   "still_needed", "hours", "latitude", "longitude")}
         extra["place"] = place(opp)
         extra["miles"] = round(opp["miles"], 2) if "miles" in opp else None
-        items.append({"id": opp["opportunity_id"], "url": item_url(page_url, opp), "title": opp["title"],
-                      "content_text": description(opp), "tags": [opp["category"]] if opp.get("category") else [],
-                      "_pulse": extra})
+        item = {"id": opp["opportunity_id"], "url": item_url(page_url, opp), "title": opp["title"],
+                "content_text": description(opp), "tags": [opp["category"]] if opp.get("category") else [],
+                "_pulse": extra}
+        if opp.get("signup_url"):  # JSON Feed 1.1: "the URL of a page elsewhere" this item is about
+            item["external_url"] = opp["signup_url"]
+        items.append(item)
     s = found.search
     return {
         "version": JSON_FEED, "title": title(s), "home_page_url": page_url, "feed_url": feed_url,

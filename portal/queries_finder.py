@@ -20,7 +20,7 @@ from portal.reader import Results, reader
 FINDER = OPEN_COUNTED + """
 SELECT c.opportunity_id, c.title, c.organisation, c.category, c.borough, c.start_date, c.end_date, c.recurrence,
        c.next_session, c.volunteers_needed, c.signed_up, c.volunteers_needed - c.signed_up AS still_needed,
-       o.hours, o.summary, o.latitude, o.longitude, greatest(c.start_date, CAST($start AS DATE)) AS first_day
+       o.hours, o.summary, o.signup_url, o.latitude, o.longitude, greatest(c.start_date, CAST($start AS DATE)) AS first_day
 FROM counted c JOIN {volunteer_opportunities} o ON o.opportunity_id = c.opportunity_id
 WHERE c.volunteers_needed > c.signed_up
   AND c.start_date <= $end AND c.end_date >= $start

@@ -25,6 +25,7 @@ import config
 import datasets
 import lake
 from datasets import rollups as rollup_decls
+from lake import relation
 from lake.sql import lit
 from portal import admission
 
@@ -166,16 +167,13 @@ class LakeReader:
         return lake.entry_paths(r.dataset, stored)
 
     def _create_view(self, name: str, m: lake.Manifest | None, tag: str = "v") -> str:
-        ds = datasets.get(name)
-        cols = ", ".join(f'"{c.name}"' for c in ds.public_columns)
+        typed = datasets.get(name).public_typed
         view = f"{name}__{tag}{m.version if m else 0}"
         files = lake.file_paths(name, m) if m else []
-        if files:
-            listed = "[" + ", ".join(lit(f) for f in files) + "]"  # paths from our own manifest
-            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {cols} FROM read_parquet({listed})')
+        if files:  # paths from our own manifest; a file written before a column was declared reads it as NULL
+            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.columns(files, typed)}')
         else:
-            typed = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in ds.public_columns)
-            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {typed} WHERE false')
+            self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.empty(typed)}')
         if tag == "v":
             self._retire(name, view)
         return view
@@ -192,9 +190,9 @@ class LakeReader:
                 found[r.name] = self._create_rollup(r, m, found[name], "pin")
         self._pinned[(name, version, self._zone)] = found  # most recently used last
         while len(self._pinned) > PINNED_KEPT:
-            for relation in self._pinned.pop(next(iter(self._pinned))).values():
-                self._con.execute(f'DROP VIEW IF EXISTS "{relation}"')
-                self._con.execute(f'DROP TABLE IF EXISTS "{relation}"')
+            for stale in self._pinned.pop(next(iter(self._pinned))).values():
+                self._con.execute(f'DROP VIEW IF EXISTS "{stale}"')
+                self._con.execute(f'DROP TABLE IF EXISTS "{stale}"')
         return found
 
     def _retire(self, name: str, new: str) -> None:

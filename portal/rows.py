@@ -15,8 +15,9 @@ from datetime import date, datetime
 import config
 import lake
 from datasets import Dataset
+from lake import relation
 from lake import stamps as stamps_
-from lake.sql import ident, lit
+from lake.sql import ident
 from portal.reader import Results, reader
 
 OPS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -85,15 +86,10 @@ class RowQuery:
         """The version's public columns: read_parquet over the manifest's own files (paths are ours);
         with `stamps`, also when each row entered the lake and last changed (lake/stamps.py, SODA's
         system fields)."""
-        cols = ", ".join([*(ident(c.name) for c in self.ds.public_columns), *(stamps_.COLUMNS if stamps else ())])
+        typed = {**self.ds.public_typed, **(stamps_.TYPED if stamps else {})}
         if self.manifest and self.manifest.files:
-            listed = "[" + ", ".join(lit(p) for p in lake.file_paths(self.ds.name, self.manifest)) + "]"
-            if stamps:
-                return f"SELECT {cols} FROM {stamps_.with_stamps(f'SELECT * FROM read_parquet({listed}, union_by_name=true)')}"
-            return f"SELECT {cols} FROM read_parquet({listed})"
-        typed = ", ".join([*(f"CAST(NULL AS {c.duckdb_type}) AS {ident(c.name)}" for c in self.ds.public_columns),
-                           *(f"CAST(NULL AS {stamps_.TYPE}) AS {c}" for c in (stamps_.COLUMNS if stamps else ()))])
-        return f"SELECT {typed} WHERE false"
+            return relation.columns(lake.file_paths(self.ds.name, self.manifest), typed)  # NULL where a file predates a column
+        return relation.empty(typed)
 
     def keyset_exprs(self) -> list[str]:
         """The ordering tuple: (sort is missing, sort, *primary key), or just the primary key."""

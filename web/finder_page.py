@@ -15,12 +15,16 @@ from html import escape
 from pathlib import Path
 
 import config
+from portal import embeds
 from portal import volunteer_finder as finder
 from portal.finder_feeds import needed, place, when
 from portal.reader import reader
 
 STATIC = Path(__file__).resolve().parent / "finder"
-STATIC_FILES = {"finder.js": "text/javascript", "finder.css": "text/css", "embed.js": "text/javascript"}
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+STATIC_FILES = {"finder.js": (STATIC / "finder.js", "text/javascript"), "finder.css": (STATIC / "finder.css", "text/css"),
+                # Every embed's sizing script, at the address the finder's first snippets pasted (kept working)
+                "embed.js": (ASSETS / "embed" / "resize.js", "text/javascript")}
 STATIC_PREFIX = "/volunteer/static/"
 EMBED_PATH = "/embed/volunteer-finder"
 PAGE_PATH = "/volunteer"
@@ -64,7 +68,7 @@ def build_view(args) -> View:
 
 def static_url(name: str) -> str:
     """A static file's URL with its modification time, so it is served as immutable (api/httpcache.py)."""
-    return f"{STATIC_PREFIX}{name}?m={int((STATIC / name).stat().st_mtime)}"
+    return f"{STATIC_PREFIX}{name}?m={int(STATIC_FILES[name][0].stat().st_mtime)}"
 
 
 def document(view: View, root: str) -> str:
@@ -89,7 +93,8 @@ def fragment(view: View, action: str, root: str) -> str:
             f'{"sign-up" if view.week_count == 1 else "sign-ups"} for volunteering this week</span> '
             f'(since Monday {view.week_start.isoformat()})</p>')
     return (f'<div class="finder" id="finder" data-finder="{data}">'
-            '<h1>Find a way to volunteer</h1>' + week + _form(view, action) + _results(view, root) + "</div>")
+            '<h1>Find a way to volunteer</h1>' + week + _form(view, action) + _results(view, root, action == EMBED_PATH)
+            + "</div>")
 
 
 def _form(view: View, action: str) -> str:
@@ -142,7 +147,7 @@ def _select(name: str, options: list[tuple[str, str]], chosen: str, errors: dict
     return f'<select id="f-{name}" name="{name}"{_described(name, errors, False)}>{body}</select>'
 
 
-def _results(view: View, root: str) -> str:
+def _results(view: View, root: str, framed: bool) -> str:
     found = view.found
     head = '<section class="finder-results" aria-labelledby="finder-results-heading"><h2 id="finder-results-heading">Open opportunities</h2>'
     if found is None:
@@ -158,7 +163,7 @@ def _results(view: View, root: str) -> str:
                      "search by borough to see them.")
     if found.truncated:
         notes.append("The search matched more than one query returns: narrow it.")
-    items = "".join(_item(opp) for opp in found.opportunities[:SHOWN])
+    items = "".join(_item(opp, framed) for opp in found.opportunities[:SHOWN])
     listing = f'<ol class="finder-list">{items}</ol>' if items else ""
     feeds = _feed_query(view)
     return (head + f'<p id="finder-count" role="status" aria-live="polite">{count}.</p>'
@@ -168,7 +173,7 @@ def _results(view: View, root: str) -> str:
             f'<a href="{escape(root + PAGE_PATH[1:] + feeds)}" target="_top">Open in Pulse</a>.</p></section>')
 
 
-def _item(opp: dict) -> str:
+def _item(opp: dict, framed: bool) -> str:
     where = place(opp) + (f", {opp['miles']:.1f} miles away" if "miles" in opp else "")
     rows = [("Organisation", opp.get("organisation") or "Not given"), ("Place", where), ("Date", when(opp)),
             ("Volunteers", needed(opp))]
@@ -178,7 +183,20 @@ def _item(opp: dict) -> str:
     summary = f'<p>{escape(opp["summary"])}</p>' if opp.get("summary") else ""
     oid = escape(str(opp["opportunity_id"]))
     return (f'<li id="opp-{oid}"><article aria-labelledby="opp-{oid}-title"><h3 id="opp-{oid}-title">{escape(opp["title"])}</h3>'
-            f'<dl>{details}</dl>{summary}</article></li>')
+            f'<dl>{details}</dl>{summary}{_signup(opp, framed)}</article></li>')
+
+
+def _signup(opp: dict, framed: bool) -> str:
+    """The organiser's sign-up page, where the data gives one (validated as http(s) at load, decision
+    0026). Its accessible name names the opportunity: a list of links all called "Sign up" says nothing
+    to a screen reader's links list. From an embed it opens a new tab (a partner's page stays; the frame
+    is no place for a sign-up form), without giving that page a handle on the frame (`noopener`)."""
+    if not opp.get("signup_url"):
+        return ""
+    away = ' target="_blank" rel="noopener"' if framed else ""
+    said = " (opens in a new tab)" if framed else ""
+    return (f'<p class="finder-signup"><a href="{escape(opp["signup_url"])}"{away}>Sign up'
+            f'<span class="finder-hidden"> for {escape(opp["title"])}{said}</span></a></p>')
 
 
 def _feed_query(view: View) -> str:
@@ -186,9 +204,10 @@ def _feed_query(view: View) -> str:
 
 
 def snippet(root: str, query: str = "", height: int = 900) -> str:
-    """The HTML a partner pastes: the framed finder and the small script that sizes it to its content."""
+    """The HTML a partner pastes: the framed finder and the script that sizes it to its content, the
+    same one every Pulse embed's snippet loads (portal/embeds.RESIZE_SCRIPT)."""
     src = root + EMBED_PATH[1:] + (f"?{query}" if query else "")
     return (f'<iframe src="{escape(src)}" title="Volunteer finder (Pulse)" data-pulse-embed '
             f'style="width:100%;border:0" height="{height}" loading="lazy"></iframe>\n'
-            f'<script async src="{escape(root + STATIC_PREFIX[1:] + "embed.js")}"></script>')
+            f'<script async src="{escape(root + embeds.RESIZE_SCRIPT[1:])}"></script>')
 

@@ -1,14 +1,22 @@
 /* Inside an embed (layouts/_embed.py): draw the chart, tell the parent page how tall we are, and
-   reload when a dataset we read gets a new version (not when pinned, not while paused).
+   redraw in place when a dataset we read gets a new version (not when pinned, not while paused).
+
+   In place, not a reload: the same page is fetched again and what it says now is brought in (the
+   chart by Plotly.react on the same element, the summary, "as of" and versions, the table, a tile's
+   figures), so the frame keeps its scroll, the reader's focus and the parent's sizing; no blank frame
+   or second download of plotly.js. While the pointer is on the chart the redraw waits for it to leave
+   (a hover label is not pulled away from under the reader). The status line says what changed.
 
    The height message, for any page that frames an embed (documented in README "Share and embed"):
      window.parent.postMessage({"pulse-height": N}, "*")   N: the document's height in CSS pixels,
-   sent after drawing and whenever it changes. assets/embed/resize.js applies it to the iframe. */
+   sent after drawing, whenever it changes and when the parent asks ({"pulse-embed": "height"}).
+   assets/embed/resize.js applies it to the iframe. */
 (function () {
   "use strict";
   var card = document.querySelector(".embed-card");
   var data = JSON.parse(card.getAttribute("data-embed"));
   var lastHeight = 0;
+  var chart = document.getElementById("embed-chart");
 
   function postHeight() {
     var h = Math.ceil(document.documentElement.getBoundingClientRect().height);
@@ -18,19 +26,27 @@
     }
   }
 
-  var chart = document.getElementById("embed-chart");
-  if (chart && window.Plotly) {
-    var figure = JSON.parse(document.getElementById("embed-figure").textContent);
+  /* Draw `figure` in the chart: newPlot the first time, react (the same element, updated) after. */
+  function draw(figure, again) {
     var layout = Object.assign({}, figure.layout || {}, { autosize: true });
     delete layout.width;
     if (document.documentElement.classList.contains("theme-dark")) {
       Object.assign(layout, { paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: { color: "#f2f2f2" } });
     }
     var removed = JSON.parse(document.getElementById("embed-modebar").textContent);
-    window.Plotly.newPlot(chart, figure.data || [], layout,
-      { responsive: true, displaylogo: false, modeBarButtonsToRemove: removed }).then(postHeight);
+    var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: removed };
+    return window.Plotly[again ? "react" : "newPlot"](chart, figure.data || [], layout, config).then(postHeight);
   }
+
+  if (chart && window.Plotly) { draw(JSON.parse(document.getElementById("embed-figure").textContent), false); }
   if (window.ResizeObserver) { new ResizeObserver(postHeight).observe(document.documentElement); }
+  /* the parent's resize.js, loaded after this frame posted, asks again */
+  window.addEventListener("message", function (event) {
+    if (event.source === window.parent && event.data && event.data["pulse-embed"] === "height") {
+      lastHeight = 0;
+      postHeight();
+    }
+  });
   window.addEventListener("load", postHeight);
   document.addEventListener("toggle", postHeight, true);
   postHeight();
@@ -59,8 +75,43 @@
         var moved = Object.keys(data.versions).some(function (n) {
           return body.datasets[n] && body.datasets[n].version !== data.versions[n];
         });
-        if (moved) { window.location.reload(); }
+        if (moved) { return refresh(); }
       })
       .catch(function () {});
   }, data.poll * 1000);
+
+  var waiting = false;
+  function refresh() {
+    if (chart && chart.matches(":hover")) {  // after the reader's pointer leaves the chart
+      if (!waiting) {
+        waiting = true;
+        chart.addEventListener("mouseleave", function () { waiting = false; refresh(); }, { once: true });
+      }
+      return null;
+    }
+    return fetch(window.location.href, { headers: { "Accept": "text/html" }, cache: "no-cache" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html) { bringIn(new DOMParser().parseFromString(html, "text/html")); } });
+  }
+
+  /* What the page says now, into this one: elements keep their identity (focus, open details). */
+  function bringIn(doc) {
+    var fresh = doc.querySelector(".embed-card");
+    if (!fresh) { return; }
+    data = JSON.parse(fresh.getAttribute("data-embed"));
+    card.setAttribute("data-embed", fresh.getAttribute("data-embed"));
+    ["#embed-summary", ".asof", ".table-wrap", ".tile"].forEach(function (selector) {
+      var now = card.querySelector(selector), next = fresh.querySelector(selector);
+      if (now && next && now.innerHTML !== next.innerHTML) { now.innerHTML = next.innerHTML; }
+      if (now && next) { now.className = next.className; }  // a tile's status colour
+    });
+    var figure = doc.getElementById("embed-figure");
+    if (chart && figure && window.Plotly) {
+      document.getElementById("embed-figure").textContent = figure.textContent;
+      draw(JSON.parse(figure.textContent), true);
+    }
+    var status = document.getElementById("embed-status");
+    if (status) { status.textContent = "Updated with new data: " + card.querySelector(".asof").textContent; }
+    postHeight();
+  }
 })();

@@ -6,13 +6,18 @@ loopback port with its own lake, and stopped at the end.
 """
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,6 +97,21 @@ def stop_portal(portal: Portal) -> None:
         portal.proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         portal.proc.kill()
+
+
+@contextmanager
+def static_site(root: Path, host: str = "localhost") -> Iterator[str]:
+    """A second origin for embeds: a plain static file server (http.server) on its own loopback port,
+    serving whatever the test writes under `root`; yields its base URL. `localhost` is another origin
+    than the portal's 127.0.0.1 even on the same port range."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,10 @@ KPI tile; both draw, take the height they report, and reload when a version land
 refuses to be framed there; axe finds nothing on any embed route."""
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, settle, start_portal, stop_portal
+from tests.browser.conftest import axe_violations, settle, start_portal, static_site, stop_portal
 from tests.helpers import sr_row, write_csv
 
 SR_VIEW = "/service-requests?start=2026-09-01&end=2026-11-19"
@@ -26,13 +22,10 @@ def embed_portal(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def partner_site(tmp_path_factory):
-    """A second origin: a static file server on its own port, serving whatever the test writes."""
+    """A second origin serving whatever the test writes."""
     root = tmp_path_factory.mktemp("partner")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://localhost:{server.server_address[1]}"  # localhost: another origin than 127.0.0.1
-    server.shutdown()
+    with static_site(root) as base:
+        yield root, base
 
 
 def _snippet(page, base: str, path: str, target: str, field: str = "snippet") -> str:
@@ -90,11 +83,24 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
     dashboard = page.frame(url=lambda u: u.endswith("/service-requests"))
     assert dashboard is None or "Pulse" not in dashboard.evaluate("document.body ? document.body.innerText : ''")
 
-    # a version lands: the live embeds reload and show it
+    # a version lands: the live embeds redraw in place and show it (the frames are not reloaded: a mark
+    # left on each window survives; the reader's focus stays where it was; the frames keep their sizing)
+    for frame in (chart_frame, tile_frame):
+        frame.evaluate("window.__beforeTheVersion = true")
+    tile_frame.locator(".live-toggle").focus()
+    plotted = "document.getElementById('embed-chart')._fullData.reduce((n, t) => n + Array.from(t.y).reduce((a, b) => a + b, 0), 0)"
+    before = chart_frame.evaluate(plotted)
     rows = [sr_row(i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(30)]
     embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "batch.csv", rows)))
     for frame in (chart_frame, tile_frame):
         expect(frame.locator(".asof")).to_contain_text("service_requests v2", timeout=30_000)
+        assert frame.evaluate("window.__beforeTheVersion === true"), "the frame was reloaded"
+        expect(frame.locator("#embed-status")).to_contain_text("service_requests v2")
+    assert tile_frame.evaluate("document.activeElement.className") == "live-toggle"
+    chart_frame.wait_for_function(f"{plotted} === {before} + 30", timeout=10_000)  # the 30 new requests, drawn
+    page.wait_for_timeout(500)
+    outer, inner = _frame_height(page, chart_frame, 0)
+    assert abs(outer - inner) <= 2, (outer, inner)
     ctx.close()
 
 
@@ -124,3 +130,29 @@ def test_axe_finds_nothing_on_any_embed(browser, embed_portal):
             found[path] = violations
     assert found == {}
     page.close()
+
+
+def test_a_pinned_dashboard_page_holds_its_pin_without_a_referer(browser, embed_portal, tmp_path):
+    # Referrer-Policy: no-referrer on the page (as a privacy extension or a proxy would set it): Dash's
+    # requests carry no Referer, so only the page's own script (assets/pagepin.js) can carry the pin.
+    if _current(embed_portal) < 2:  # run alone: make the pinned version an old one
+        rows = [sr_row(i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(30)]
+        embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "batch.csv", rows)))
+    page = browser.new_page()
+
+    def no_referrer(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "referrer-policy": "no-referrer"})
+
+    page.route(lambda url: "/service-requests" in url, no_referrer)
+    sent = []
+    page.on("request", lambda r: sent.append(r.all_headers()) if "/_dash-" in r.url and r.method == "POST" else None)
+    page.goto(f"{embed_portal.url}{SR_VIEW}&version=service_requests:1")
+    expect(page.locator("#sr-asof-sources")).to_contain_text("service_requests v1,", timeout=30_000)
+    assert sent and all("referer" not in h for h in sent), "the browser sent no Referer"
+    assert all(h.get("x-pulse-version") == "service_requests:1" for h in sent)
+    page.close()
+
+
+def _current(portal) -> int:
+    return int((portal.data_dir / "lake" / "service_requests" / "CURRENT").read_text())

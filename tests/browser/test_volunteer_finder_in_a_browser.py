@@ -3,17 +3,14 @@ with the snippet; it renders, its iframe takes the height the finder posts, its 
 when a load publishes; axe finds nothing on the embed or the full page with results shown."""
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, settle, start_portal, stop_portal
+from tests.browser.conftest import axe_violations, settle, start_portal, static_site, stop_portal
 from tests.helpers import write_csv
 from web import finder_page
 
@@ -34,11 +31,14 @@ def partner(finder_portal, tmp_path_factory):
     (folder / "index.html").write_text(
         '<!DOCTYPE html><html lang="en"><head><title>A partner</title></head><body><h1>Our neighbourhood</h1>'
         f'{finder_page.snippet(finder_portal.url + "/", SEARCH, height=150)}<p id="after">After the finder.</p></body></html>')
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+    # A finder snippet pasted before every embed shared one sizing script: its old address still sizes the frame
+    (folder / "old.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>An older partner</title></head><body><h1>Volunteer</h1>'
+        f'<iframe src="{finder_portal.url}/embed/volunteer-finder?{SEARCH}" title="Volunteer finder (Pulse)" data-pulse-embed '
+        'style="width:100%;border:0" height="150"></iframe>'
+        f'<script async src="{finder_portal.url}/volunteer/static/embed.js"></script></body></html>')
+    with static_site(folder) as base:
+        yield f"{base}/index.html"
 
 
 def week_count(frame) -> int:
@@ -70,6 +70,8 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     full.goto(finder_portal.url + "/volunteer?" + SEARCH)
     settle(full)
     assert full.locator("#f-borough").input_value() == "Brooklyn" and week_count(full) == before
+    signup = full.get_by_role("link", name=re.compile(r"^Sign up for [^(]+$")).first  # in the site: this tab
+    assert signup.get_attribute("target") is None and signup.evaluate("(a) => a.getBoundingClientRect().width") < 120
     now = datetime.now(ZoneInfo("America/New_York"))
     rows = [{"signup_id": f"SU-T{i}", "opportunity_id": "OPP-0001", "signed_up_at": now.isoformat(sep=" "),
              "event_date": now.date().isoformat(), "borough": "BROOKLYN", "attended": "", "hours": "",
@@ -135,4 +137,20 @@ def test_axe_finds_nothing_on_the_finder_with_results(browser, finder_portal, pa
         settle(page)
     page.locator(".finder-list li").first.wait_for()
     assert axe_violations(page) == []
+    page.close()
+
+
+def test_a_snippet_pasted_before_one_sizing_script_still_sizes_and_links_name_their_opportunity(browser, partner):
+    page = browser.new_page()
+    page.goto(partner.replace("/index.html", "/old.html"))  # loads /volunteer/static/embed.js, the old address
+    page.wait_for_function("() => parseInt(document.querySelector('iframe').style.height) > 600", timeout=20_000)
+    frame = page.frame_locator("iframe[data-pulse-embed]")
+    # The sign-up link's accessible name (what a screen reader's list of links says) names the opportunity
+    link = frame.get_by_role("link", name=re.compile(r"^Sign up for .+ \(opens in a new tab\)$")).first
+    expect(link).to_have_attribute("target", "_blank")
+    assert link.get_attribute("rel") == "noopener" and link.get_attribute("href").startswith("https://")
+    title = link.locator("xpath=ancestor::article//h3").text_content()
+    assert link.evaluate("(a) => a.textContent") == f"Sign up for {title} (opens in a new tab)"
+    expect(link).to_have_text(re.compile("Sign up"))
+    assert link.evaluate("(a) => a.getBoundingClientRect().width") < 120, "only 'Sign up' is shown"
     page.close()

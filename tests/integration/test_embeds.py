@@ -306,6 +306,19 @@ def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
     layout = client.get("/_dash-layout", headers={"Referer": "http://localhost/?version=service_requests:1"})
     assert '"service_requests":1' in layout.get_data(as_text=True)  # the page's data-version store
 
+    # Without a Referer (no-referrer, privacy extensions) the page's script sends the pin itself
+    # (assets/pagepin.js); it wins over a Referer, and a shared cache keeps the two apart.
+    def shown_by_header(pin: str, **headers) -> tuple[str, str]:
+        answer = client.post("/_dash-update-component", json=body,
+                             headers={"X-Pulse-Version": pin, **headers}).json["response"]
+        return json.dumps(answer[shell.sources_id("sr-asof")]["children"]), answer["sr-volume-summary"]["children"]
+
+    assert shown_by_header("service_requests:1") == pinned
+    assert shown_by_header("service_requests:1", Referer="http://localhost/service-requests") == pinned
+    assert shown_by_header("", Referer="http://localhost/service-requests?version=service_requests:1") == live
+    layout = client.get("/_dash-layout", headers={"X-Pulse-Version": "service_requests:1"})
+    assert '"service_requests":1' in layout.get_data(as_text=True) and "X-Pulse-Version" in layout.headers["Vary"]
+
 
 def test_a_pinned_kpi_tile_reads_that_version_in_every_thread(two_versions):
     client, _ = two_versions

@@ -1,5 +1,6 @@
 """Each source format parses its real published file with every row accounted for and every reject
 explained (issue 2). Expected figures come from ../shared/data/MANIFEST.md."""
+import re
 from collections import Counter
 
 import duckdb
@@ -124,3 +125,12 @@ def test_volunteer_boroughs_are_normalised(lake_dir, shared):
     assert boroughs <= {"MANHATTAN", "BRONX", "BROOKLYN", "QUEENS", "STATEN ISLAND"}
     assert "STATEN ISLAND" in boroughs
     assert _query("volunteer_opportunities", "SELECT count(*) FROM t WHERE volunteers_needed = 9999")[0][0] == 0
+
+
+def test_nyc_service_display_url_becomes_an_absolute_signup_link(lake_dir, shared):
+    # The export's display_url is a path on NYC Service's site ('/opportunities/5416'), on every row.
+    load_file("volunteer_opportunities", shared / "volunteer/nyc_service_volunteer_opportunities_historical_20250626.csv")
+    rows = _query("volunteer_opportunities", "SELECT opportunity_id, signup_url FROM t")
+    assert len(rows) == 665
+    assert all(re.fullmatch(r"https://www\.nycservice\.org/opportunities/\d+", url) for _, url in rows)
+    assert len({url for _, url in rows}) == 665, "one page an opportunity"

@@ -5,9 +5,11 @@ every other route has."""
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta
+from html import unescape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -16,9 +18,10 @@ import pandas as pd
 import pytest
 
 import config
+import datasets
 import lake
 from etl import demo
-from etl.load import load_file
+from etl.load import load_file, rejects
 from portal import volunteer_finder as finder
 from portal.reader import reset_reader
 from tests.helpers import write_csv
@@ -209,7 +212,7 @@ def test_the_calendar_feed_reads_back_with_one_stable_event_per_opportunity(clie
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")
         assert not isinstance(start, datetime) and end > start  # whole days: the data has no hours
         assert event["SUMMARY"] and event["LOCATION"].startswith("Manhattan, ")
-        assert event["URL"].endswith(f"/volunteer?borough=Manhattan#opp-{opp_id}")
+        assert event["URL"] == signup_urls().get(opp_id) or event["URL"].endswith(f"/volunteer?borough=Manhattan#opp-{opp_id}")
         assert f"{still} of " in event["DESCRIPTION"]
     # A new version moves counts, not identities or dates.
     load_file("volunteer_signups", write_csv(tmp_path / "one.csv", signups(want[0][0], finder.city_today(), 1,
@@ -269,9 +272,72 @@ def test_the_json_feed_is_a_json_feed_1_1_of_the_same_search(client):
     assert body["home_page_url"].endswith(f"/volunteer?zip={zip_code}&miles=5")
     assert [(i["id"], i["_pulse"]["still_needed"]) for i in body["items"]] == found({"zip": zip_code, "miles": "5"})
     item = body["items"][0]
-    assert set(item) == {"id", "url", "title", "content_text", "tags", "_pulse"}
+    assert set(item) - {"external_url"} == {"id", "url", "title", "content_text", "tags", "_pulse"}
     assert item["_pulse"]["miles"] <= 5 and item["_pulse"]["still_needed"] > 0
     assert body["_pulse"]["search"]["zip"] == zip_code and body["_pulse"]["signed_up_this_week"] >= 0
+
+
+# ---- sign-up links (decision 0026) ----------------------------------------------------------------
+
+def signup_urls() -> dict[str, str]:
+    """The lake's sign-up address of each opportunity that has one, read with pandas."""
+    o = frames()["volunteer_opportunities"]
+    return {k: v for k, v in zip(o.opportunity_id, o.signup_url, strict=True) if pd.notna(v)}
+
+
+def test_the_demo_gives_most_opportunities_a_signup_page_and_the_same_ones_every_build(client):
+    urls = signup_urls()
+    share = len(urls) / len(frames()["volunteer_opportunities"])
+    assert 0.6 <= share <= 0.8
+    assert all(re.fullmatch(r"https://[a-z0-9]+\.example\.org/volunteer/opp-[0-9]{4}", u) for u in urls.values())
+    from etl.demo_volunteers import signup_url
+    assert all(signup_url(k, "x") != "" for k in urls) and signup_url("OPP-0001", "Org") == signup_url("OPP-0001", "Org")
+
+
+def test_each_result_links_to_its_signup_page_named_for_the_opportunity(client):
+    urls = signup_urls()
+    html = client.get("/embed/volunteer-finder?borough=Brooklyn").get_data(as_text=True)
+    items = re.findall(r'<li id="opp-([^"]+)">(.*?)</li>', html, re.S)
+    assert items and any(urls.get(oid) for oid, _ in items) and any(not urls.get(oid) for oid, _ in items)
+    for oid, body in items:
+        title = re.search(r'<h3 id="opp-[^"]+-title">(.*?)</h3>', body).group(1)
+        link = re.search(r'<a href="([^"]+)"([^>]*)>Sign up<span class="finder-hidden"> for (.*?)</span></a>', body)
+        if not urls.get(oid):
+            assert "Sign up" not in body
+            continue
+        assert link, body
+        assert unescape(link.group(1)) == urls[oid]
+        assert link.group(2) == ' target="_blank" rel="noopener"'  # from a frame, a tab of its own
+        assert link.group(3) == f"{title} (opens in a new tab)"  # the link's name says which opportunity
+    # On Pulse's own page the link stays in the tab
+    from web import finder_page
+    view = finder_page.build_view({"borough": "Brooklyn"})
+    page = finder_page.fragment(view, finder_page.PAGE_PATH, "http://pulse.test/")
+    assert "Sign up<span" in page and 'target="_blank"' not in page.split('class="finder-list"')[1].split("</ol>")[0]
+
+
+def test_the_feeds_carry_the_signup_page(client):
+    urls = signup_urls()
+    items = client.get("/volunteer/opportunities.json?borough=Queens").get_json()["items"]
+    assert items
+    for i in items:
+        assert i.get("external_url") == urls.get(i["id"])  # JSON Feed 1.1's "page elsewhere"; absent when none
+        assert i["url"].endswith(f"/volunteer?borough=Queens#opp-{i['id']}")
+    events = icalendar.Calendar.from_ical(client.get("/volunteer/opportunities.ics?borough=Queens").get_data()).walk("VEVENT")
+    for e in events:
+        oid = str(e["UID"]).split("@")[0]
+        assert str(e["URL"]) == (urls.get(oid) or f"http://localhost/volunteer?borough=Queens#opp-{oid}")
+        assert (f"Sign up: {urls[oid]}" in str(e["DESCRIPTION"])) if urls.get(oid) else "Sign up" not in str(e["DESCRIPTION"])
+
+
+def test_a_signup_address_that_is_not_http_quarantines_its_row(lake_dir, tmp_path):
+    rows = [{"opportunity_id": f"X-{n}", "title": "Park clean-up", "signup_url": url}
+            for n, url in enumerate(["https://example.org/a", "", "javascript:alert(1)", "example.org/b", "http://x.org/a b"])]
+    r = load_file("volunteer_opportunities", write_csv(tmp_path / "o.csv", rows))
+    assert (r.inserted, r.rejected) == (2, 3)
+    reasons = sorted(q["reason"] for q in rejects("volunteer_opportunities", r.run_id))
+    assert reasons == sorted(f"signup_url: '{u}' does not match " + datasets.get("volunteer_opportunities").column("signup_url").pattern
+                             for u in ["javascript:alert(1)", "example.org/b", "http://x.org/a b"])
 
 
 # ---- bad searches ---------------------------------------------------------------------------------
@@ -338,3 +404,20 @@ def test_the_embed_needs_no_plotly_and_is_small(client):
     assets = [client.get(f"/volunteer/static/{n}", headers={"Accept-Encoding": "gzip"}) for n in ("finder.js", "finder.css")]
     assert all(a.status_code == 200 for a in assets)
     assert len(html.get_data()) + sum(len(a.get_data()) for a in assets) < 100_000
+
+
+def test_every_embed_snippet_loads_one_sizing_script_and_the_finder_s_old_address_serves_it(client):
+    from layouts import _share
+    from portal import embeds
+
+    assert finder_page_snippet().endswith(f'<script async src="http://localhost{embeds.RESIZE_SCRIPT}"></script>')
+    assert _share.RESIZE_SCRIPT == embeds.RESIZE_SCRIPT
+    one = client.get(embeds.RESIZE_SCRIPT).get_data()
+    old = client.get("/volunteer/static/embed.js")  # in snippets partners pasted before
+    assert old.status_code == 200 and old.mimetype == "text/javascript" and old.get_data() == one
+
+
+def finder_page_snippet() -> str:
+    from web import finder_page
+
+    return finder_page.snippet("http://localhost/", "borough=Bronx")
