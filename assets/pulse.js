@@ -160,6 +160,16 @@
   document.addEventListener("focusin", function (event) {
     focused = event.target && event.target.id ? event.target : null;
   });
+  /* A reader who moves focus away (a click outside any control leaves it on <body>, with no focusin)
+     is not pulled back to that link when a later version rewrites it: once focus has left an element
+     that is still on the page, it is no longer watched. A removal is not a leaving (checked after the
+     event, when the removed element is no longer connected). */
+  document.addEventListener("focusout", function (event) {
+    var left = event.target;
+    setTimeout(function () {
+      if (focused === left && left.isConnected && document.activeElement !== left) { focused = null; }
+    }, 0);
+  });
   new MutationObserver(function () {
     if (!focused || focused.isConnected) { return; }
     var active = document.activeElement;

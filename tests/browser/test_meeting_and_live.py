@@ -164,6 +164,25 @@ def test_a_published_version_keeps_focus_on_a_link_inside_open_details(meeting, 
     assert meeting.evaluate("document.activeElement.id") == link_id.replace("-json", "-rows")
 
 
+def test_a_published_version_leaves_focus_where_the_reader_moved_it(meeting, room, tmp_path):
+    # Review of issue 16: focus goes back to a rewritten link only while it was there. A reader who had
+    # moved on (focus on <body>, as a click outside any control leaves it) was pulled back to the link
+    # by the next version, minutes later. blur() is that click without depending on where it lands.
+    details = meeting.locator("article.tile").nth(2).locator("details.how")
+    if not details.evaluate("d => d.open"):
+        details.locator("summary").click()
+    details.locator("a").nth(1).focus()
+    meeting.evaluate("window.__link = document.activeElement; document.activeElement.blur()")
+    assert meeting.evaluate("document.activeElement === document.body")
+    shown = meeting.evaluate("document.querySelector('#sc-sources').textContent")
+
+    publish(room, tmp_path, "moved-away.csv", first=8000)
+    meeting.wait_for_function("s => document.querySelector('#sc-sources').textContent !== s", arg=shown, timeout=30_000)
+    settle(meeting)
+    after = meeting.evaluate("() => ({rewritten: !window.__link.isConnected, body: document.activeElement === document.body})")
+    assert after == {"rewritten": True, "body": True}
+
+
 def test_printing_meeting_mode_gives_the_same_one_page_brief(meeting, browser, room):
     meeting.emulate_media(media="print")
     try:
