@@ -67,20 +67,24 @@
     fetch("/api/v1/version", { headers: etag ? { "If-None-Match": etag } : {}, cache: "no-store" })
       .then(function (r) {
         if (r.status !== 200) { return null; }
-        etag = r.headers.get("ETag");
-        return r.json();
+        var tag = r.headers.get("ETag");
+        return r.json().then(function (body) { return { tag: tag, body: body }; });
       })
-      .then(function (body) {
-        if (!body) { return; }
+      .then(function (got) {
+        if (!got) { return; }
         var moved = Object.keys(data.versions).some(function (n) {
-          return body.datasets[n] && body.datasets[n].version !== data.versions[n];
+          return got.body.datasets[n] && got.body.datasets[n].version !== data.versions[n];
         });
+        /* The tag is kept only once this page shows those versions: a redraw that has not happened yet
+           (waiting for the pointer, failed, or answered by a worker or cache a moment behind) is asked
+           for again at the next poll, not after the next publish, which a 304 would wait for. */
+        etag = moved ? null : got.tag;
         if (moved) { return refresh(); }
       })
       .catch(function () {});
   }, data.poll * 1000);
 
-  var waiting = false;
+  var waiting = false, fetching = false;
   function refresh() {
     if (chart && chart.matches(":hover")) {  // after the reader's pointer leaves the chart
       if (!waiting) {
@@ -89,16 +93,21 @@
       }
       return null;
     }
+    if (fetching) { return null; }  // one redraw at a time: polls go on while a slow one is under way
+    fetching = true;
     return fetch(window.location.href, { headers: { "Accept": "text/html" }, cache: "no-cache" })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html) { bringIn(new DOMParser().parseFromString(html, "text/html")); } });
+      .then(function (html) { if (html) { bringIn(new DOMParser().parseFromString(html, "text/html")); } })
+      .finally(function () { fetching = false; });
   }
 
   /* What the page says now, into this one: elements keep their identity (focus, open details). */
   function bringIn(doc) {
     var fresh = doc.querySelector(".embed-card");
     if (!fresh) { return; }
-    data = JSON.parse(fresh.getAttribute("data-embed"));
+    var latest = JSON.parse(fresh.getAttribute("data-embed"));
+    if (JSON.stringify(latest.versions) === JSON.stringify(data.versions)) { return; }  // not on the new version yet: nothing to say
+    data = latest;
     card.setAttribute("data-embed", fresh.getAttribute("data-embed"));
     ["#embed-summary", ".asof", ".table-wrap", ".tile"].forEach(function (selector) {
       var now = card.querySelector(selector), next = fresh.querySelector(selector);

@@ -104,6 +104,38 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
     ctx.close()
 
 
+def test_a_live_embed_whose_redraw_comes_back_stale_catches_up_at_the_next_poll(browser, embed_portal, tmp_path):
+    # Review of issue 17: the redraw fetches the embed's page again, and a worker whose reader has not
+    # yet seen the version (up to half a second), or a cache serving a stale copy while it refreshes,
+    # answers with the old page. The poll had already kept the new versions' ETag, so every later poll
+    # was a 304 and the embed stayed on the old data until the next publish; and it said "Updated".
+    page = browser.new_page()
+    url = f"{embed_portal.url}/embed/kpi-sr_open_backlog"
+    page.goto(url)
+    old = page.content()  # the page as the version before serves it
+    stale = []
+
+    def first_one_stale(route):
+        if stale:
+            route.continue_()
+        else:
+            stale.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=old)
+
+    page.route(url, first_one_stale)  # only the redraw's fetch: the page itself is loaded already
+    page.evaluate("""() => { window.__said = []; const s = document.getElementById('embed-status');
+        new MutationObserver(() => window.__said.push(s.textContent)).observe(s, {childList: true, subtree: true}); }""")
+    version = _current(embed_portal) + 1
+    rows = [sr_row(9000 + i, created=f"2026-11-{10 + i % 5:02d}T09:00:00-05:00") for i in range(5)]
+    embed_portal.etl("load", "service_requests", str(write_csv(tmp_path / "stale.csv", rows)))
+    expect(page.locator(".asof")).to_contain_text(f"service_requests v{version},", timeout=30_000)
+    assert stale, "the redraw's first fetch was answered with the old page"
+    page.wait_for_timeout(1500)  # polls after the redraw: nothing more to say
+    said = page.evaluate("window.__said")
+    assert len(said) == 1 and f"service_requests v{version}," in said[0], said
+    page.close()
+
+
 def test_a_pinned_embed_stays_on_its_version(browser, embed_portal):
     page = browser.new_page()
     page.goto(f"{embed_portal.url}/embed/sr-volume?version=service_requests:1")
