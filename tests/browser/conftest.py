@@ -174,6 +174,22 @@ def settle(page, timeout: float = 30_000) -> None:
         "!(document.querySelector('#sc-tiles') || {textContent: ''}).textContent.startsWith('Loading')", timeout=timeout)
 
 
+def answer_once_with_the_page_as_it_is(page, url: str) -> list[str]:
+    """The next fetch of `url` (a live refresh of the page already loaded) is answered with the page as
+    it is now, as a worker or cache a moment behind a publish would; later ones reach the server. The
+    list returned holds the URL once that stale answer was given."""
+    old, given = page.content(), []
+
+    def route(r):
+        if given:
+            r.continue_()
+        else:
+            given.append(r.request.url)
+            r.fulfill(status=200, content_type="text/html; charset=utf-8", body=old)
+
+    page.route(url, route)
+    return given
+
 # A chart is drawn when its graph holds a figure that is not the blank one it starts with
 # (layouts/_shell.blank_figure): charts draw when they come into view (decision 0021).
 CHART_DRAWN = "el => { const gd = el.querySelector('.js-plotly-plot'); return !!(gd && gd.layout && gd.layout.meta !== 'blank'); }"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, settle, start_portal, static_site, stop_portal
+from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, settle, start_portal, static_site, stop_portal
 from tests.helpers import sr_row, write_csv
 
 SR_VIEW = "/service-requests?start=2026-09-01&end=2026-11-19"
@@ -112,17 +112,7 @@ def test_a_live_embed_whose_redraw_comes_back_stale_catches_up_at_the_next_poll(
     page = browser.new_page()
     url = f"{embed_portal.url}/embed/kpi-sr_open_backlog"
     page.goto(url)
-    old = page.content()  # the page as the version before serves it
-    stale = []
-
-    def first_one_stale(route):
-        if stale:
-            route.continue_()
-        else:
-            stale.append(route.request.url)
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=old)
-
-    page.route(url, first_one_stale)  # only the redraw's fetch: the page itself is loaded already
+    stale = answer_once_with_the_page_as_it_is(page, url)  # the redraw's first fetch
     page.evaluate("""() => { window.__said = []; const s = document.getElementById('embed-status');
         new MutationObserver(() => window.__said.push(s.textContent)).observe(s, {childList: true, subtree: true}); }""")
     version = _current(embed_portal) + 1

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, settle, start_portal, static_site, stop_portal
+from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, settle, start_portal, static_site, stop_portal
 from tests.helpers import write_csv
 from web import finder_page
 
@@ -45,6 +45,13 @@ def week_count(frame) -> int:
     return int(re.match(r"([\d,]+)", frame.locator("#finder-week").text_content()).group(1).replace(",", ""))
 
 
+def signups_today(tag: str, n: int) -> list[dict]:
+    """`n` sign-ups made now for OPP-0001, this week's (ids `SU-<tag><i>`, unique per tag)."""
+    now = datetime.now(ZoneInfo("America/New_York"))
+    return [{"signup_id": f"SU-{tag}{i}", "opportunity_id": "OPP-0001", "signed_up_at": now.isoformat(sep=" "),
+             "event_date": now.date().isoformat(), "borough": "BROOKLYN", "attended": "", "hours": "",
+             "volunteer_id": f"vol-{tag.lower()}{i}"} for i in range(n)]
+
 def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, finder_portal, partner, tmp_path):
     page = browser.new_page()
     requested = []
@@ -72,16 +79,27 @@ def test_the_snippet_embeds_a_finder_that_sizes_itself_and_refreshes(browser, fi
     assert full.locator("#f-borough").input_value() == "Brooklyn" and week_count(full) == before
     signup = full.get_by_role("link", name=re.compile(r"^Sign up for [^(]+$")).first  # in the site: this tab
     assert signup.get_attribute("target") is None and signup.evaluate("(a) => a.getBoundingClientRect().width") < 120
-    now = datetime.now(ZoneInfo("America/New_York"))
-    rows = [{"signup_id": f"SU-T{i}", "opportunity_id": "OPP-0001", "signed_up_at": now.isoformat(sep=" "),
-             "event_date": now.date().isoformat(), "borough": "BROOKLYN", "attended": "", "hours": "",
-             "volunteer_id": f"vol-test{i}"} for i in range(7)]
-    finder_portal.etl("load", "volunteer_signups", str(write_csv(tmp_path / "signups.csv", rows)))
+    finder_portal.etl("load", "volunteer_signups", str(write_csv(tmp_path / "signups.csv", signups_today("T", 7))))
     expect(frame.locator("#finder-week")).to_have_text(re.compile(rf"^{before + 7:,} sign-ups"), timeout=20_000)
     assert frame.locator("#finder-week").get_attribute("aria-live") == "polite"
     expect(full.locator("#finder-week")).to_have_text(re.compile(rf"^{before + 7:,} sign-ups"), timeout=20_000)
     page.close()
     full.close()
+
+
+def test_a_refresh_that_comes_back_stale_catches_up_at_the_next_poll(browser, finder_portal, tmp_path):
+    # Review of issue 17: the finder fetches its page again on a new version; a worker (or cache) a
+    # moment behind answers with the old one. The poll had kept the new ETag already, so every later
+    # poll was a 304 and the weekly count stayed old until the next publish.
+    page = browser.new_page()
+    url = f"{finder_portal.url}{finder_page.EMBED_PATH}?{SEARCH}"
+    page.goto(url)
+    before = week_count(page)
+    stale = answer_once_with_the_page_as_it_is(page, url)  # the refresh's first fetch
+    finder_portal.etl("load", "volunteer_signups", str(write_csv(tmp_path / "stale.csv", signups_today("S", 3))))
+    expect(page.locator("#finder-week")).to_have_text(re.compile(rf"^{before + 3:,} sign-ups"), timeout=20_000)
+    assert stale, "the refresh's first fetch was answered with the old page"
+    page.close()
 
 
 def test_a_search_without_javascript_shows_each_error_beside_its_field(browser, finder_portal):

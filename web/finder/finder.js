@@ -75,13 +75,16 @@
     var headers = etag ? { "If-None-Match": etag } : {};
     fetch("/api/v1/version", { headers: headers, cache: "no-store" }).then(function (r) {
       if (r.status === 304 || !r.ok) { return; }
-      etag = r.headers.get("ETag");
+      var tag = r.headers.get("ETag");
       return r.json().then(function (body) {
         var seen = state.versions || {};
         var moved = Object.keys(seen).some(function (name) {
           var now = (body.datasets || {})[name];
           return now && now.version !== seen[name];
         });
+        /* kept only once the finder shows those versions: a page that came back from a worker or cache
+           a moment behind is asked for again at the next poll, not after the next publish (a 304 till then) */
+        etag = moved ? null : tag;
         if (moved) { return load(window.location.pathname + window.location.search, true); }
       });
     }).catch(function () { /* offline for a moment: the next poll tries again */ });
