@@ -30,10 +30,11 @@ def values(page: str, params: dict) -> list:
     return out
 
 
-def redraw(page: str, params: dict) -> list:
+def redraw(page: str, params: dict, seen: dict | None = None) -> list:
     """A chart page's outputs for its parameters: the "data through" line of the datasets its panels
     read (with the page's news digest), `values`, the "Data and sources" line, then what is wrong with
-    the filters (shell.filter_note)."""
+    the filters (shell.filter_note). `seen`: the versions the page's live store holds, read at least."""
+    freshness.catch_up(seen)
     names = panels.page_datasets(page)
     line = shell.data_line(freshness.data_words(names), news.digest(page, params))
     return [line, *values(page, params), shell.sources(freshness.sources(names)), problems(page, params)]

@@ -14,6 +14,7 @@ from dash import ALL, Input, Output, State, callback, ctx, no_update
 from callbacks import _panels
 from layouts import _shell as shell
 from layouts import scorecard as page
+from portal import freshness
 
 
 @callback(
@@ -42,9 +43,10 @@ def _parts(kind: str) -> list[str]:
     [State(page.PERIOD, "data"), State(page.AS_OF, "data")],
     prevent_initial_call=True,
 )
-def refresh(_versions, period, as_of):
+def refresh(versions, period, as_of):
     """A new version: the same tiles, their parts rewritten. A KPI that is not on the page (the period
     changed meanwhile) is left to `update`; one that left the scorecard keeps its last value."""
+    freshness.catch_up(versions)
     card = page.card_for(period, as_of)
     tiles, bodies, hows = _parts("tile"), _parts("body"), _parts("how")
     if isinstance(card, str):

@@ -14,10 +14,10 @@ from portal import filters
     [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
     prevent_initial_call=True,  # the page's layout arrives with its data (layouts/_shell.chart_page)
 )
-def update(start, end, borough, agency, complaint_type, period, _versions):
+def update(start, end, borough, agency, complaint_type, period, versions):
     params = filters.sr_params({"start": start, "end": end, "borough": borough, "agency": agency,
                                 "complaint_type": complaint_type, "period": period})
-    return _panels.redraw(page.PAGE, params)
+    return _panels.redraw(page.PAGE, params, versions)
 
 
 _panels.draw_when_seen(page.PAGE)

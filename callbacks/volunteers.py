@@ -14,9 +14,9 @@ from portal import filters
     [*[Input(cid, prop) for cid, prop in page.CONTROLS.values()], Input(shell.LIVE_STORE, "data")],
     prevent_initial_call=True,  # the page's layout arrives with its data (layouts/_shell.chart_page)
 )
-def update(start, end, borough, _versions):
+def update(start, end, borough, versions):
     params = filters.volunteer_params({"start": start, "end": end, "borough": borough})
-    return _panels.redraw(page.PAGE, params)
+    return _panels.redraw(page.PAGE, params, versions)
 
 
 _panels.draw_when_seen(page.PAGE)

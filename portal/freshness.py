@@ -11,6 +11,7 @@ reader's state, so what a page says it shows is what its queries read. No Dash h
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,15 @@ def local_stamp(value) -> str:
 
 def versions() -> dict[str, int | None]:
     return dict(reader().versions())
+
+
+def catch_up(seen: Mapping | None) -> None:
+    """A page redrawing for versions it was told of (by /api/v1/version, possibly answered by another
+    worker) reads at least those: this worker's reader looks at once if it is behind them, rather than
+    up to half a second later, after the page has been redrawn from the older data and its live poll
+    has gone quiet (304s) for good."""
+    if isinstance(seen, Mapping):
+        reader().versions(at_least=seen)
 
 
 def data_through(names=None) -> dict[str, datetime]:

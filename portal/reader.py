@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -105,15 +105,22 @@ class LakeReader:
         self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
 
-    def versions(self) -> dict[str, int | None]:
-        """Current version of every dataset, refreshing the views if one moved."""
+    def versions(self, at_least: Mapping[str, object] | None = None) -> dict[str, int | None]:
+        """Current version of every dataset, refreshing the views if one moved. `at_least`: versions a
+        reader has already seen (a page told by the other worker): any newer than this reader's makes
+        it look now rather than within its check interval, so the page is not redrawn from older data."""
         with self._lock:
             now = time.monotonic()
             stale = now - self._state.checked_at >= self.check_interval or not self._state.versions
+            stale = stale or self._behind(at_least or {})
             if stale or datasets.city(config.get("city")).timezone != self._zone:
                 self._refresh()
                 self._state.checked_at = now
             return {**self._state.versions, **pins()}
+
+    def _behind(self, seen: Mapping[str, object]) -> bool:
+        return any(isinstance(v, int) and name in self._state.versions and v > (self._state.versions[name] or 0)
+                   for name, v in seen.items())
 
     def _refresh(self) -> None:
         zone = datasets.city(config.get("city")).timezone

@@ -26,6 +26,19 @@ def test_a_new_version_is_noticed_without_restarting(lake, tmp_path):
     assert r.rows == [(8,)] and r.versions == {"service_requests": 2}
 
 
+def test_a_version_a_page_has_seen_is_read_at_once(lake_dir, tmp_path):
+    """The other worker told the page of version 2; this worker's reader, within its check interval,
+    still sees 1. A redraw for the page's versions reads 2 now, not after the page went quiet."""
+    load_file("service_requests", write_csv(tmp_path / "a.csv", [sr_row(i) for i in range(5)]))
+    slow = LakeReader(check_interval=3600)
+    assert slow.versions()["service_requests"] == 1
+    load_file("service_requests", write_csv(tmp_path / "b.csv", [sr_row(i) for i in range(5, 8)]))
+    assert slow.versions()["service_requests"] == 1  # within its interval: not looked yet
+    assert slow.versions(at_least={"service_requests": 1, "no_such": 9, "snow_storms": None})["service_requests"] == 1
+    assert slow.versions(at_least={"service_requests": 2})["service_requests"] == 2
+    assert slow.query("SELECT count(*) FROM {service_requests}").rows == [(8,)]
+
+
 def test_personal_columns_never_reach_the_read_side(lake):
     cols = lake.query("SELECT * FROM {service_requests} LIMIT 1").columns
     assert "reporter_phone" not in cols and "request_id" in cols
