@@ -12,8 +12,8 @@ Where the pin comes from: the page's own script (assets/pagepin.js) sends its ad
 replaceState, so it holds the pin the reader sees). The Referer, which carries the same address, was
 the only carrier before: a browser or proxy that sends none (Referrer-Policy no-referrer, privacy
 extensions) silently showed current data. It stays the fallback, for a page loaded before the script
-existed. Answers on those routes vary by the header (a shared cache must not hand a pinned layout to
-a current page).
+existed. Answers on those routes vary by the header, and by the Referer when the header is absent (a
+shared cache must not hand a pinned layout to a current page, nor a current one to a pinned page).
 """
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ def install(app) -> None:
     def _vary(response):
         if request.path in paths:
             response.vary.add(HEADER)
+            if HEADER not in request.headers:  # the Referer may have pinned it: a shared cache keys by it too
+                response.vary.add("Referer")
         return response
 
     @app.server.teardown_request

@@ -305,6 +305,7 @@ def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
     assert shown("http://localhost/service-requests?version=service_requests:9") == live, "not published: the page says v2"
     layout = client.get("/_dash-layout", headers={"Referer": "http://localhost/?version=service_requests:1"})
     assert '"service_requests":1' in layout.get_data(as_text=True)  # the page's data-version store
+    assert {"Referer", "X-Pulse-Version"} <= set(map(str.strip, layout.headers["Vary"].split(",")))
 
     # Without a Referer (no-referrer, privacy extensions) the page's script sends the pin itself
     # (assets/pagepin.js); it wins over a Referer, and a shared cache keeps the two apart.
@@ -318,6 +319,7 @@ def test_a_dashboard_page_reads_the_versions_its_address_pins(two_versions):
     assert shown_by_header("", Referer="http://localhost/service-requests?version=service_requests:1") == live
     layout = client.get("/_dash-layout", headers={"X-Pulse-Version": "service_requests:1"})
     assert '"service_requests":1' in layout.get_data(as_text=True) and "X-Pulse-Version" in layout.headers["Vary"]
+    assert "Referer" not in layout.headers["Vary"]  # the header alone decides: one cached copy per pin
 
 
 def test_a_pinned_kpi_tile_reads_that_version_in_every_thread(two_versions):
