@@ -41,10 +41,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-vendor-plotly: install ## re-vendor plotly.js's basic bundle (assets/vendor/) at the installed plotly's plotly.js version, from npm
+vendor-plotly: install ## re-vendor plotly.js's basic bundle (assets/vendor/) at the installed plotly's plotly.js version, from npm, with V8's compile hint (assets/vendor/README.md)
 	v=$$($(BIN)/python -c "from plotly.offline import get_plotlyjs_version as v; print(v())") && tmp=$$(mktemp -d) && \
 	trap 'rm -rf $$tmp' EXIT && (cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$$v >/dev/null && tar xzf *.tgz) && \
-	rm -f assets/vendor/plotly-basic-*.min.js && cp $$tmp/package/plotly-basic.min.js assets/vendor/plotly-basic-$$v.min.js && \
+	rm -f assets/vendor/plotly-basic-*.min.js && \
+	(printf '//# allFunctionsCalledOnLoad\n'; cat $$tmp/package/plotly-basic.min.js) > assets/vendor/plotly-basic-$$v.min.js && \
 	cp $$tmp/package/LICENSE assets/vendor/plotly.js-LICENSE.txt
 
 demo: install ## (re)build the deterministic demo lake

@@ -68,7 +68,11 @@ def create_app(settings: config.Settings | None = None) -> Dash:
     # use_async=False: Dash turns async on whenever asgiref is importable (the benchmarks' Datasette
     # brings it), and its async router fails under a running event loop; our callbacks are sync.
     # compress=False: api/httpcache.py serves what it stores already coded and compresses the rest (decision 0015).
-    app = Dash(__name__, title="Pulse", compress=False, serve_locally=True, update_title=None,
+    # suppress_callback_exceptions: else Dash Pages puts every page's layout, drawn with its data, into
+    # every page's HTML for the browser to check callbacks against (1.37 MB on each page, 113 KB
+    # compressed, parsed and walked before the first chart: decision 0024); a test makes the same check
+    # once (tests/integration/test_dashboard_callbacks.py).
+    app = Dash(__name__, title="Pulse", compress=False, serve_locally=True, update_title=None, suppress_callback_exceptions=True,
                use_pages=True, pages_folder="layouts", use_async=False, assets_path_ignore=["vendor", "embed"],
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                           {"name": "description", "content": "The city's performance, in public, in real time."}])

@@ -220,17 +220,23 @@
   }, true);
 })();
 
-/* Performance (decision 0021): a chart is drawn when it comes near the screen, not when its figure
-   arrives. The page's callback writes each figure into a store; `offerFigure` (a clientside callback,
-   callbacks/_panels.draw_when_seen) hands it to the graph at once if the graph is on or near the
-   screen, else keeps it until an IntersectionObserver sees the graph, then sets the graph's figure.
-   Drawing six charts at load blocked the 311 page's main thread for over a second (Lighthouse
-   TBT); the ones out of sight now cost nothing until they are looked at. Printing draws them all. */
+/* Performance (decisions 0021, 0024): a chart is drawn when it comes near the screen, not when its
+   figure arrives, and one chart per task. The page's callback writes each figure into a store;
+   `offerFigure` (a clientside callback, callbacks/_panels.draw_when_seen) queues it for drawing if
+   the graph is on or near the screen, else keeps it until an IntersectionObserver sees the graph.
+   The queue draws a chart once plotly.js has loaded and drawn the graph's blank, then yields before
+   the next: drawing six charts at load blocked the 311 page's main thread for over a second, and
+   the first screen's two drawn in the task that mounted the graphs, 420 ms (Lighthouse TBT).
+   Printing draws them all at once. */
 (function () {
   "use strict";
   var MARGIN = 0;  // px around the screen within which a graph counts as seen: its card entering the
                    // screen starts its drawing, a summary's height before the chart itself shows
+  var WAIT_MS = 50;  // how often the queue looks again while plotly.js is still loading
+  var SETTLE_MS = 1500;  // the longest the queue waits for a chart to draw before the next
   var waiting = {};  // graph id -> the figure it has not drawn yet
+  var queue = [];  // graph ids on the screen, drawn in this order, one task each
+  var pumping = false;
   var watched = typeof WeakSet === "function" ? new WeakSet() : null;
   var observer = "IntersectionObserver" in window
     ? new IntersectionObserver(seen, { rootMargin: MARGIN + "px 0px" }) : null;
@@ -241,11 +247,41 @@
     if (figure) { window.dash_clientside.set_props(id, { figure: figure }); }
   }
 
+  /* The graph's plotly element: there once plotly.js has loaded and drawn the graph's blank. */
+  function plotOf(id) {
+    var el = document.getElementById(id);
+    return el && el.querySelector(".js-plotly-plot");
+  }
+
+  function enqueue(id) {
+    if (queue.indexOf(id) < 0) { queue.push(id); }
+    if (!pumping) {
+      pumping = true;
+      window.setTimeout(step, 0);
+    }
+  }
+
+  /* Draw the first chart of the queue in this task; the next in a task of its own once it has drawn
+     (Plotly.react gives the graph a new layout object), so no task holds two charts. */
+  function step() {
+    queue = queue.filter(function (id) { return id in waiting; });
+    if (!queue.length) { pumping = false; return; }
+    var gd = plotOf(queue[0]);
+    if (!gd) { window.setTimeout(step, WAIT_MS); return; }
+    var id = queue.shift(), before = gd.layout, since = Date.now();
+    draw(id);
+    (function settled() {
+      var now = plotOf(id);
+      if (!now || now.layout !== before || Date.now() - since > SETTLE_MS) { window.setTimeout(step, 0); }
+      else { window.setTimeout(settled, 16); }
+    })();
+  }
+
   function seen(entries) {
     entries.forEach(function (entry) {
       if (!entry.isIntersecting) { return; }
       Object.keys(waiting).forEach(function (id) {
-        if (entry.target.contains(document.getElementById(id))) { draw(id); }
+        if (entry.target.contains(document.getElementById(id))) { enqueue(id); }
       });
     });
   }
@@ -267,7 +303,7 @@
       looking = false;
       Object.keys(waiting).forEach(function (id) {
         var el = document.getElementById(id);
-        if (el && nearScreen(el.closest(".card") || el)) { draw(id); }
+        if (el && nearScreen(el.closest(".card") || el)) { enqueue(id); }
       });
     });
   }
@@ -283,8 +319,7 @@
       if (!figure || !el) { return window.dash_clientside.no_update; }
       waiting[id] = figure;
       if (!observer || nearScreen(el)) {
-        /* Each chart in a task of its own, after the callback's: the page answers a click between two. */
-        window.setTimeout(function () { draw(id); }, 0);
+        enqueue(id);
         return window.dash_clientside.no_update;
       }
       /* The card, not the graph: the graph's element is replaced once plotly.js has loaded. */

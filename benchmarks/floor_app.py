@@ -33,3 +33,8 @@ app.layout = html.Main([
     }),
 ])
 server = app.server
+# Dash registers the scripts it may serve while it sets itself up at a worker's first request, and a
+# second thread of the same worker asking for a script meanwhile is refused ("dash" is not a
+# registered library: a 500, seen on 2 of the floor's 9 scripts in a Lighthouse run, which then drew
+# no chart at all). One request at import sets it up before gunicorn forks or serves.
+server.test_client().get("/")

@@ -224,6 +224,58 @@ def test_volunteer_summaries_and_bars_say_what_they_count(demo_lake):
     assert [y.replace("<br>", " ") for y in bars["y"]] == ["Deliver meals (7)", "Deliver meals (8)", f"{cut} (9)", f"{cut} (10)", "y" * 31 + "\u2026"]
 
 
+def _components(layouts) -> list:
+    """Every component in `layouts` (Dash components, or lists of them)."""
+    out = []
+    for layout in layouts:
+        out += [layout, *layout._traverse()]
+    return out
+
+
+def _named(component_id, components: list) -> list:
+    """The components an id of a callback names: one by its string id, or, by a pattern-matching id,
+    every component whose dict id has the same keys and the same value wherever it is not a wildcard."""
+    import json
+
+    wildcards = ('["ALL"]', '["MATCH"]', '["ALLSMALLER"]')
+    if isinstance(component_id, str):
+        return [c for c in components if getattr(c, "id", None) == component_id]
+    return [c for c in components if isinstance(getattr(c, "id", None), dict) and c.id.keys() == component_id.keys()
+            and all(json.dumps(v) in wildcards or c.id[k] == v for k, v in component_id.items())]
+
+
+def test_every_callback_names_components_and_properties_a_page_has(demo_lake):
+    """What Dash's renderer would check in every visitor's browser against every page's layout (a
+    1.37 MB copy in each page; app.py turns it off, decision 0024), checked here once: each input,
+    state and output of every callback, as /_dash-dependencies gives them, is a component of some
+    page or of the frame around them, with that property."""
+    import json
+
+    import dash
+
+    from app import app
+
+    with app.server.test_request_context("/"):  # as Dash drew them, at a request
+        layouts = [entry["layout"]() if callable(entry["layout"]) else entry["layout"]
+                   for entry in dash.page_registry.values()]
+        components = _components([*layouts, app.layout()])
+    dependencies = app.server.test_client().get("/_dash-dependencies").get_json()
+    wrong = []
+    for callback in dependencies:
+        # an output may be written by several callbacks (allow_duplicate): "id.prop@<hash>"
+        outputs = [o.split("@")[0].rsplit(".", 1) for o in callback["output"].strip(".").split("...")]
+        names = [(o[0], o[1]) for o in outputs] + [(d["id"], d["property"]) for d in callback["inputs"] + callback["state"]]
+        for component_id, prop in names:
+            component_id = json.loads(component_id) if isinstance(component_id, str) and component_id.startswith("{") else component_id
+            named = _named(component_id, components)
+            if not named:
+                wrong.append(f"{component_id}: no such component")
+            elif not any(prop in c._prop_names or any(prop.startswith(w) for w in c._valid_wildcard_attributes)
+                         for c in named):
+                wrong.append(f"{component_id}.{prop}: no such property")
+    assert len(dependencies) > 20 and not wrong, wrong
+
+
 def test_charts_offer_saving_and_resetting_not_a_row_of_selection_tools(demo_lake):
     from layouts import _shell
 
