@@ -1,8 +1,8 @@
 """Share a chart or a KPI tile (issue 17, item 1): the one small control every chart card and KPI
 tile carries, and the links it offers, made in one place (decision 0022).
 
-The control is server-made and static (`share(target_id)`); its fields are filled when it is opened,
-from `/embed/<id>/share.json?<the view in the address bar>` (assets/pulse.js): the filters change in
+The control is server-made and static (`share(target_id)`); its fields are built and filled when it is
+opened, from `/embed/<id>/share.json?<the view in the address bar>` (assets/pulse.js): the filters change in
 the browser after the page is made, and the versions with every publish, so the links are computed
 when asked for, by `links()` below, which the oEmbed answer and the embed page use too.
 """
