@@ -201,16 +201,49 @@
     tiles[next].focus();
     event.preventDefault();
   });
-  /* The share control of a chart or tile (layouts/_share.py): filled when opened, from the view in
-     the address bar, so its links are this view's at the versions now shown. */
+  /* The share control of a chart or tile (layouts/_share.py): its body is built when it is first
+     opened, from its `data-form` (a labelled read-only field per link, the downloads, a polite
+     status), and filled from the view in the address bar, so its links are this view's at the
+     versions now shown. Built on open, not rendered with the page: decision 0024. */
+  function element(tag, props, text) {
+    var el = document.createElement(tag);
+    Object.keys(props).forEach(function (k) { el.setAttribute(k, props[k]); });
+    if (text) { el.textContent = text; }
+    return el;
+  }
+
+  function shareBody(box) {
+    var body = box.querySelector(".share-body");
+    if (body) { return body; }
+    var form = JSON.parse(box.dataset.form), fid = "share-" + box.dataset.share;
+    body = element("div", { "class": "share-body" });
+    form.fields.forEach(function (f) {
+      var row = element("div", { "class": "field" });
+      row.appendChild(element("label", { "for": fid + "-" + f[0] }, f[1]));
+      row.appendChild(element("textarea", { id: fid + "-" + f[0], readonly: "", rows: f[0].indexOf("snippet") >= 0 ? 3 : 1,
+                                             "class": "share-field", "data-field": f[0] }));
+      body.appendChild(row);
+    });
+    var downloads = element("p", { "class": "share-downloads" });
+    form.downloads.forEach(function (d) {
+      downloads.appendChild(element("a", { href: "#", download: "", "data-field": d[0] }, d[1]));
+      downloads.appendChild(document.createTextNode(" "));
+    });
+    body.appendChild(downloads);
+    body.appendChild(element("p", { "class": "share-status visually-hidden", role: "status", "aria-live": "polite" }));
+    box.appendChild(body);
+    return body;
+  }
+
   document.addEventListener("toggle", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("details.share") || !box.open) { return; }
-    var status = box.querySelector("[role=status]");
+    var body = shareBody(box);
+    var status = body.querySelector("[role=status]");
     fetch("/embed/" + encodeURIComponent(box.dataset.share) + "/share.json" + window.location.search)
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (links) {
-        box.querySelectorAll("[data-field]").forEach(function (el) {
+        body.querySelectorAll("[data-field]").forEach(function (el) {
           var value = links[el.dataset.field];
           if (el.tagName === "A") { el.href = value; } else { el.value = value; }
         });
@@ -218,6 +251,20 @@
       })
       .catch(function () { if (status) { status.textContent = "The share links could not be made; try again."; } });
   }, true);
+
+  /* A filter box's suggestions (layouts/_shell.choice) arrive as one `data-options` attribute and
+     become <option>s when the box is first focused: as Dash components, the 311 page's 225 were
+     rendered before its charts (decision 0024). */
+  document.addEventListener("focusin", function (event) {
+    var list = event.target && event.target.list;
+    if (!list || !list.hasAttribute("data-options") || list.options.length) { return; }
+    JSON.parse(list.getAttribute("data-options")).forEach(function (o) {
+      var option = document.createElement("option");
+      option.value = o[0];
+      if (o.length > 1 && o[1] !== null) { option.label = o[1]; }
+      list.appendChild(option);
+    });
+  });
 })();
 
 /* Performance (decisions 0021, 0024): a chart is drawn when it comes near the screen, not when its

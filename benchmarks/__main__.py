@@ -38,7 +38,7 @@ BENCHES = {
     "realtime": lambda a: realtime.run(rows=a.realtime_rows, batches=a.realtime_batches, ratio_rows=a.realtime_ratio_rows),
     "dashboards": lambda a: dashboards.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "lighthouse": lambda a: lighthouse.run(scale="medium" if a.rows == 1_000_000 else str(a.rows), runs=a.lighthouse_runs,
-                                           before=a.lighthouse_before),
+                                           before=a.lighthouse_before, only=a.lighthouse_page),
     "numbers": lambda a: numbers.run(scale="medium" if a.rows == 1_000_000 else str(a.rows)),
     "serving": lambda a: serving.run(scale=a.serving_scale),
     "storm": lambda a: storm.run(scale=a.serving_scale, users=a.storm_users, seconds=a.storm_seconds, polls=a.storm_polls),
@@ -68,6 +68,7 @@ def main() -> None:
     p.add_argument("--storm-polls", type=int, default=1, help="version polls (5 s apart) a storm visitor makes before leaving")
     p.add_argument("--lighthouse-runs", type=int, default=lighthouse.LIGHTHOUSE_RUNS, help="Lighthouse runs per page")
     p.add_argument("--lighthouse-before", type=Path, help="a checkout of the code to audit beside this one, page by page")
+    p.add_argument("--lighthouse-page", action="append", help="audit only this page (repeatable; default every page)")
     p.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = p.parse_args()
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform()}

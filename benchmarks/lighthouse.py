@@ -12,6 +12,7 @@ floor      the same audit of a bare Dash app drawing one plotly chart from the s
 before     with `--lighthouse-before DIR` (a checkout of the code to compare with, e.g.
            `git archive <commit> | tar -x -C DIR`), that code served over the same lake and audited
            in turn with ours, page by page, so both see the same load on a shared machine.
+           `--lighthouse-page PATH` (repeatable) audits those pages alone, for a quicker A/B.
 
 Each server answers every page once in a real browser before it is audited (a worker's first
 query is not what a visitor's page view costs). Scores are noisy on a shared machine: compare with
@@ -93,8 +94,10 @@ def goals_met(results: dict) -> dict:
                 "accessibility": r["accessibility"] >= GOALS["accessibility"]} for p, r in results.items()}
 
 
-def run(scale: str = "medium", runs: int = LIGHTHOUSE_RUNS, before: Path | None = None) -> dict:
-    paths = pages()
+def run(scale: str = "medium", runs: int = LIGHTHOUSE_RUNS, before: Path | None = None,
+        only: list[str] | None = None) -> dict:
+    """`only`: these pages alone (an A/B of a change to a few pages, `--lighthouse-page`), with the floor."""
+    paths = only or pages()
     with tempfile.TemporaryDirectory(prefix="pulse-bench-lighthouse-") as tmp:
         data, work = Path(tmp) / "data", Path(tmp)
         results = {"scale": scale, "runs": runs, "goals": GOALS, "build_s": round(build_lake(data, scale), 1),

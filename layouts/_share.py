@@ -1,13 +1,14 @@
 """Share a chart or a KPI tile (issue 17, item 1): the one small control every chart card and KPI
 tile carries, and the links it offers, made in one place (decision 0022).
 
-The control is server-made and static (`share(target_id)`); its fields are filled when it is opened,
-from `/embed/<id>/share.json?<the view in the address bar>` (assets/pulse.js): the filters change in
+The control is server-made and static (`share(target_id)`); its fields are built and filled when it is
+opened, from `/embed/<id>/share.json?<the view in the address bar>` (assets/pulse.js): the filters change in
 the browser after the page is made, and the versions with every publish, so the links are computed
 when asked for, by `links()` below, which the oEmbed answer and the embed page use too.
 """
 from __future__ import annotations
 
+import json
 from html import escape
 from urllib.parse import urlencode
 
@@ -82,21 +83,15 @@ FIELDS = (("permalink", "Link to this view"), ("pinned_permalink", "Link pinned 
 DOWNLOADS = (("png", "PNG image"), ("svg", "SVG image"), ("csv", "Data (CSV)"))
 
 
+FORM = json.dumps({"fields": FIELDS, "downloads": DOWNLOADS}, separators=(",", ":"))
+
+
 def share(target_id: str, title: str) -> html.Details:
-    """The share control of one chart or KPI tile: closed, it is one small "Share" button."""
-    fid = f"share-{target_id}"
-    return html.Details(className="share", **{"data-share": target_id}, children=[
+    """The share control of one chart or KPI tile: closed, it is one small "Share" button. Its body
+    (a labelled read-only field per link, the downloads and a polite status) is built in the browser
+    when it is first opened, from `data-form` (assets/pulse.js): rendered up front, the six controls
+    of the 311 page were 114 Dash components in the first render, which blocked its main thread
+    (decision 0024)."""
+    return html.Details(className="share", **{"data-share": target_id, "data-form": FORM}, children=[
         html.Summary("Share", **{"aria-label": f"Share \u201c{title}\u201d"}),
-        html.Div(className="share-body", children=[
-            *[html.Div(className="field", children=[
-                html.Label(label, htmlFor=f"{fid}-{key}"),
-                html.Textarea(id=f"{fid}-{key}", readOnly=True, rows=3 if "snippet" in key else 1,
-                              className="share-field", **{"data-field": key}),
-            ]) for key, label in FIELDS],
-            html.P(className="share-downloads", children=[
-                item for key, label in DOWNLOADS
-                for item in (html.A(label, href="#", download="", **{"data-field": key}), " ")
-            ]),
-            html.P(className="share-status visually-hidden", role="status", **{"aria-live": "polite"}),
-        ]),
     ])

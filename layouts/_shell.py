@@ -155,14 +155,20 @@ def choice(control_id: str, label: str, options: list, value, *, placeholder: st
     keyboard, and its value shows in the URL as written. Options are values or (value, label) pairs.
     Why not dcc.Dropdown: in Dash 4 its tab stop is an aria-hidden input and its name is its value,
     not its label (axe: aria-hidden-focus), so a screen reader hears "All" rather than "Borough"."""
-    pairs = [o if isinstance(o, tuple) else (o, None) for o in options]
+    pairs = [list(o) if isinstance(o, tuple) else [o] for o in options]
+    # The options as one attribute, made into <option>s when the box is first focused (assets/pulse.js):
+    # as components, the 311 page's 225 were rendered by Dash before its charts (decision 0024).
     return html.Div(className="field", children=[
         html.Label(label, htmlFor=control_id),
         dcc.Input(id=control_id, type="search", list=f"{control_id}-options", value=value or "", debounce=True,
                   placeholder=placeholder, autoComplete="off", spellCheck=False, className="choice"),
-        html.Datalist(id=f"{control_id}-options",
-                      children=[html.Option(value=v, label=lab) if lab else html.Option(value=v) for v, lab in pairs]),
+        html.Datalist(id=f"{control_id}-options", **{"data-options": json.dumps(pairs, separators=(",", ":"))}),
     ])
+
+
+def choice_options(datalist) -> list:
+    """The (value, label) pairs a `choice`'s datalist offers (label None when it is the value)."""
+    return [(o[0], o[1] if len(o) > 1 else None) for o in json.loads(datalist.to_plotly_json()["props"]["data-options"])]
 
 
 def date_input(control_id: str, label: str, value: str) -> html.Div:

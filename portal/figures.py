@@ -43,6 +43,15 @@ TICK_CHARS = 18  # a category label longer than this is wrapped onto lines of ab
 UPRIGHT_CHARS = 10  # a vertical bar's category label is wrapped onto lines of about this length
 Y_TITLE_CHARS = 20  # a y-axis title runs up the plot's side: lines of about this length fit its height
 BESIDE_LABELS_CHARS = 18  # the x title of horizontal bars stands under the bars only, right of the labels
+# The margins plotly would reach by `automargin`, given up front (decision 0024): when a label pushes a
+# margin, plotly lays the whole chart out twice, which was half of each chart's draw (a blocking task of
+# 110-300 ms on the first screen). Measured in Chromium for every chart of the demo city: the left margin
+# is the y tick labels' width plus ~47 px for one title line (or none), ~22 px more per further line.
+DIGIT_PX = 9  # one digit of a 14-px system-ui tick label
+CAPITAL_PX = 11
+Y_TITLE_PX = 30  # the gap and the first line of a y title, beside its tick labels
+Y_TITLE_LINE = 22
+TOP = 20  # a tick label at the very top of a fixed range (0-100 %) reaches 20 px above the plot
 
 
 def wrapped(text: str, chars: int) -> str:
@@ -79,25 +88,45 @@ def bottom_legend(labels, title: str = "") -> tuple[dict, int]:
              "yref": "container", "x": 0, "y": 0, "yanchor": "bottom", "xanchor": "left"}, LEGEND_ROW * rows)
 
 
+def number_tick_px(values) -> int:
+    """How wide the longest tick label of a value axis from 0 to the largest of `values` is: plotly
+    writes up to 9,999 in full ("1500"), larger with an SI suffix ("50k", "1.5M": at most four
+    characters) and below 10 with a decimal ("2.5")."""
+    top = max((abs(float(v)) for v in values if v is not None and v == v), default=0.0) * 1.05
+    chars = 4 if top >= 10_000 or top < 10 else len(str(int(top)))
+    return DIGIT_PX * chars
+
+
+def category_tick_px(labels) -> int:
+    """How wide the longest line of wrapped category labels is (capitals, as in "DOHMH", are wider)."""
+    return max((sum(CAPITAL_PX if c.isupper() else CHAR_PX for c in line)
+                for label in labels for line in str(label).split("<br>")), default=0)
+
+
 def _layout(*, x_title: str = "", y_title: str = "", legend_title: str = "", legend: tuple = (),
-            x_title_chars: int = PHONE_WIDTH // CHAR_PX) -> dict:
+            x_title_chars: int = PHONE_WIDTH // CHAR_PX, y_tick_px: int = 0) -> dict:
     """The house look as one layout dict, validated once when the figure is made (plotly's
     update_layout/update_xaxes calls cost a few ms each, issue 4).
 
     The figure is as tall as the plot area plus what its legend (bottom_legend) needs on a phone, so
-    a long legend never squashes the chart (issue 16). Axis titles are wrapped to a phone's width."""
+    a long legend never squashes the chart (issue 16). Axis titles are wrapped to a phone's width.
+    The left margin fits the y tick labels (`y_tick_px` wide) and title, so `automargin` has nothing
+    to push on a desktop and plotly lays the chart out once; it stays on for what is not foreseen
+    (a phone's rotated labels, another font)."""
     below, legend_height = bottom_legend(legend, legend_title)
     x_text = wrapped(x_title, x_title_chars) if x_title else ""
     x_lines = x_text.count("<br>") + 1 if x_title else 0
     bottom = AXIS_SPACE + 18 * max(x_lines - 1, 0) + legend_height
+    y_text = wrapped(y_title, Y_TITLE_CHARS) if y_title else ""
+    left = y_tick_px + Y_TITLE_PX + Y_TITLE_LINE * max(y_text.count("<br>") + 1, 1)
     return {
         "colorway": PALETTE, "font": {"family": FONT, "size": 14, "color": INK},
-        "margin": {"l": 60, "r": 16, "t": 16, "b": bottom}, "hovermode": "x unified",
-        "height": PLOT_HEIGHT + 16 + bottom, "legend": below,
+        "margin": {"l": max(60, left), "r": 16, "t": TOP, "b": bottom}, "hovermode": "x unified",
+        "height": PLOT_HEIGHT + TOP + bottom, "legend": below,
         "paper_bgcolor": "white", "plot_bgcolor": "white",
         "xaxis": {"title": {"text": x_text}, "showgrid": False, "linecolor": INK,
                   "tickcolor": INK, "automargin": True},
-        "yaxis": {"title": {"text": wrapped(y_title, Y_TITLE_CHARS)}, "showgrid": True, "gridcolor": GRID, "linecolor": INK,
+        "yaxis": {"title": {"text": y_text}, "showgrid": True, "gridcolor": GRID, "linecolor": INK,
                   "tickcolor": INK, "rangemode": "tozero", "automargin": True},
     }
 
@@ -131,7 +160,8 @@ def lines(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="
                          marker=marker(n, part), line={"dash": (dash_by or {}).get(name, "solid"), "width": 2})
               for n, (name, part) in enumerate(groups)]
     return apply_template(go.Figure(traces, _layout(x_title=x_title, y_title=y_title, legend_title=legend_title,
-                                                    legend=tuple(t.name for t in traces))))
+                                                    legend=tuple(t.name for t in traces),
+                                                    y_tick_px=number_tick_px(df[y].tolist()))))
 
 
 def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title="", legend_title="",
@@ -147,9 +177,12 @@ def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title=""
                      name=y_title if name is None else str(name), orientation="h" if horizontal else "v",
                      marker={"pattern": {"shape": patterns[n % len(patterns)]}})
               for n, (name, part) in enumerate(groups)]
+    stacked = barmode in ("stack", "relative") and group is not None
+    values = (df.groupby(x)[y].sum() if stacked else df[y]).tolist()
     layout = _layout(x_title=y_title if horizontal else x_title, y_title=x_title if horizontal else y_title,
                      legend_title=legend_title, legend=tuple(t.name for t in traces) if group else (),
-                     x_title_chars=BESIDE_LABELS_CHARS if horizontal else PHONE_WIDTH // CHAR_PX)
+                     x_title_chars=BESIDE_LABELS_CHARS if horizontal else PHONE_WIDTH // CHAR_PX,
+                     y_tick_px=category_tick_px(category(df[x].unique())) if horizontal else number_tick_px(values))
     layout["barmode"] = barmode
     if not horizontal:  # labels too wide for their bar stand upright: the plot keeps its height below them
         upright = max((len(line) for v in df[x].unique() for line in wrapped(v, UPRIGHT_CHARS).split("<br>")), default=0)
@@ -160,6 +193,7 @@ def bars(df, x: str, y: str, group: str | None = None, *, x_title="", y_title=""
         labels = [wrapped(v, TICK_CHARS) for v in df[x].unique()]
         layout["yaxis"].update(autorange="reversed", rangemode="normal", showgrid=False)
         layout["xaxis"].update(showgrid=True, gridcolor=GRID, rangemode="tozero")
+        layout["margin"]["r"] = 16 + number_tick_px(values) // 2  # the last tick label, centred on the right edge
         plot = max(PLOT_HEIGHT, sum(max(18 * (label.count("<br>") + 1), 14 * len(traces)) + 10 for label in labels))
         layout.update(height=layout["height"] - PLOT_HEIGHT + plot)
     return apply_template(go.Figure(traces, layout))

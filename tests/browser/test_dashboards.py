@@ -61,6 +61,16 @@ def test_hovering_the_map_names_each_area_with_its_whole_count(open_page):
     assert all(t == f"{top}: {count}" for t in seen if t.startswith(top + ":")), (seen, summary)
 
 
+def test_a_filter_box_offers_the_page_s_values_once_focused(open_page):
+    # decision 0024: the suggestions are one attribute until the box is used, not 225 Dash components
+    page = open_page(PAGES["service-requests"]).page
+    datalist = page.locator("#sr-type-options")
+    declared = json.loads(datalist.get_attribute("data-options"))
+    assert len(declared) > 100 and datalist.locator("option").count() == 0
+    page.locator("#sr-type").focus()
+    assert datalist.locator("option").evaluate_all("os => os.map(o => o.value)") == [o[0] for o in declared]
+
+
 def test_an_unknown_address_shows_the_not_found_page(open_page, portal):
     w = open_page("/data/no-such-dataset")
     expect(w.page.locator("h1")).to_have_text("No such dataset")

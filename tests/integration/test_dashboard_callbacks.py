@@ -420,9 +420,11 @@ def test_the_volunteer_borough_box_offers_the_declared_boroughs(demo_lake):
     import datasets
     from layouts import volunteers
 
-    options = _component(volunteers.layout(), f"{volunteers.BOROUGH}-options").children
+    from layouts import _shell
+
+    options = _shell.choice_options(_component(volunteers.layout(), f"{volunteers.BOROUGH}-options"))
     declared = datasets.get("volunteer_signups").column("borough").allowed
-    assert declared and [o.value for o in options] == list(declared)
+    assert declared and [value for value, _ in options] == list(declared)
 
 
 def test_the_snow_map_reads_the_storm_at_the_chosen_hour(demo_lake):
