@@ -31,10 +31,10 @@ from lake.read import (
                        has_version,
                        lake_dir,
                        local_path,
-                       shared_file,
                        manifest,
                        manifest_path,
                        oldest_version,
+                       shared_file,
                        version_numbers,
                        versions,
 )

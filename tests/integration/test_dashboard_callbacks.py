@@ -418,9 +418,7 @@ def test_the_snow_boxes_take_what_their_query_takes_and_open_at_its_default(demo
 def test_the_volunteer_borough_box_offers_the_declared_boroughs(demo_lake):
     # Issue 12: the page held its own copy of the list.
     import datasets
-    from layouts import volunteers
-
-    from layouts import _shell
+    from layouts import _shell, volunteers
 
     options = _shell.choice_options(_component(volunteers.layout(), f"{volunteers.BOROUGH}-options"))
     declared = datasets.get("volunteer_signups").column("borough").allowed
