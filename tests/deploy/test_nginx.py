@@ -45,10 +45,14 @@ def get(url: str, headers: dict | None = None, timeout: float = 30):
 def cacheable(headers: dict) -> bool:
     """What Pulse's Cache-Control lets a shared cache keep (RFC 9111 in the terms Pulse uses)."""
     cc = {d.strip().split("=")[0].lower(): d for d in headers.get("Cache-Control", "").split(",") if d.strip()}
-    if {"no-store", "no-cache", "private"} & set(cc):
-        return False
+    return not {"no-store", "no-cache", "private"} & set(cc) and max_age(headers) > 0
+
+
+def max_age(headers: dict) -> float:
+    """How long a shared cache may keep the answer as fresh, in seconds (0 if not at all)."""
+    cc = {d.strip().split("=")[0].lower(): d for d in headers.get("Cache-Control", "").split(",") if d.strip()}
     age = cc.get("s-maxage") or cc.get("max-age")
-    return age is not None and int(age.split("=")[1]) > 0
+    return float(age.split("=")[1]) if age else 0.0
 
 
 def test_the_shipped_config_is_valid_nginx(tmp_path):
@@ -80,8 +84,15 @@ def test_answers_pass_through_unchanged(proxy, portal, path):
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_only_what_pulse_marks_cacheable_is_served_from_the_cache(proxy, path):
-    first = get(proxy.url + path)
-    second = get(proxy.url + path)
+    # The page shell may be kept for one second only: on a loaded machine the second request can come
+    # after that (nginx then answers UPDATING, stale while it revalidates). A pair within the freshness
+    # lifetime is asked for, up to three times, before the cache is judged.
+    for _ in range(3):
+        started = time.monotonic()
+        first = get(proxy.url + path)
+        second = get(proxy.url + path)
+        if not cacheable(first[1]) or time.monotonic() - started < max_age(first[1]):
+            break
     if cacheable(first[1]):
         assert second[1]["X-Cache-Status"] == "HIT", (path, first[1].get("Cache-Control"))
     else:
