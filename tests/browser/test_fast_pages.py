@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import CHART_DRAWN, DESKTOP, draw_chart, settle
+from tests.browser.conftest import CHART_DRAWN, DESKTOP, draw_chart, settle, start_portal, stop_portal
 
 CHART_PAGES = ["/service-requests", "/snow", "/volunteers"]
 
@@ -25,6 +25,16 @@ window.__firstHeights = {};
   if (performance.now() < 20000) { requestAnimationFrame(first); }
 })();
 """
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    """A server of this module's own: these tests time the first load of each page, so they read a
+    server no earlier module has left busy (the suite's shared portal, after the dashboard and embed
+    modules, once kept a first page from going quiet for 30 s)."""
+    p = start_portal(tmp_path_factory.mktemp("fast") / "data")
+    yield p
+    stop_portal(p)
 
 
 @pytest.fixture(scope="module")
