@@ -66,7 +66,7 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
         .every(f => f.getAttribute('height') !== '560' && f.getAttribute('height') !== '420')""", timeout=30_000)
     chart_frame = page.frame(url=lambda u: "/embed/sr-volume" in u)
     tile_frame = page.frame(url=lambda u: "/embed/kpi-" in u)
-    chart_frame.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+    chart_frame.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     assert "service_requests v1" in chart_frame.locator(".asof").text_content()
     assert tile_frame.locator(".tile .value").text_content()
     page.wait_for_timeout(500)  # the last height message after drawing
@@ -76,7 +76,7 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
     tile_before = _frame_height(page, tile_frame, 1)[0]
     tile_frame.locator("summary", has_text="as a table").click()  # the table opens: the frame grows with it
     page.wait_for_function(f"() => document.querySelectorAll('iframe')[1].getBoundingClientRect().height > {tile_before}",
-                           timeout=10_000)
+                           timeout=30_000)
 
     # the dashboard refuses to be framed (frame-ancestors 'none'): its frame holds no page of ours
     assert any("frame-ancestors 'none'" in text for text in console), console
@@ -97,7 +97,7 @@ def test_a_partner_page_embeds_a_chart_and_a_tile_that_size_themselves_and_follo
         assert frame.evaluate("window.__beforeTheVersion === true"), "the frame was reloaded"
         expect(frame.locator("#embed-status")).to_contain_text("service_requests v2")
     assert tile_frame.evaluate("document.activeElement.className") == "live-toggle"
-    chart_frame.wait_for_function(f"{plotted} === {before} + 30", timeout=10_000)  # the 30 new requests, drawn
+    chart_frame.wait_for_function(f"{plotted} === {before} + 30", timeout=30_000)  # the 30 new requests, drawn
     page.wait_for_timeout(500)
     outer, inner = _frame_height(page, chart_frame, 0)
     assert abs(outer - inner) <= 2, (outer, inner)
