@@ -91,6 +91,18 @@ def serve(data_dir: Path, **env) -> Portal:
     raise RuntimeError(f"gunicorn did not answer: {proc.stderr.read().decode()[-2000:]}")
 
 
+def own_portal(name: str, label: str):
+    """A module-scoped fixture `name`: a portal of the module's own, for tests that publish versions or
+    time first loads, and so must not share the suite's portal."""
+    @pytest.fixture(scope="module", name=name)
+    def _portal(tmp_path_factory):
+        p = start_portal(tmp_path_factory.mktemp(label) / "data")
+        yield p
+        stop_portal(p)
+
+    return _portal
+
+
 def stop_portal(portal: Portal) -> None:
     portal.proc.terminate()
     try:

@@ -7,17 +7,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, settle, start_portal, static_site, stop_portal
+from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, own_portal, settle, static_site
 from tests.helpers import sr_row, write_csv
 
 SR_VIEW = "/service-requests?start=2026-09-01&end=2026-11-19"
 
 
-@pytest.fixture(scope="module")
-def embed_portal(tmp_path_factory):
-    p = start_portal(tmp_path_factory.mktemp("embeds") / "data")
-    yield p
-    stop_portal(p)
+embed_portal = own_portal("embed_portal", "embeds")
 
 
 @pytest.fixture(scope="module")

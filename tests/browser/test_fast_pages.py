@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import CHART_DRAWN, DESKTOP, draw_chart, settle, start_portal, stop_portal
+from tests.browser.conftest import CHART_DRAWN, DESKTOP, draw_chart, own_portal, settle
 
 CHART_PAGES = ["/service-requests", "/snow", "/volunteers"]
 
@@ -27,14 +27,10 @@ window.__firstHeights = {};
 """
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory):
-    """A server of this module's own: these tests time the first load of each page, so they read a
-    server no earlier module has left busy (the suite's shared portal, after the dashboard and embed
-    modules, once kept a first page from going quiet for 30 s)."""
-    p = start_portal(tmp_path_factory.mktemp("fast") / "data")
-    yield p
-    stop_portal(p)
+# These tests time each page's first load: a server of their own, which no earlier module has left busy
+# (the suite's shared portal, after the dashboard and embed modules, once kept a first page from going
+# quiet for 30 s).
+portal = own_portal("portal", "fast")
 
 
 @pytest.fixture(scope="module")

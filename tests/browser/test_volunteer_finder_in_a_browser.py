@@ -10,18 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, settle, start_portal, static_site, stop_portal
+from tests.browser.conftest import answer_once_with_the_page_as_it_is, axe_violations, own_portal, settle, static_site
 from tests.helpers import write_csv
 from web import finder_page
 
 SEARCH = "borough=Brooklyn"
 
 
-@pytest.fixture(scope="module")
-def finder_portal(tmp_path_factory):
-    p = start_portal(tmp_path_factory.mktemp("finder") / "data")
-    yield p
-    stop_portal(p)
+finder_portal = own_portal("finder_portal", "finder")
 
 
 @pytest.fixture(scope="module")
