@@ -29,6 +29,7 @@ EXPORT = "/api/v1/datasets/service_requests/export.csv"
 def download(n: int) -> str:
     """A download of most rows whose address no other request asks for (a cold cache entry)."""
     return f"{EXPORT}?created__gte=2001-01-01T00:00:{n % 60:02d}&created__lt=2099-{n // 60 % 12 + 1:02d}-01"
+FROM_CACHE = {"HIT", "UPDATING", "STALE"}  # nginx's $upstream_cache_status for an answer the cache gave
 ROUTES = ["/", "/snow", "/api/v1/version", "/api/v1/kpis", "/api/v1/datasets/service_requests/rows?limit=5",
           "/data.json", f"{EXPORT}?status=Closed", "/healthz"]
 
@@ -84,17 +85,13 @@ def test_answers_pass_through_unchanged(proxy, portal, path):
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_only_what_pulse_marks_cacheable_is_served_from_the_cache(proxy, path):
-    # The page shell may be kept for one second only: on a loaded machine the second request can come
-    # after that (nginx then answers UPDATING, stale while it revalidates). A pair within the freshness
-    # lifetime is asked for, up to three times, before the cache is judged.
-    for _ in range(3):
-        started = time.monotonic()
-        first = get(proxy.url + path)
-        second = get(proxy.url + path)
-        if not cacheable(first[1]) or time.monotonic() - started < max_age(first[1]):
-            break
+    # The page shell may be kept for one second only, and nginx counts freshness in whole seconds, so the
+    # second of a pair may find the entry already stale: it is then still answered from the cache (UPDATING
+    # or STALE, while nginx revalidates in the background), which is what this promise is about.
+    first = get(proxy.url + path)
+    second = get(proxy.url + path)
     if cacheable(first[1]):
-        assert second[1]["X-Cache-Status"] == "HIT", (path, first[1].get("Cache-Control"))
+        assert second[1]["X-Cache-Status"] in FROM_CACHE, (path, first[1].get("Cache-Control"))
     else:
         assert second[1]["X-Cache-Status"] in {"MISS", "BYPASS", "EXPIRED"}, (path, first[1].get("Cache-Control"))
 
