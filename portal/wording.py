@@ -18,8 +18,6 @@ from portal import scoring
 NO_VALUE = "no value"
 TIME_UNITS = {"minutes": 1 / 60, "hours": 1.0, "days": 24.0}  # a unit of time, in hours
 DURATION_UNITS = ("days",)  # a KPI declared in days is a time to do something: said in the unit that reads
-SCORE_WORDS = {scoring.ON_TARGET: "on target", scoring.NEAR_TARGET: "near target",
-               scoring.OFF_TARGET: "below target", scoring.NO_DATA: "no data"}
 
 
 def _missing(x) -> bool:
@@ -133,8 +131,8 @@ def times(ratio) -> str:
 
 
 def score(s) -> str:
-    """A score with the word that says whether it is good: "0.57 \u2014 below target" (a score is read to
-    two decimals, as the scorecard explains: 1.00 is on target)."""
+    """A score with the word that says whether it is good: "0.57 \u2014 off target" (a score is read to
+    two decimals, as the scorecard explains: 1.00 is on target), the tiles' own word for the status."""
     if _missing(s):
         return "no score"
-    return f"{float(s):.2f} \u2014 {SCORE_WORDS[scoring.status(s)]}"
+    return f"{float(s):.2f} \u2014 {scoring.status(s).word}"

@@ -23,7 +23,7 @@ PAGES = ("/", "/?period=day", "/?period=quarter", *CHART_PAGES, "/data", "/api",
 # A run of digits, separators and points that is not part of a word, an address or a date.
 NUMBER = re.compile(r"(?<![\w.,:/#\-])\d[\d.,]*")
 SCORE_BEFORE = re.compile(r"score\s*$", re.IGNORECASE)  # "Score 1.43": scores are read to two decimals
-SCORE_AFTER = (" \u2014 ", " is on target")  # "0.57 — below target", "1.00 is on target"
+SCORE_AFTER = (" \u2014 ", " is on target")  # "0.57 — off target", "1.00 is on target"
 
 
 def needless_decimals(text: str) -> list[str]:
@@ -48,7 +48,7 @@ def needless_decimals(text: str) -> list[str]:
     ("13.0 sign-ups", True), ("0.0 days", True), ("14,418.5 hours", True), ("2,795.2 hours served", True),
     ("2.00", True), ("2.5 hours", False), ("63.8% were on time", False), ("1,748 requests", False),
     ("http://127.0.0.1:8050/api", False), ("2026-11-19 04:22 EST", False), ("v1.0", False),
-    ("Score 1.00", False), ("0.57 \u2014 below target", False), ("1.00 is on target", False),
+    ("Score 1.00", False), ("0.57 \u2014 off target", False), ("1.00 is on target", False),
     ("latitude 40.55", False), ("SEG-00045.", False), ("in 2026.", False),
 ])
 def test_the_checker_flags_exactly_the_needless_decimals(text, flagged):

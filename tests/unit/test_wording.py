@@ -95,7 +95,7 @@ def test_a_declared_plural_unit_has_a_singular(plural_form, expected):
 
 
 @pytest.mark.parametrize("score, expected", [
-    (0.5712, "0.57 \u2014 below target"),
+    (0.5712, "0.57 \u2014 off target"),
     (0.93, "0.93 \u2014 near target"),
     (1.0, "1.00 \u2014 on target"),
     (1.57, "1.57 \u2014 on target"),
