@@ -22,17 +22,20 @@ import lake
 import lake.write
 from datasets import rollups as declared
 from etl import local_day
+from lake import relation
 from lake.sql import ident, lit
 
 FOLDER = "projections"
 
 
-def _write(con, p, data_file: str, folder, tz: str, days=None):
+def _write(con, p, typed: dict[str, str], data_file: str, folder, tz: str, days=None):
+    """A projection file of one data file, read with every declared column `typed` (NULL where the
+    file was written before a column was declared, lake/relation.py)."""
     path = folder / f"{uuid.uuid4().hex}.parquet"
     order = ", ".join(ident(c) for c in p.order_by)
     # LZ4 and Parquet v2 encodings (delta-packed integers): the narrow file is read on a dashboard's hot
     # path, where they decode ~15% faster than zstd and v1 (docs/benchmarks-history.md, queries).
-    con.execute(f"COPY ({p.compile(f'read_parquet({lit(data_file)})', lit(tz), days)} ORDER BY {order}) TO {lit(str(path))} "
+    con.execute(f"COPY ({p.compile(f'({relation.columns([data_file], typed)})', lit(tz), days)} ORDER BY {order}) TO {lit(str(path))} "
                 f"(FORMAT parquet, COMPRESSION lz4, PARQUET_VERSION V2, ROW_GROUP_SIZE {lake.write.ROW_GROUP})")
     lake.write.fsync_file(path)
     return path
@@ -55,6 +58,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     base = lake.dataset_dir(dataset)
     zone = datasets.city(config.get("city")).timezone
     days = local_day.prepare(con, zone) if fast_days else None
+    typed = datasets.get(dataset).typed
     out = {}
     for p in todo:
         folder = base / FOLDER / p.name
@@ -62,7 +66,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
         have = reusable(p, previous.rollups.get(p.name) if previous else None, zone)
         mapping = {}
         for f in files:
-            mapping[f.path] = have.get(f.path) or str(_write(con, p, str(base / f.path), folder, zone, days).relative_to(base))
+            mapping[f.path] = have.get(f.path) or str(_write(con, p, typed, str(base / f.path), folder, zone, days).relative_to(base))
         out[p.name] = lake.ProjectionEntry(path=str(folder.relative_to(base)), timezone=zone,
                                            fingerprint=p.fingerprint(), files_by_data_file=mapping)
     return out

@@ -25,6 +25,7 @@ import lake.write
 from datasets import rollups as declared
 from etl import local_day
 from etl.upsert import Delta
+from lake import relation
 from lake.sql import ident, lit
 
 # A delta is folded into its base (by compaction, etl/compact.py) once it holds more than FOLD_ROWS
@@ -102,9 +103,10 @@ def _usable(con, r, dataset: str, entry: lake.SummaryEntry | None, zone: str) ->
                             base_rows=_rows(con, lake.entry_paths(dataset, entry)[0]))
 
 
-def _read_files(base_dir: Path, files: list[lake.DataFile]) -> str:
-    """SQL reading a version's data files: the source of a rollup computed whole."""
-    return "read_parquet([" + ", ".join(lit(str(base_dir / f.path)) for f in files) + "])"
+def _read_files(dataset: str, base_dir: Path, files: list[lake.DataFile]) -> str:
+    """SQL reading a version's data files, every declared column (NULL in a file written before the
+    column was declared, lake/relation.py): the source of a rollup computed whole."""
+    return f"({relation.columns([str(base_dir / f.path) for f in files], datasets.get(dataset).typed)})"
 
 
 def _rows(con, path: str) -> int:
@@ -126,7 +128,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     zone = datasets.city(config.get("city")).timezone
     tz = lit(zone)
     days = local_day.prepare(con, zone) if fast_days else None
-    files_source = _read_files(base_dir, files)
+    files_source = _read_files(dataset, base_dir, files)
     out = {}
     for r in todo:
         old = _usable(con, r, dataset, previous.rollups.get(r.name) if previous else None, zone)

@@ -149,3 +149,39 @@ def test_a_load_after_writes_the_column_beside_files_that_lack_it(client, old_la
         shown = client.get("/volunteer/opportunities.json").get_json()["items"]
         linked = [i for i in shown if given.get(i["id"])]
         assert linked and all(i["external_url"] == given[i["id"]] for i in linked)
+
+
+def test_rollups_and_projections_made_afresh_read_files_written_before_a_column(tmp_path):
+    """A rollup or projection that reads a newly declared column is computed whole (its fingerprint is
+    new, or compaction) over files of which some predate the column: it is made, with the old rows'
+    value NULL, as a reader's view would give them (without the fill: DuckDB's "schema mismatch")."""
+    import duckdb
+    import pandas as pd
+
+    from datasets import rollups as declared
+    from etl import projections, rollups
+    from tests.conftest import demo_lake_at
+
+    dataset, missing = "service_requests", ["descriptor", "channel", "agency"]
+    with demo_lake_at(tmp_path / "data", scale=2000, seed=26):
+        whole = pq.read_table(lake.file_paths(dataset, lake.manifest(dataset))[0])
+        half = whole.num_rows // 2
+        base = lake.dataset_dir(dataset)
+        pq.write_table(whole.slice(0, half).drop_columns(missing), base / "before-the-columns.parquet")
+        pq.write_table(whole.slice(half), base / "after-the-columns.parquet")
+        files = [lake.DataFile(path="before-the-columns.parquet", rows=half),
+                 lake.DataFile(path="after-the-columns.parquet", rows=whole.num_rows - half)]
+
+        with duckdb.connect() as con:
+            made = {**rollups.materialise(con, dataset, files), **projections.materialise(con, dataset, files)}
+        assert set(made) == {r.name for r in declared.of(dataset)} | {p.name for p in declared.projections(dataset)}
+
+        frames = [pq.read_table(base / f.path).to_pandas() for f in files]
+        raw = pd.concat(frames, ignore_index=True)  # the old file's rows have no descriptor, channel, agency
+        by_descriptor = pd.concat([pq.read_table(p).to_pandas() for p in lake.entry_paths(dataset, made["sr_descriptor_daily"])])
+        assert by_descriptor["requests"].sum() == len(raw)
+        assert by_descriptor.loc[by_descriptor["descriptor"].isna(), "requests"].sum() == raw["descriptor"].isna().sum()
+        assert raw["descriptor"].isna().sum() >= half
+        close_times = pd.concat([pq.read_table(p).to_pandas() for p in lake.entry_paths(dataset, made["sr_close_times"])])
+        assert len(close_times) == raw["closed"].notna().sum()
+        assert close_times["agency"].isna().sum() == raw.loc[raw["closed"].notna(), "agency"].isna().sum() > 0
