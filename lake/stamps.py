@@ -8,13 +8,11 @@ that wrote a file says nothing about when each of its rows last changed. The ups
 gets the load's time in both, a changed row keeps its `_created_at` and gets the load's time in
 `_updated_at`, a row carried over keeps both. Not declared columns: validation, the data dictionary,
 downloads and the rows API never see them; the SODA API shows them as system fields. Files written
-before the stamps existed read them as NULL (`with_stamps`).
+before the stamps existed read them as NULL (lake/relation.py, given `TYPED`).
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from lake.relation import with_columns
 
 CREATED = "_created_at"
 UPDATED = "_updated_at"
@@ -29,8 +27,3 @@ def now() -> str:
     t = datetime.now(UTC)
     return f"CAST('{t.replace(microsecond=t.microsecond // 1000 * 1000).isoformat()}' AS {TYPE})"
 
-
-def with_stamps(select_sql: str) -> str:
-    """`select_sql` as a relation that has the stamp columns: its own where its files carry them, NULL
-    where they predate them (lake/relation.py)."""
-    return with_columns(select_sql, TYPED)

@@ -12,7 +12,8 @@ import pytest
 import lake
 from etl import compact
 from etl.load import load_file
-from lake.stamps import with_stamps
+from lake import relation
+from lake.stamps import TYPED
 from tests.helpers import sr_row, write_csv
 
 
@@ -21,7 +22,7 @@ def stamps() -> dict[str, tuple]:
     m = lake.manifest("service_requests")
     with duckdb.connect() as con:
         rows = con.execute("SELECT request_id, _created_at, _updated_at FROM "
-                           + with_stamps("SELECT * FROM read_parquet(?, union_by_name=true)"),
+                           + relation.files("?", TYPED),
                            [lake.file_paths("service_requests", m)]).fetchall()
     return {r[0]: r[1:] for r in rows}
 
