@@ -177,13 +177,36 @@ def open_page(browser, portal):
         ctx.close()
 
 
+# Dash is done when its renderer has hydrated the page and holds no callback at any stage, every
+# loading mark is gone and no summary or tile still says "Loading"; settled once that has held for
+# SETTLED_MS without a break (a chained callback is queued as the one before it ends). Read from Dash's
+# own store (window.dash_stores), not from the network: Playwright's "networkidle" never came for a page
+# whose `_dash-dependencies` request it kept counting as in flight after the browser had it (twice in
+# CI, after the embed tests; the page itself was working), and a page that polls for new versions every
+# second is idle between polls only by luck of timing. A page that is not Dash's (no react-entry-point)
+# is settled once loaded.
+SETTLED_MS = 300
+SETTLED = """(ms) => {
+  const store = window.dash_stores && window.dash_stores[0];
+  const state = store && store.getState();
+  const stages = ['requested', 'prioritized', 'blocked', 'executing', 'watched', 'executed', 'stored'];
+  const dash = !document.getElementById('react-entry-point') || (!!state && state.appLifecycle === 'HYDRATED'
+    && stages.every(k => !((state.callbacks || {})[k] || []).length));
+  const quiet = dash && !document.querySelector('[data-dash-is-loading="true"]')
+    && ![...document.querySelectorAll('.summary')].some(p => p.textContent.startsWith('Loading'))
+    && !(document.querySelector('#sc-tiles') || {textContent: ''}).textContent.startsWith('Loading');
+  if (!quiet) { window.__settledSince = null; return false; }
+  window.__settledSince = window.__settledSince || performance.now();
+  return performance.now() - window.__settledSince >= ms;
+}"""
+
+
 def settle(page, timeout: float = 30_000) -> None:
-    """Wait until Dash has no callback in flight and every summary has left "Loading…"."""
-    page.wait_for_load_state("networkidle", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-dash-is-loading=\"true\"]') && "
-        "![...document.querySelectorAll('.summary')].some(p => p.textContent.startsWith('Loading')) && "
-        "!(document.querySelector('#sc-tiles') || {textContent: ''}).textContent.startsWith('Loading')", timeout=timeout)
+    """Wait until the page has loaded, Dash has no callback in flight and every summary has left
+    "Loading…", and that has held for a moment."""
+    page.wait_for_load_state("load", timeout=timeout)
+    page.evaluate("window.__settledSince = null")
+    page.wait_for_function(SETTLED, arg=SETTLED_MS, timeout=timeout, polling=50)
 
 
 def answer_once_with_the_page_as_it_is(page, url: str) -> list[str]:
