@@ -27,9 +27,8 @@ window.__firstHeights = {};
 """
 
 
-# These tests time each page's first load: a server of their own, which no earlier module has left busy
-# (the suite's shared portal, after the dashboard and embed modules, once kept a first page from going
-# quiet for 30 s).
+# These tests watch each page's first load: a server of their own, which no earlier module has warmed or
+# left busy.
 portal = own_portal("portal", "fast")
 
 
