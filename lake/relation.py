@@ -17,6 +17,8 @@ gives files written before the row stamps their `_created_at`/`_updated_at` (lak
 """
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -53,7 +55,15 @@ def columns(paths: list[str], typed: Typed) -> str:
     return f"SELECT {', '.join(ident(n) for n in typed)} FROM {files(listed, typed)}"
 
 
-@lru_cache(maxsize=65536)
 def held(path: str) -> frozenset[str]:
-    """The columns the Parquet file at `path` holds (its footer; a data file never changes)."""
+    """The columns the Parquet file at `path` holds (its footer, read once: a data file never changes).
+    A file that has gone since is FileNotFoundError here, before any answer has begun (a download is a
+    clear 500, not a 200 whose body stops at its first line)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "a data file of the version is missing", path)
+    return _footer_columns(path)
+
+
+@lru_cache(maxsize=65536)
+def _footer_columns(path: str) -> frozenset[str]:
     return frozenset(pq.read_schema(path).names)

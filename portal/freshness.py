@@ -11,14 +11,19 @@ reader's state, so what a page says it shows is what its queries read. No Dash h
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import duckdb
+
 import config
 import datasets
 from portal import cache
-from portal.reader import QueryTimeout, reader
+from portal.reader import QueryTimeout, QueryTooBig, reader
+
+log = logging.getLogger(__name__)
 
 
 def zone_name() -> str:
@@ -67,7 +72,9 @@ def data_through(names=None) -> dict[str, datetime]:
     """Dataset -> the newest instant among its `recorded_at` columns, in the current version.
     One scan per dataset version across workers (cached by that dataset's version alone, STYLE habit
     10: a plow batch does not rescan the 311 requests); a scan past the query time limit leaves the
-    dataset out rather than failing the page (habit 4)."""
+    dataset out rather than failing the page (habit 4), and so does a dataset whose files cannot be read
+    (a file lost, an object store that did not answer): every page's header says this, so one dataset's
+    fault must not take down the pages of the others (logged, and asked again at the next request)."""
     r = reader()
     current = r.versions()
     out = {}
@@ -83,7 +90,10 @@ def data_through(names=None) -> dict[str, datetime]:
 
         try:
             value, _ = cache.get_or_compute("data_through", {"name": ds.name}, {ds.name: current[ds.name]}, compute)
-        except QueryTimeout:
+        except (QueryTimeout, QueryTooBig):
+            continue
+        except duckdb.Error as exc:
+            log.error("data through of %s left out: its current version could not be read: %s", ds.name, exc)
             continue
         if value:
             out[ds.name] = datetime.fromisoformat(value)

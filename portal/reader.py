@@ -52,6 +52,9 @@ class QueryTooBig(Exception):
 
 
 log = logging.getLogger(__name__)
+# What opening a version's files can raise when one is lost, cut short or unreachable: DuckDB's errors,
+# the operating system's (a file's footer read by pyarrow, lake/relation.held) and pyarrow's.
+UNREADABLE = (duckdb.Error, OSError, pa.ArrowException)
 # The versions a request pinned (`?version=`, issue 17): every query, cache key and "as of" line
 # under `pinned()` reads these instead of the current ones. A context variable rather than a
 # parameter, so the panels' and KPIs' code reads an older version through the same door unchanged.
@@ -130,12 +133,33 @@ class LakeReader:
             version = lake.current_version(name)
             if not rebuild and version == self._state.versions.get(name) and name in self._state.versions:
                 continue
-            self._state.versions[name] = version
-            m = lake.manifest(name, version) if version is not None else None
+            try:
+                m = lake.manifest(name, version) if version is not None else None
+                made = self._open(name, m)
+            except UNREADABLE as exc:
+                # One dataset's version that cannot be read (a file lost, an object store that did not
+                # answer) must not take down the pages of the others, nor be served under its number
+                # with the previous version's rows: the previous version stays, or, at a first opening,
+                # none (pages say no data is loaded); looked for again at the next check.
+                if name in self._views and not rebuild:
+                    log.error("%s v%s could not be opened; still serving v%s: %s", name, version,
+                              self._state.versions.get(name), exc)
+                    continue
+                log.error("%s v%s could not be opened; served as not loaded until it can be: %s", name, version, exc)
+                m, made = None, self._open(name, None)
+            self._state.versions[name] = m.version if m else None
             self._state.published_at[name] = m.published_at if m else None
-            self._views[name] = self._create_view(name, m)
-            for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
-                self._views[r.name] = self._create_rollup(r, m, self._views[name])
+            for relation_name, made_name in made.items():
+                self._retire(relation_name, made_name)
+                self._views[relation_name] = made_name
+
+    def _open(self, name: str, m: lake.Manifest | None) -> dict[str, str]:
+        """{relation: its new view or table}: the dataset's view of version `m` and its rollups'. Made
+        whole before any takes the place of the current ones (`_refresh`)."""
+        made = {name: self._create_view(name, m)}
+        for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
+            made[r.name] = self._create_rollup(r, m, made[name])
+        return made
 
     def published_at(self) -> dict[str, str | None]:
         """When each dataset's current version was published (read once per version)."""
@@ -162,8 +186,6 @@ class LakeReader:
         else:  # none stored, or stored in another city's days or for another declaration
             table += "__live_" + "".join(ch if ch.isalnum() else "_" for ch in zone).lower()
             self._con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {r.compile(chr(34) + source_view + chr(34), lit(zone))}')
-        if tag == "v":
-            self._retire(r.name, table)
         return table
 
     @staticmethod
@@ -181,8 +203,6 @@ class LakeReader:
             self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.columns(files, typed)}')
         else:
             self._con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {relation.empty(typed)}')
-        if tag == "v":
-            self._retire(name, view)
         return view
 
     def _pinned_views(self, name: str, version: int) -> dict[str, str]:
