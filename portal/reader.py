@@ -107,6 +107,7 @@ class LakeReader:
         self._views: dict[str, str] = {}
         self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
+        self._unreadable: set[tuple[str, int | None]] = set()  # (dataset, version) already logged as such
 
     def versions(self, at_least: Mapping[str, object] | None = None) -> dict[str, int | None]:
         """Current version of every dataset, refreshing the views if one moved. `at_least`: versions a
@@ -140,13 +141,20 @@ class LakeReader:
                 # One dataset's version that cannot be read (a file lost, an object store that did not
                 # answer) must not take down the pages of the others, nor be served under its number
                 # with the previous version's rows: the previous version stays, or, at a first opening,
-                # none (pages say no data is loaded); looked for again at the next check.
-                if name in self._views and not rebuild:
-                    log.error("%s v%s could not be opened; still serving v%s: %s", name, version,
-                              self._state.versions.get(name), exc)
+                # none (pages say no data is loaded); looked for again at the next check, logged once.
+                keep = name in self._views and not rebuild
+                if (name, version) not in self._unreadable:
+                    self._unreadable.add((name, version))
+                    log.error("%s v%s could not be opened; %s: %s", name, version,
+                              f"still serving v{self._state.versions.get(name)}" if keep
+                              else "served as not loaded until it can be", exc)
+                if keep:
                     continue
-                log.error("%s v%s could not be opened; served as not loaded until it can be: %s", name, version, exc)
                 m, made = None, self._open(name, None)
+            else:
+                if (name, version) in self._unreadable:
+                    self._unreadable.discard((name, version))
+                    log.warning("%s v%s opened after all: its files can be read now", name, version)
             self._state.versions[name] = m.version if m else None
             self._state.published_at[name] = m.published_at if m else None
             for relation_name, made_name in made.items():
