@@ -190,7 +190,7 @@ def _schemas() -> dict:
                         "datasets": per_dataset(_null(_obj({"version": INT, "rows": INT, "published_at": STR})))}),
         "Readiness": _obj({"status": {"type": "string", "enum": ["ready", "degraded", "not_ready"]},
                            "checks": _obj({name: _obj({"ok": {"type": "boolean"}, "error": STR}, required=["ok"])
-                                           for name in ("lake", "cache", "writers")})}),
+                                           for name in ("lake", "cache", "writers", "store", "reader")})}),
         "Versions": _obj({"datasets": per_dataset(_obj({"version": _null(INT), "published_at": _null(STR)})),
                           "checked_at": STR}),
         "Kpi": kpi_row,
@@ -324,9 +324,10 @@ def paths() -> dict:
         "/healthz": _get("Health", "200 with every dataset's current version (null if never loaded).",
                          {"200": _json(_ref("Health"), "The portal is up.")}, example="/healthz", tag="portal"),
         "/readyz": _get("Readiness", "Whether this worker can serve well, with each check: the lake readable "
-                        "(every CURRENT and its manifest), the shared cache reachable, the real-time writers alive. "
-                        "200 ready; 200 degraded when only the cache or a writer failed (answers are computed "
-                        "uncached, or the last version is served); 503 not_ready when the lake cannot be read.",
+                        "(every CURRENT and its manifest), the shared cache reachable, the real-time writers alive, the object "
+                        "store answering, every current version's files readable by this worker. 200 ready; 200 "
+                        "degraded when only the cache, a writer, the store or a version's files failed (answers are "
+                        "computed uncached, or the version before is served); 503 not_ready when the lake cannot be read.",
                         {"200": _json(_ref("Readiness"), "Ready or degraded."),
                          "503": _json(_ref("Readiness"), "Not ready: no readable lake.")},
                         example="/readyz", tag="portal"),

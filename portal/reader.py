@@ -107,7 +107,7 @@ class LakeReader:
         self._views: dict[str, str] = {}
         self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
-        self._unreadable: set[tuple[str, int | None]] = set()  # (dataset, version) already logged as such
+        self._unreadable: dict[str, int | None] = {}  # dataset -> its current version that could not be opened
 
     def versions(self, at_least: Mapping[str, object] | None = None) -> dict[str, int | None]:
         """Current version of every dataset, refreshing the views if one moved. `at_least`: versions a
@@ -121,6 +121,13 @@ class LakeReader:
                 self._refresh()
                 self._state.checked_at = now
             return {**self._state.versions, **pins()}
+
+    def unreadable(self) -> dict[str, int | None]:
+        """Dataset -> its current version, which this reader could not open (it serves the one before,
+        or none): for /readyz."""
+        self.versions()
+        with self._lock:
+            return dict(self._unreadable)
 
     def _behind(self, seen: Mapping[str, object]) -> bool:
         return any(isinstance(v, int) and name in self._state.versions and v > (self._state.versions[name] or 0)
@@ -143,8 +150,8 @@ class LakeReader:
                 # with the previous version's rows: the previous version stays, or, at a first opening,
                 # none (pages say no data is loaded); looked for again at the next check, logged once.
                 keep = name in self._views and not rebuild
-                if (name, version) not in self._unreadable:
-                    self._unreadable.add((name, version))
+                if self._unreadable.get(name, -1) != version:
+                    self._unreadable[name] = version
                     log.error("%s v%s could not be opened; %s: %s", name, version,
                               f"still serving v{self._state.versions.get(name)}" if keep
                               else "served as not loaded until it can be", exc)
@@ -152,8 +159,7 @@ class LakeReader:
                     continue
                 m, made = None, self._open(name, None)
             else:
-                if (name, version) in self._unreadable:
-                    self._unreadable.discard((name, version))
+                if self._unreadable.pop(name, -1) == version:
                     log.warning("%s v%s opened after all: its files can be read now", name, version)
             self._state.versions[name] = m.version if m else None
             self._state.published_at[name] = m.published_at if m else None

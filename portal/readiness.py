@@ -7,7 +7,9 @@
 - writers: no real-time writer feeding a dataset is dead or overdue (portal/pipeline_health.py).
 - store (with PULSE_LAKE_URL): the object store answered this worker's last request; while it does
   not, the node serves the versions it holds (lake/mirror.py).
-Any of the last three failing is "degraded", still 200: the portal serves uncached, or the last
+- reader: this worker's reader could open every dataset's current version; one whose files cannot be
+  read (a file lost) is served from the version before, or as not loaded (decision 0027).
+Any of the last four failing is "degraded", still 200: the portal serves uncached, or the last
 version published, and taking every web worker out of rotation for it would turn stale data or a
 slower page into an outage (decision 0013). Messages name no path of the machine.
 """
@@ -79,14 +81,27 @@ def store_check() -> dict:
             "error": "object store unreachable: serving the versions this node holds"}
 
 
+def reader_check() -> dict:
+    """The current versions this worker's reader could not open (served: the version before)."""
+    from portal.reader import UNREADABLE, reader
+
+    try:
+        behind = reader().unreadable()
+    except UNREADABLE as exc:  # the lake's own files (checked above) answered; the reader's did not
+        return {"ok": False, "error": f"the reader could not look at the lake: {type(exc).__name__}"}
+    if not behind:
+        return {"ok": True}
+    return {"ok": False, "datasets": behind,
+            "error": "a current version's files cannot be read: the version before is served"}
+
+
 def check() -> dict:
-    """{"status": ready | degraded | not_ready, "checks": {lake, cache, writers, store}}."""
+    """{"status": ready | degraded | not_ready, "checks": {lake, cache, writers, store, reader}}."""
     checks = {"lake": lake_check(), "cache": cache_check(), "writers": writers_check()}
     checks["store"] = store_check()  # after the lake's reads, which ask the store
     if not checks["lake"]["ok"]:
-        status = NOT_READY
-    elif not (checks["cache"]["ok"] and checks["writers"]["ok"] and checks["store"]["ok"]):
-        status = DEGRADED
-    else:
-        status = READY
-    return {"status": status, "checks": checks}
+        checks["reader"] = {"ok": False, "error": "not checked: the lake cannot be read"}
+        return {"status": NOT_READY, "checks": checks}
+    checks["reader"] = reader_check()
+    degraded = not all(checks[c]["ok"] for c in ("cache", "writers", "store", "reader"))
+    return {"status": DEGRADED if degraded else READY, "checks": checks}

@@ -1,6 +1,7 @@
 """GET /healthz answers 200 with the current data versions (issue 2); GET /readyz says whether the
 worker can serve well (issue 13)."""
 import json
+import os
 
 import pytest
 
@@ -93,3 +94,25 @@ def test_degraded_when_a_writer_feeding_a_dataset_is_dead(loaded):
     assert status == 200 and body["status"] == "degraded"
     assert body["checks"]["writers"] == {"ok": False, "failing": {"service_requests": ["drop"]},
                                          "error": "a real-time writer is dead or overdue"}
+
+
+def test_degraded_when_a_current_version_s_files_cannot_be_read(loaded, tmp_path):
+    """Decision 0027: the reader serves the version before; /readyz says so, naming the version, no path."""
+    from etl.load import load_file
+    from lake import file_paths, manifest
+    from portal.reader import reader, reset_reader
+
+    reset_reader()
+    assert reader().versions()["service_requests"] == 1
+    load_file("service_requests", write_csv(tmp_path / "b.csv", [sr_row(2)]))
+    new = set(file_paths("service_requests", manifest("service_requests", 2))) - set(
+        file_paths("service_requests", manifest("service_requests", 1)))
+    for path in new:  # version 2's own file, lost
+        os.remove(path)
+    reader().versions(at_least={"service_requests": 2})
+    status, body = _readyz(loaded)
+    assert status == 200 and body["status"] == "degraded"
+    assert body["checks"]["reader"] == {"ok": False, "datasets": {"service_requests": 2},
+                                        "error": "a current version's files cannot be read: the version before is served"}
+    assert str(loaded) not in json.dumps(body)
+    reset_reader()
