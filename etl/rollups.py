@@ -128,7 +128,6 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     zone = datasets.city(config.get("city")).timezone
     tz = lit(zone)
     days = local_day.prepare(con, zone) if fast_days else None
-    files_source = _read_files(dataset, base_dir, files)
     out = {}
     for r in todo:
         old = _usable(con, r, dataset, previous.rollups.get(r.name) if previous else None, zone)
@@ -137,7 +136,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
         elif delta is not None and old is not None:
             out[r.name] = _with_change(con, r, base_dir, old, delta, tz, zone, days)
         else:
-            out[r.name] = _whole(con, r, base_dir, r.compile(files_source, tz, days), zone)
+            out[r.name] = _whole(con, r, base_dir, r.compile(_read_files(dataset, base_dir, files), tz, days), zone)
     return out
 
 
@@ -166,7 +165,7 @@ def fold(con, m: lake.Manifest, everything: bool = False) -> dict[str, lake.Summ
     for r in declared.of(m.dataset):
         e = m.rollups.get(r.name)
         if everything and not (isinstance(e, lake.RollupEntry) and e.holds(r.fingerprint(), zone)) and m.files:
-            source = _read_files(base_dir, m.files)
+            source = _read_files(m.dataset, base_dir, m.files)
             out[r.name] = _whole(con, r, base_dir, r.compile(source, lit(zone), local_day.prepare(con, zone)), zone)
             continue
         if everything and e.legacy_file:  # an entry from before deltas: restate it

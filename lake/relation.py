@@ -50,7 +50,8 @@ def columns(paths: list[str], typed: Typed) -> str:
     """SELECT exactly the `typed` columns, in order, from the Parquet files at `paths` (what a reader's
     view of a version is): NULL in the files that predate a column, read straight where none does."""
     listed = "[" + ", ".join(lit(p) for p in paths) + "]"
-    if all(set(typed) <= held(p) for p in paths):
+    holds = [held(p) for p in paths]  # every file (a lost one raises here), not only up to the first old one
+    if all(set(typed) <= h for h in holds):
         return f"SELECT {', '.join(ident(n) for n in typed)} FROM read_parquet({listed})"
     return f"SELECT {', '.join(ident(n) for n in typed)} FROM {files(listed, typed)}"
 

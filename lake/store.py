@@ -117,11 +117,14 @@ class S3Store:
 
     def get(self, key: str) -> Obj | None:
         """The object, or None if there is none."""
+        from botocore.exceptions import BotoCoreError
         try:
             r = self._call("get", self.client.get_object, Key=self._key(key))
             return Obj(r["Body"].read(), r["ETag"])
         except FileNotFoundError:
             return None
+        except BotoCoreError as exc:  # the body cut short (IncompleteRead, a streaming error): not an answer
+            raise StoreUnavailable("get", type(exc).__name__) from None
 
     def put(self, key: str, body: bytes, if_absent: bool = False, if_match: str | None = None) -> str:
         """Write `body` (PreconditionFailed when a condition fails); returns the new ETag."""
@@ -142,10 +145,14 @@ class S3Store:
 
     def download(self, key: str, path: str) -> None:
         """Download to `path` (FileNotFoundError when the object does not exist)."""
+        from botocore.exceptions import BotoCoreError
         r = self._call("download", self.client.get_object, Key=self._key(key))
-        with open(path, "wb") as fh:
-            for chunk in r["Body"].iter_chunks(1 << 20):
-                fh.write(chunk)
+        try:
+            with open(path, "wb") as fh:
+                for chunk in r["Body"].iter_chunks(1 << 20):
+                    fh.write(chunk)
+        except BotoCoreError as exc:  # the body cut short: the caller's temporary file is thrown away
+            raise StoreUnavailable("download", type(exc).__name__) from None
 
     def delete(self, keys: list[str]) -> None:
         for i in range(0, len(keys), 1000):

@@ -16,14 +16,13 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import duckdb
-
 import config
 import datasets
 from portal import cache
-from portal.reader import QueryTimeout, QueryTooBig, reader
+from portal.reader import UNREADABLE, QueryTimeout, QueryTooBig, reader
 
 log = logging.getLogger(__name__)
+_left_out: set[tuple[str, int]] = set()  # (dataset, version) whose scan failed, logged once
 
 
 def zone_name() -> str:
@@ -92,8 +91,10 @@ def data_through(names=None) -> dict[str, datetime]:
             value, _ = cache.get_or_compute("data_through", {"name": ds.name}, {ds.name: current[ds.name]}, compute)
         except (QueryTimeout, QueryTooBig):
             continue
-        except duckdb.Error as exc:
-            log.error("data through of %s left out: its current version could not be read: %s", ds.name, exc)
+        except UNREADABLE as exc:
+            if (ds.name, current[ds.name]) not in _left_out:
+                _left_out.add((ds.name, current[ds.name]))
+                log.error("data through of %s v%s left out: its files could not be read: %s", ds.name, current[ds.name], exc)
             continue
         if value:
             out[ds.name] = datetime.fromisoformat(value)

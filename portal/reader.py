@@ -95,6 +95,8 @@ class _State:
 class LakeReader:
     """The process's window on the lake. Thread-safe: each query runs on its own cursor."""
 
+    RETRY_UNREADABLE_S = 5.0  # how long a version that could not be opened is left before trying again
+
     def __init__(self, check_interval: float = 0.5, threads: int | None = None):
         self.check_interval = check_interval
         self._con = duckdb.connect(config={"memory_limit": config.get("reader_memory")})
@@ -108,6 +110,7 @@ class LakeReader:
         self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
         self._unreadable: dict[str, int | None] = {}  # dataset -> its current version that could not be opened
+        self._retry_at: dict[str, float] = {}  # dataset -> when to try that version again (monotonic)
 
     def versions(self, at_least: Mapping[str, object] | None = None) -> dict[str, int | None]:
         """Current version of every dataset, refreshing the views if one moved. `at_least`: versions a
@@ -138,8 +141,11 @@ class LakeReader:
         rebuild = zone != self._zone  # rollups hold the city's days: a new zone needs new ones
         self._zone = zone
         for name in datasets.datasets():
-            version = lake.current_version(name)
+            version = lake.current_version(name)  # CURRENT unreadable is the lake's fault: /readyz not ready
             if not rebuild and version == self._state.versions.get(name) and name in self._state.versions:
+                self._unreadable.pop(name, None)  # serving what is current (a version given up was rolled back)
+                continue
+            if not rebuild and self._resting(name, version):
                 continue
             try:
                 m = lake.manifest(name, version) if version is not None else None
@@ -148,17 +154,19 @@ class LakeReader:
                 # One dataset's version that cannot be read (a file lost, an object store that did not
                 # answer) must not take down the pages of the others, nor be served under its number
                 # with the previous version's rows: the previous version stays, or, at a first opening,
-                # none (pages say no data is loaded); looked for again at the next check, logged once.
+                # none (pages say no data is loaded). Logged once; tried again after RETRY_UNREADABLE_S.
                 keep = name in self._views and not rebuild
                 if self._unreadable.get(name, -1) != version:
-                    self._unreadable[name] = version
                     log.error("%s v%s could not be opened; %s: %s", name, version,
                               f"still serving v{self._state.versions.get(name)}" if keep
                               else "served as not loaded until it can be", exc)
+                self._unreadable[name] = version
+                self._retry_at[name] = time.monotonic() + self.RETRY_UNREADABLE_S
                 if keep:
                     continue
                 m, made = None, self._open(name, None)
             else:
+                self._retry_at.pop(name, None)
                 if self._unreadable.pop(name, -1) == version:
                     log.warning("%s v%s opened after all: its files can be read now", name, version)
             self._state.versions[name] = m.version if m else None
@@ -167,12 +175,25 @@ class LakeReader:
                 self._retire(relation_name, made_name)
                 self._views[relation_name] = made_name
 
+    def _resting(self, name: str, version: int | None) -> bool:
+        """Whether `version` of `name` failed to open a moment ago: not tried again at every request
+        (under the lock every query needs; over an object store each try may wait for its timeouts)."""
+        return self._unreadable.get(name, -1) == version and time.monotonic() < self._retry_at.get(name, 0.0)
+
     def _open(self, name: str, m: lake.Manifest | None) -> dict[str, str]:
         """{relation: its new view or table}: the dataset's view of version `m` and its rollups'. Made
-        whole before any takes the place of the current ones (`_refresh`)."""
-        made = {name: self._create_view(name, m)}
-        for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
-            made[r.name] = self._create_rollup(r, m, made[name])
+        whole before any takes the place of the current ones (`_refresh`); if one cannot be made, those
+        already made are dropped (an in-memory rollup table holds memory)."""
+        made: dict[str, str] = {}
+        try:
+            made[name] = self._create_view(name, m)
+            for r in [*rollup_decls.of(name), *rollup_decls.projections(name)]:
+                made[r.name] = self._create_rollup(r, m, made[name])
+        except BaseException:
+            for relation_name, made_name in made.items():
+                if made_name not in (self._views.get(relation_name), self._views.get(f"{relation_name}__previous")):
+                    self._drop(made_name)
+            raise
         return made
 
     def published_at(self) -> dict[str, str | None]:
@@ -244,12 +265,16 @@ class LakeReader:
             return
         stale = self._views.pop(f"{name}__previous", None)
         if stale and stale != new:
-            kinds = {k for (k,) in self._con.execute(
-                "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n UNION ALL "
-                "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n", {"n": stale}).fetchall()}
-            for kind in kinds:
-                self._con.execute(f'DROP {kind} IF EXISTS "{stale}"')
+            self._drop(stale)
         self._views[f"{name}__previous"] = old
+
+    def _drop(self, relation_name: str) -> None:
+        """Drop the view or table of that name, whichever it is."""
+        kinds = {k for (k,) in self._con.execute(
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n UNION ALL "
+            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n", {"n": relation_name}).fetchall()}
+        for kind in kinds:
+            self._con.execute(f'DROP {kind} IF EXISTS "{relation_name}"')
 
     def query(self, sql: str, params: list | dict | None = None, *, name: str = "sql",
               time_limit_ms: int = 2000, max_rows: int = 10_000) -> Results:
@@ -259,9 +284,10 @@ class LakeReader:
         back (cap + 1 are fetched to report truncation); past `time_limit_ms` the query is
         interrupted and QueryTimeout raised.
         """
-        versions = self.versions()
-        with self._lock:
+        self.versions()
+        with self._lock:  # the numbers and the views together: a refresh between them would mislabel rows
             current = self._state.versions
+            versions = {**current, **pins()}
             views = {n: f'"{self._views[n]}"' for n in [*datasets.datasets(), *rollup_decls.rollups()]}
             for name, version in pins().items():  # an older version: its own views (issue 17)
                 if version != current.get(name):

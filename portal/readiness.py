@@ -92,7 +92,7 @@ def reader_check() -> dict:
     if not behind:
         return {"ok": True}
     return {"ok": False, "datasets": behind,
-            "error": "a current version's files cannot be read: the version before is served"}
+            "error": "a current version's files cannot be read: the version before it, if any, is served"}
 
 
 def check() -> dict:

@@ -113,6 +113,6 @@ def test_degraded_when_a_current_version_s_files_cannot_be_read(loaded, tmp_path
     status, body = _readyz(loaded)
     assert status == 200 and body["status"] == "degraded"
     assert body["checks"]["reader"] == {"ok": False, "datasets": {"service_requests": 2},
-                                        "error": "a current version's files cannot be read: the version before is served"}
+                                        "error": "a current version's files cannot be read: the version before it, if any, is served"}
     assert str(loaded) not in json.dumps(body)
     reset_reader()

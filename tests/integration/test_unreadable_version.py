@@ -12,7 +12,7 @@ import pytest
 
 import lake
 from etl.load import load_file
-from portal.reader import reader, reset_reader
+from portal.reader import LakeReader, reader, reset_reader
 from tests.helpers import sr_row, write_csv
 
 SR = "service_requests"
@@ -20,8 +20,9 @@ PAGES = ["/", "/snow", "/volunteers", "/data", "/_dash-layout", "/api/v1/version
 
 
 @pytest.fixture
-def client(lake_dir, configure):
+def client(lake_dir, configure, monkeypatch):
     configure(cache_type="null")  # every answer computed now, from what the reader has open
+    monkeypatch.setattr(LakeReader, "RETRY_UNREADABLE_S", 0.0)  # tried again at once (the default rests 5 s)
     reset_reader()
     from app import server
 
@@ -57,7 +58,7 @@ def test_a_new_version_that_cannot_be_read_leaves_the_last_one_served_under_its_
 
     with caplog.at_level(logging.ERROR, logger="portal.reader"):
         assert reader().versions(at_least={SR: 2})[SR] == 1, "not version 2's number over version 1's rows"
-        assert reader().versions(at_least={SR: 2})[SR] == 1  # looked for again: still not readable
+        assert reader().versions(at_least={SR: 2})[SR] == 1  # tried again: still not readable
     assert _count() == 5, "version 1's rows"
     assert caplog.text.count("service_requests v2 could not be opened; still serving v1") == 1, "logged once"
     for page in PAGES:
@@ -86,3 +87,18 @@ def test_a_dataset_that_cannot_be_opened_at_all_takes_no_other_page_down(client,
         shutil.move(aside, path)
     assert reader().versions(at_least={SR: 1})[SR] == 1
     assert _count() == 5
+
+
+def test_a_version_that_could_not_be_opened_is_not_tried_again_at_every_request(client, tmp_path, monkeypatch):
+    # Every query waits for the reader's lock while it tries, and over an object store a try may wait
+    # for its time-outs: a version given up on rests RETRY_UNREADABLE_S before the next.
+    monkeypatch.setattr(LakeReader, "RETRY_UNREADABLE_S", 3600.0)
+    load_file(SR, write_csv(tmp_path / "a.csv", [sr_row(i) for i in range(5)]))
+    assert reader().versions()[SR] == 1
+    load_file(SR, write_csv(tmp_path / "b.csv", [sr_row(100 + i) for i in range(3)]))
+    moved = _hide(_files_of(2) - _files_of(1), tmp_path)
+    assert reader().versions(at_least={SR: 2})[SR] == 1
+    for path, aside in moved:
+        shutil.move(aside, path)
+    assert reader().versions(at_least={SR: 2})[SR] == 1, "resting: not tried again yet"
+    assert reader().unreadable() == {SR: 2}
