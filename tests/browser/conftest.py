@@ -204,9 +204,28 @@ SETTLED = """(ms) => {
 def settle(page, timeout: float = 30_000) -> None:
     """Wait until the page has loaded, Dash has no callback in flight and every summary has left
     "Loading…", and that has held for a moment."""
-    page.wait_for_load_state("load", timeout=timeout)
-    page.evaluate("window.__settledSince = null")
-    page.wait_for_function(SETTLED, arg=SETTLED_MS, timeout=timeout, polling=50)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_load_state("load", timeout=timeout)
+        page.evaluate("window.__settledSince = null")
+        page.wait_for_function(SETTLED, arg=SETTLED_MS, timeout=timeout, polling=50)
+    except PlaywrightTimeout:
+        raise AssertionError(f"{page.url} did not settle in {timeout / 1000:g} s: {page.evaluate(UNSETTLED)}") from None
+
+
+# What kept a page from settling, for the failure's message.
+UNSETTLED = """() => {
+  const state = window.dash_stores && window.dash_stores[0] && window.dash_stores[0].getState();
+  const cb = (state && state.callbacks) || {};
+  return {lifecycle: state ? state.appLifecycle : 'no Dash store',
+          callbacks: Object.fromEntries(Object.entries(cb).filter(([k, v]) => Array.isArray(v) && v.length)
+                                        .map(([k, v]) => [k, v.map(c => (c.callback || {}).output || '?').slice(0, 5)])),
+          errors: state && state.error ? (state.error.backEnd || []).concat(state.error.frontEnd || []).length : 0,
+          loading: [...document.querySelectorAll('[data-dash-is-loading="true"]')].map(e => e.id || e.className).slice(0, 5),
+          summaries: [...document.querySelectorAll('.summary')].filter(p => p.textContent.startsWith('Loading'))
+                                                               .map(p => p.id || p.className).slice(0, 5)};
+}"""
 
 
 def answer_once_with_the_page_as_it_is(page, url: str) -> list[str]:
