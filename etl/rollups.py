@@ -128,7 +128,7 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
     zone = datasets.city(config.get("city")).timezone
     tz = lit(zone)
     days = local_day.prepare(con, zone) if fast_days else None
-    out = {}
+    out, files_source = {}, None  # the version's files as SQL: made once, and only if a rollup is made whole
     for r in todo:
         old = _usable(con, r, dataset, previous.rollups.get(r.name) if previous else None, zone)
         if delta is not None and previous is None:  # a first version: the batch is everything
@@ -136,7 +136,8 @@ def materialise(con, dataset: str, files: list[lake.DataFile], previous: lake.Ma
         elif delta is not None and old is not None:
             out[r.name] = _with_change(con, r, base_dir, old, delta, tz, zone, days)
         else:
-            out[r.name] = _whole(con, r, base_dir, r.compile(_read_files(dataset, base_dir, files), tz, days), zone)
+            files_source = files_source or _read_files(dataset, base_dir, files)
+            out[r.name] = _whole(con, r, base_dir, r.compile(files_source, tz, days), zone)
     return out
 
 

@@ -73,7 +73,7 @@ def data_through(names=None) -> dict[str, datetime]:
     10: a plow batch does not rescan the 311 requests); a scan past the query time limit leaves the
     dataset out rather than failing the page (habit 4), and so does a dataset whose files cannot be read
     (a file lost, an object store that did not answer): every page's header says this, so one dataset's
-    fault must not take down the pages of the others (logged, and asked again at the next request)."""
+    fault must not take down the pages of the others (logged once per version, tried again at each request)."""
     r = reader()
     current = r.versions()
     out = {}

@@ -109,8 +109,8 @@ class LakeReader:
         self._views: dict[str, str] = {}
         self._pinned: dict[tuple[str, int, str | None], dict[str, str]] = {}
         self._zone: str | None = None
-        self._unreadable: dict[str, int | None] = {}  # dataset -> its current version that could not be opened
-        self._retry_at: dict[str, float] = {}  # dataset -> when to try that version again (monotonic)
+        # dataset -> (its current version that could not be opened, when to try it again: monotonic)
+        self._unreadable: dict[str, tuple[int | None, float]] = {}
 
     def versions(self, at_least: Mapping[str, object] | None = None) -> dict[str, int | None]:
         """Current version of every dataset, refreshing the views if one moved. `at_least`: versions a
@@ -130,7 +130,7 @@ class LakeReader:
         or none): for /readyz."""
         self.versions()
         with self._lock:
-            return dict(self._unreadable)
+            return {name: version for name, (version, _) in self._unreadable.items()}
 
     def _behind(self, seen: Mapping[str, object]) -> bool:
         return any(isinstance(v, int) and name in self._state.versions and v > (self._state.versions[name] or 0)
@@ -156,18 +156,16 @@ class LakeReader:
                 # with the previous version's rows: the previous version stays, or, at a first opening,
                 # none (pages say no data is loaded). Logged once; tried again after RETRY_UNREADABLE_S.
                 keep = name in self._views and not rebuild
-                if self._unreadable.get(name, -1) != version:
+                if self._unreadable.get(name, (-1,))[0] != version:
                     log.error("%s v%s could not be opened; %s: %s", name, version,
                               f"still serving v{self._state.versions.get(name)}" if keep
                               else "served as not loaded until it can be", exc)
-                self._unreadable[name] = version
-                self._retry_at[name] = time.monotonic() + self.RETRY_UNREADABLE_S
+                self._unreadable[name] = (version, time.monotonic() + self.RETRY_UNREADABLE_S)
                 if keep:
                     continue
                 m, made = None, self._open(name, None)
             else:
-                self._retry_at.pop(name, None)
-                if self._unreadable.pop(name, -1) == version:
+                if self._unreadable.pop(name, (-1,))[0] == version:
                     log.warning("%s v%s opened after all: its files can be read now", name, version)
             self._state.versions[name] = m.version if m else None
             self._state.published_at[name] = m.published_at if m else None
@@ -178,7 +176,8 @@ class LakeReader:
     def _resting(self, name: str, version: int | None) -> bool:
         """Whether `version` of `name` failed to open a moment ago: not tried again at every request
         (under the lock every query needs; over an object store each try may wait for its timeouts)."""
-        return self._unreadable.get(name, -1) == version and time.monotonic() < self._retry_at.get(name, 0.0)
+        failed, retry_at = self._unreadable.get(name, (-1, 0.0))
+        return failed == version and time.monotonic() < retry_at
 
     def _open(self, name: str, m: lake.Manifest | None) -> dict[str, str]:
         """{relation: its new view or table}: the dataset's view of version `m` and its rollups'. Made
